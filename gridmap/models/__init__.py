@@ -1,0 +1,22 @@
+from gridmap.models.areas import LEVELS, PARENT_LEVEL, Area, AreaLevel, AreaQuerySet
+from gridmap.models.cases import Case, CaseStatus, CaseStep, HomeTeachingPlan, HomeVisit, Step
+from gridmap.models.children import (
+    KEY_GROUPS,
+    Child,
+    ChildStatus,
+    ChildStatusChange,
+    DisabilityCategory,
+    Household,
+    ResidenceBasis,
+)
+from gridmap.models.people import Person, Responsibility, Role, Sex
+from gridmap.models.roads import Feature, Road
+from gridmap.models.schools import CatchmentAssignment, School, SchoolClass, SchoolKind, SchoolStatus, Stage
+
+__all__ = [
+    "KEY_GROUPS", "LEVELS", "PARENT_LEVEL", "Area", "AreaLevel", "AreaQuerySet", "Case",
+    "CaseStatus", "CaseStep", "CatchmentAssignment", "Child", "ChildStatus", "ChildStatusChange",
+    "DisabilityCategory", "Feature", "HomeTeachingPlan", "HomeVisit", "Household", "Person",
+    "ResidenceBasis", "Responsibility", "Road", "Role", "School", "SchoolClass", "SchoolKind",
+    "SchoolStatus", "Sex", "Stage", "Step",
+]
