@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import ClassVar
 
 from django.contrib.gis.db import models
-from django.contrib.gis.db.models.functions import PointOnSurface
+from django.contrib.gis.db.models.functions import IsEmpty, PointOnSurface
 from django.contrib.gis.geos import GEOSGeometry
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.db.models.lookups import Exact
 from django.utils.translation import gettext_lazy as _
 
-from gridmap.models.functions import IsEmpty
 
 
 class AreaLevel(models.TextChoices):

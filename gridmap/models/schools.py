@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.gis.db import models
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
@@ -30,6 +31,23 @@ class Stage(models.TextChoices):
     JUNIOR = "junior", _("junior middle (grades 7-9)")
 
 
+class SchoolQuerySet(models.QuerySet["School"]):
+    def touching_pairs(self, schools: SchoolQuerySet | None = None) -> list[tuple[int, int]]:
+        """Pairs of schools (of this queryset) whose catchments touch or overlap.
+
+        A self-join on the catchment's spatial index: the ORM cannot express it, so it is one raw
+        query over the ids the queryset selects.
+        """
+        ids = list((schools if schools is not None else self).filter(catchment__isnull=False)
+                   .values_list("pk", flat=True))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT a.id, b.id FROM gridmap_school a JOIN gridmap_school b"
+                " ON a.id < b.id AND ST_Intersects(a.catchment, b.catchment)"
+                " WHERE a.id = ANY(%s) AND b.id = ANY(%s)", [ids, ids])
+            return [(a, b) for a, b in cursor.fetchall()]
+
+
 class School(models.Model):
     code = models.CharField(_("school code"), max_length=10, unique=True,
                             help_text=_("10-digit national school identification code (学校标识码)"))
@@ -51,6 +69,8 @@ class School(models.Model):
                                          editable=False)
     synthetic = models.BooleanField(_("generated data"), default=False)
     source = models.CharField(_("data source"), max_length=200, blank=True)
+
+    objects = SchoolQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("school")

@@ -1,0 +1,58 @@
+"""A map layer declares what it draws (a queryset), how (style, popup) and where it sits in the
+layer control; `add_to` puts it on a folium map. Modelled on django-vectortiles' layer classes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+import folium
+from django.contrib.gis.db.models.functions import AsGeoJSON
+from django.db.models import QuerySet
+
+from gridmap.models.functions import SimplifyPreserveTopology
+
+
+class MapLayer:
+    key: ClassVar[str]  # registry key and the name the browser tests select on
+    title: ClassVar[Any]  # lazy translated title shown in the layer control
+    show: ClassVar[bool] = True
+    geom_field: ClassVar[str] = "geom"
+    # Simplification tolerance in degrees for drawing (1e-4 ≈ 10 m here); 0 keeps the geometry.
+    simplify: ClassVar[float] = 0.0
+    precision: ClassVar[int] = 5  # GeoJSON decimals: 1e-5 degree ≈ 1 m
+    properties: ClassVar[list[str]] = []
+
+    def queryset(self) -> QuerySet[Any]:
+        raise NotImplementedError
+
+    def feature_properties(self, row: dict[str, Any]) -> dict[str, Any]:
+        return {name: row[name] for name in self.properties}
+
+    def geometry(self) -> Any:
+        """The geometry to draw: the field, or an expression over it."""
+        return self.geom_field
+
+    def features(self) -> dict[str, Any]:
+        geom: Any = self.geometry()
+        if self.simplify:
+            geom = SimplifyPreserveTopology(geom, self.simplify)
+        rows = self.queryset().annotate(
+            _geojson=AsGeoJSON(geom, precision=self.precision)
+        ).values("_geojson", *self.properties)
+        return {
+            "type": "FeatureCollection",
+            "features": [
+                {"type": "Feature", "geometry": json.loads(row["_geojson"]),
+                 "properties": self.feature_properties(row)}
+                for row in rows if row["_geojson"]
+            ],
+        }
+
+    def add_to(self, fmap: folium.Map) -> None:
+        group = folium.FeatureGroup(name=str(self.title), show=self.show)
+        self.draw(group)
+        group.add_to(fmap)
+
+    def draw(self, group: folium.FeatureGroup) -> None:
+        raise NotImplementedError

@@ -1,0 +1,73 @@
+"""Registry-line boundaries: county, townships (labelled), villages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import folium
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from gridmap.models import Area, AreaLevel
+from layers.base import MapLayer
+
+
+class AreaLayer(MapLayer):
+    level: AreaLevel
+    properties = ["code", "name", "synthetic"]
+    style: dict[str, Any] = {}
+
+    def __init__(self, root: Area) -> None:
+        self.root = root
+
+    def queryset(self) -> QuerySet[Any]:
+        if self.level == self.root.level:
+            return Area.objects.filter(pk=self.root.pk)
+        return Area.objects.descendants_of(self.root).at_level(self.level)
+
+    def feature_properties(self, row: dict[str, Any]) -> dict[str, Any]:
+        props = super().feature_properties(row)
+        props["synthetic"] = str(_("generated (demo)")) if row["synthetic"] else str(_("surveyed"))
+        return props
+
+    def draw(self, group: folium.FeatureGroup) -> None:
+        folium.GeoJson(
+            self.features(), name=self.key, style_function=lambda _f, s=self.style: s,
+            popup=folium.GeoJsonPopup(
+                fields=["name", "code", "synthetic"],
+                aliases=[str(_("Name")), str(_("Code")), str(_("Boundary"))]),
+        ).add_to(group)
+
+
+class CountyLayer(AreaLayer):
+    key = "county"
+    title = _("County boundary")
+    level = AreaLevel.COUNTY
+    style = {"color": "#222", "weight": 3, "fill": False}
+
+
+class TownshipLayer(AreaLayer):
+    key = "townships"
+    title = _("Townships")
+    level = AreaLevel.TOWNSHIP
+    simplify = 1e-4
+    precision = 4
+    style = {"color": "#444", "weight": 2, "fill": False}
+
+    def draw(self, group: folium.FeatureGroup) -> None:
+        super().draw(group)
+        for area in self.queryset().only("name", "label_point"):
+            folium.Marker(
+                (area.label_point.y, area.label_point.x),
+                icon=folium.DivIcon(html=f'<div class="gm-label gm-label-township">{area.name}</div>',
+                                    icon_size=(0, 0)),
+            ).add_to(group)
+
+
+class VillageLayer(AreaLayer):
+    key = "villages"
+    title = _("Villages")
+    level = AreaLevel.VILLAGE
+    simplify = 1e-4
+    precision = 4
+    style = {"color": "#666", "weight": 1.2, "fill": False, "dashArray": "4 3"}

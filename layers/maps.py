@@ -1,0 +1,73 @@
+"""Assemble a folium map of an area from the layer registry, with local assets only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import folium
+from branca.element import Element, MacroElement
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+from jinja2 import Template
+
+from gridmap.models import Area, SchoolKind
+from layers import assets
+from layers.registry import COUNTY_MAP_LAYERS
+from layers.schools import KIND_STYLE
+
+CREDITS = ("© OpenStreetMap contributors (ODbL) · 天地图 via 1chenhang/dongyangCIM · "
+           "Vonng/adcode (CC BY 4.0)")
+
+
+class _MapControls(MacroElement):
+    """A metric-only scale bar, and the data credits in Leaflet's attribution control (there is
+    no tile layer to carry them)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        L.control.scale({imperial: false, maxWidth: 160}).addTo({{ this._parent.get_name() }});
+        {{ this._parent.get_name() }}.attributionControl.setPrefix(false);
+        {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text|tojson }});
+        {% endmacro %}""")
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+def _legend_html() -> str:
+    kinds = [(SchoolKind(kind).label, color, radius) for kind, (color, radius) in KIND_STYLE.items()]
+    return render_to_string("layers/legend.html", {"kinds": kinds})
+
+
+@dataclass
+class RenderedMap:
+    header: str  # <link>/<script>/<style> tags for <head>
+    body: str  # the map's <div>
+    script: str  # the map's JavaScript
+
+
+def area_map(area: Area) -> folium.Map:
+    xmin, ymin, xmax, ymax = area.geom.extent
+    fmap = folium.Map(location=[(ymin + ymax) / 2, (xmin + xmax) / 2], tiles=None,
+                      zoom_start=11, control_scale=False, prefer_canvas=False, zoom_snap=0.25)
+    fmap.default_js = assets.local_js()
+    fmap.default_css = assets.local_css()
+    if settings.GRIDMAP_TILE_URL:
+        folium.TileLayer(settings.GRIDMAP_TILE_URL, attr=settings.GRIDMAP_TILE_ATTRIBUTION,
+                         name=_("Base map")).add_to(fmap)
+    for layer in COUNTY_MAP_LAYERS:
+        layer(area).add_to(fmap)  # type: ignore[call-arg]
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    fmap.fit_bounds([[ymin, xmin], [ymax, xmax]])
+    fmap.get_root().html.add_child(Element(_legend_html()))
+    fmap.add_child(_MapControls(CREDITS))
+    return fmap
+
+
+def render(fmap: folium.Map) -> RenderedMap:
+    root = fmap.get_root()
+    root.render()
+    return RenderedMap(header=root.header.render(), body=root.html.render(),
+                       script=root.script.render())
