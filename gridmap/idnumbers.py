@@ -53,7 +53,7 @@ def parse(raw: str) -> IDNumber:
         birth = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError as exc:
         raise InvalidIDNumber(f"出生日期{value[6:14]}不存在") from exc
-    if birth.year < 1900:
+    if birth.year < 1800 or birth > date.today():
         raise InvalidIDNumber(f"出生日期{value[6:14]}不合理")
     expected = check_digit(value[:17])
     if value[17] != expected:

@@ -159,12 +159,20 @@ class _Builder:
             self.town_of_village[v.code] = t.code
             self.ur_of_village[v.code] = v.urban_rural_code
             rows.append(dict(level="village", code=v.code, name=v.name, parent_code=t.code,
-                             geom=_multi(m.inverse(cell)), urban_rural_code=v.urban_rural_code,
+                             geom=self._clip(m.inverse(cell), t.geom),
+                             urban_rural_code=v.urban_rural_code,
                              synthetic=True, source=f"polygon {GENERATED}; code and name: {self.src.villages_source}"))
-            rows.extend(self._groups_of(v, cell))
+            rows.extend(self._groups_of(v, cell, rows[-1]["geom"]))
         return rows
 
-    def _groups_of(self, v: VillageSource, cell: BaseGeometry) -> list[dict[str, Any]]:
+    @staticmethod
+    def _clip(geom: BaseGeometry, parent: BaseGeometry) -> MultiPolygon:
+        """Clip to the parent in degrees: the metric round trip moves shared edges by ~0.1 mm,
+        enough to poke square metres out of a long real boundary."""
+        return _multi(shapely.make_valid(geom.intersection(parent)))
+
+    def _groups_of(self, v: VillageSource, cell: BaseGeometry,
+                   village_wgs: BaseGeometry) -> list[dict[str, Any]]:
         community = v.urban_rural_code in {"111", "112"} or v.name.endswith(("社区", "居委会"))
         low, high = (4, 10) if community else (5, 14)
         n = int(self.rng.integers(low, high + 1))
@@ -176,7 +184,7 @@ class _Builder:
             self.group_m[code] = g
             self.village_of_group[code] = v.code
             rows.append(dict(level="group", code=code, name=f"第{cn_number(i)}{kind}",
-                             parent_code=v.code, geom=_multi(self.metric.inverse(g)),
+                             parent_code=v.code, geom=self._clip(self.metric.inverse(g), village_wgs),
                              urban_rural_code=v.urban_rural_code, synthetic=True, source=GENERATED))
         return rows
 
@@ -434,7 +442,12 @@ class _Builder:
 
     def _identities(self, ch: pd.DataFrame) -> None:
         key = settings.GRIDMAP_ID_HASH_KEY
+        # Synthetic counties (99xxxx) register everyone under their own code, so that two generated
+        # counties never share an ID number.
+        synthetic = self.src.code.startswith("99")
         origins = self.rng.choice(MIGRANT_ORIGINS, len(ch))
+        if synthetic:
+            origins[:] = self.src.code
         used: dict[tuple[str, date], int] = {}
         numbers, masked, hashes = [], [], []
         for area, birth, sex in zip(np.where(ch.kg_migrant, origins, self.src.code[:6]),
