@@ -143,7 +143,9 @@ class _Builder:
         others = [v for v in villages if v not in pinned]
         pinned_xy = (np.array([m.forward_xy(v.seat.x, v.seat.y) for v in pinned])  # type: ignore[union-attr]
                      if pinned else None)
-        cells, seeds = partition(t_m, len(villages), rng, self.attractors, pinned_xy)
+        cells_wgs, seeds = partition(t_m, len(villages), rng, self.attractors, pinned_xy,
+                                     output=(m.inverse, t.geom))
+        cells = [m.forward(c) for c in cells_wgs]
         # Urban communities take the free cells nearest the township seat.
         free = list(range(len(pinned), len(villages)))
         free.sort(key=lambda i: Point(seeds[i]).distance(seat))
@@ -152,39 +154,33 @@ class _Builder:
         for i, v in zip(free, others, strict=True):
             order[i] = v
         rows = []
-        for cell, seed_xy, v in zip(cells, seeds, order, strict=True):
+        for cell, cell_wgs, seed_xy, v in zip(cells, cells_wgs, seeds, order, strict=True):
             assert v is not None
             self.village_m[v.code] = cell
             self.village_seed_m[v.code] = Point(seed_xy)
             self.town_of_village[v.code] = t.code
             self.ur_of_village[v.code] = v.urban_rural_code
             rows.append(dict(level="village", code=v.code, name=v.name, parent_code=t.code,
-                             geom=self._clip(m.inverse(cell), t.geom),
-                             urban_rural_code=v.urban_rural_code,
+                             geom=_multi(cell_wgs), urban_rural_code=v.urban_rural_code,
                              synthetic=True, source=f"polygon {GENERATED}; code and name: {self.src.villages_source}"))
             rows.extend(self._groups_of(v, cell, rows[-1]["geom"]))
         return rows
-
-    @staticmethod
-    def _clip(geom: BaseGeometry, parent: BaseGeometry) -> MultiPolygon:
-        """Clip to the parent in degrees: the metric round trip moves shared edges by ~0.1 mm,
-        enough to poke square metres out of a long real boundary."""
-        return _multi(shapely.make_valid(geom.intersection(parent)))
 
     def _groups_of(self, v: VillageSource, cell: BaseGeometry,
                    village_wgs: BaseGeometry) -> list[dict[str, Any]]:
         community = v.urban_rural_code in {"111", "112"} or v.name.endswith(("社区", "居委会"))
         low, high = (4, 10) if community else (5, 14)
         n = int(self.rng.integers(low, high + 1))
-        cells, _ = partition(cell, n, self.rng, self.attractors)
+        cells_wgs, _ = partition(cell, n, self.rng, self.attractors,
+                                 output=(self.metric.inverse, village_wgs))
         kind = "居民小组" if community else "村民小组"
         rows = []
-        for i, g in enumerate(cells, start=1):
+        for i, g_wgs in enumerate(cells_wgs, start=1):
             code = f"{v.code}{i:03d}"
-            self.group_m[code] = g
+            self.group_m[code] = self.metric.forward(g_wgs)
             self.village_of_group[code] = v.code
             rows.append(dict(level="group", code=code, name=f"第{cn_number(i)}{kind}",
-                             parent_code=v.code, geom=self._clip(self.metric.inverse(g), village_wgs),
+                             parent_code=v.code, geom=_multi(g_wgs),
                              urban_rural_code=v.urban_rural_code, synthetic=True, source=GENERATED))
         return rows
 

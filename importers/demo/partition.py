@@ -9,6 +9,8 @@ cover the polygon exactly. All coordinates here are metric (a local projection).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import shapely
 from numpy.typing import NDArray
@@ -63,16 +65,27 @@ def partition(
     rng: np.random.Generator,
     attractors: NDArray[np.float64] | None = None,
     pinned: NDArray[np.float64] | None = None,
+    output: tuple[Callable[[BaseGeometry], BaseGeometry], BaseGeometry] | None = None,
 ) -> tuple[list[BaseGeometry], NDArray[np.float64]]:
-    """Cells (in seed order) covering poly, and the seeds. Pinned seeds come first, unmoved."""
+    """Cells (in seed order) covering poly, and the seeds. Pinned seeds come first, unmoved.
+
+    With `output=(transform, parent)`, the unclipped Voronoi regions are transformed (e.g. metres
+    to degrees) and clipped to `parent` in the output CRS: neighbouring regions share vertices, so
+    the cells tile `parent` exactly, free of projection round-trip slivers.
+    """
     if n <= 1:
-        return [poly], np.array([shapely.get_coordinates(poly.point_on_surface())[0]])
+        whole = poly if output is None else output[1]
+        return [whole], np.array([shapely.get_coordinates(poly.point_on_surface())[0]])
     seeds = relaxed_seeds(poly, n, rng, attractors, pinned)
     # Nudge coincident seeds apart: Voronoi needs distinct sites.
     seeds += rng.normal(0, 1e-3, seeds.shape)
     frame = shapely.box(*poly.bounds).buffer(10_000)
     regions = shapely.voronoi_polygons(MultiPoint(seeds), extend_to=frame, ordered=True)
-    cells = [region.intersection(poly) for region in regions.geoms]
+    if output is None:
+        cells = [region.intersection(poly) for region in regions.geoms]
+    else:
+        transform, parent = output
+        cells = [transform(region).intersection(parent) for region in regions.geoms]
     return _merge_fragments(cells), seeds
 
 
