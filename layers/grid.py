@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import folium
-from folium.utilities import JsCode
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
+from folium.utilities import JsCode
 
 from gridmap.models import Area, AreaLevel, Responsibility, Role, School
 from layers.base import MapLayer

@@ -11,7 +11,14 @@ from gridmap.models.children import (
 )
 from gridmap.models.people import Person, Responsibility, Role, Sex
 from gridmap.models.roads import Feature, Road
-from gridmap.models.schools import CatchmentAssignment, School, SchoolClass, SchoolKind, SchoolStatus, Stage
+from gridmap.models.schools import (
+    CatchmentAssignment,
+    School,
+    SchoolClass,
+    SchoolKind,
+    SchoolStatus,
+    Stage,
+)
 
 __all__ = [
     "KEY_GROUPS", "LEVELS", "PARENT_LEVEL", "Area", "AreaLevel", "AreaQuerySet", "Case",

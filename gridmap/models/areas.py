@@ -13,7 +13,6 @@ from django.db.models.lookups import Exact
 from django.utils.translation import gettext_lazy as _
 
 
-
 class AreaLevel(models.TextChoices):
     COUNTY = "county", _("county")
     TOWNSHIP = "township", _("township")

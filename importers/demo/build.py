@@ -141,8 +141,8 @@ class _Builder:
         seat = self.seats_m[t.code]
         pinned = [v for v in villages if v.seat is not None and t.geom.contains(v.seat)]
         others = [v for v in villages if v not in pinned]
-        pinned_xy = (np.array([m.forward_xy(v.seat.x, v.seat.y) for v in pinned])  # type: ignore[union-attr]
-                     if pinned else None)
+        pinned_xy = (np.array([m.forward_xy(v.seat.x, v.seat.y)  # type: ignore[union-attr]
+                               for v in pinned]) if pinned else None)
         cells_wgs, seeds = partition(t_m, len(villages), rng, self.attractors, pinned_xy,
                                      output=(m.inverse, t.geom))
         cells = [m.forward(c) for c in cells_wgs]
@@ -215,8 +215,9 @@ class _Builder:
         for t in src.townships:
             seat = self.seats_m[t.code]
             prefix = f"{src.name}{t.name.removesuffix('街道').removesuffix('镇').removesuffix('乡')}"
-            near_seat = lambda: self._snap(Point(np.asarray(seat.coords[0]) + rng.normal(0, 350, 2)),
-                                           self.town_geom_m(t))
+            def near_seat(seat: Point = seat, t: TownshipSource = t) -> Point:
+                return self._snap(Point(np.asarray(seat.coords[0]) + rng.normal(0, 350, 2)),
+                                  self.town_geom_m(t))
             if smallest_xiang is not None and t.code == smallest_xiang.code:
                 add(t, f"{prefix}学校", "nine_year", (1, 9), near_seat(), boarding=True)
             else:
@@ -614,7 +615,8 @@ class _Builder:
                 elif lead and rng.random() < 0.5 and d2 + timedelta(days=8) <= as_of:
                     notice = d2 + timedelta(days=8)
                     steps.append(dict(case=len(cases), step=2, date=notice, person=lead,
-                                      document_number=f"{self.src.name[:2]}教限〔{self.year}〕{len(cases) + 1}号",
+                                      document_number=(
+                                          f"{self.src.name[:2]}教限〔{self.year}〕{len(cases) + 1}号"),
                                       deadline=notice + timedelta(days=7), notes="送达限期复学通知书"))
                 cases.append(case)
             elif status == "suspended":

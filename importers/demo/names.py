@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-# Common surnames of central Zhejiang, weighted roughly by frequency (东阳: 陈, 王, 张, 吴, 卢, 楼, 杜, 徐...).
+# Common surnames of central Zhejiang, weighted roughly by frequency (东阳: 陈 王 张 吴 卢 楼 杜 徐...).
 SURNAMES = list("陈王张吴卢楼杜徐金郭蒋李胡黄赵单葛何朱周韦许厉马")
 SURNAME_WEIGHTS = np.array([12, 10, 8, 7, 6, 6, 5, 5, 4, 4, 4, 4, 4, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2,
                             2], dtype=float)

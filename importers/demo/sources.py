@@ -8,7 +8,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import shapely
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
