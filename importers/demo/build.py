@@ -162,7 +162,8 @@ class _Builder:
             self.ur_of_village[v.code] = v.urban_rural_code
             rows.append(dict(level="village", code=v.code, name=v.name, parent_code=t.code,
                              geom=_multi(cell_wgs), urban_rural_code=v.urban_rural_code,
-                             synthetic=True, source=f"polygon {GENERATED}; code and name: {self.src.villages_source}"))
+                             synthetic=True,
+                             source=f"polygon {GENERATED}; code and name: {self.src.villages_source}"))
             rows.extend(self._groups_of(v, cell, rows[-1]["geom"]))
         return rows
 
