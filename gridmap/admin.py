@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.gis import admin as gis_admin
 from django.contrib.gis.forms.widgets import OSMWidget
+from django.db.models import Model
 
 from gridmap import models as m
+
+_M = TypeVar("_M", bound=Model)
 
 
 class OfflineMapWidget(OSMWidget):
@@ -17,8 +20,8 @@ class OfflineMapWidget(OSMWidget):
     none) instead of OpenStreetMap's servers; opens on the demo county."""
 
     template_name = "gis/gridmap-openlayers.html"
-    default_lon = 120.40
-    default_lat = 29.25
+    default_lon = 120.40  # type: ignore[assignment]  # Django types these as int
+    default_lat = 29.25  # type: ignore[assignment]
     default_zoom = 10
 
     class Media:
@@ -27,18 +30,18 @@ class OfflineMapWidget(OSMWidget):
         js = ("vendor/ol-7.2.2/ol.js", "gis/js/OLMapWidget.js")
 
     def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
-        context = super().get_context(name, value, attrs)
+        context: dict[str, Any] = super().get_context(name, value, attrs)
         context["tile_url"] = settings.GRIDMAP_TILE_URL
         context["tile_attribution"] = settings.GRIDMAP_TILE_ATTRIBUTION
         return context
 
 
-class MapAdmin(gis_admin.GISModelAdmin):
+class MapAdmin(gis_admin.GISModelAdmin[_M]):
     gis_widget = OfflineMapWidget
 
 
 @admin.register(m.Area)
-class AreaAdmin(MapAdmin):
+class AreaAdmin(MapAdmin[m.Area]):
     list_display = ["code", "name", "level", "parent", "synthetic"]
     list_filter = ["level", "synthetic"]
     search_fields = ["code", "name"]
@@ -46,14 +49,14 @@ class AreaAdmin(MapAdmin):
     readonly_fields = ["source"]
 
 
-class CatchmentInline(admin.TabularInline):
+class CatchmentInline(admin.TabularInline[m.CatchmentAssignment, m.School]):
     model = m.CatchmentAssignment
     raw_id_fields = ["area"]
     extra = 0
 
 
 @admin.register(m.School)
-class SchoolAdmin(MapAdmin):
+class SchoolAdmin(MapAdmin[m.School]):
     list_display = ["code", "name", "kind", "first_grade", "last_grade", "capacity", "status", "township"]
     list_filter = ["kind", "status", "boarding", "township"]
     search_fields = ["code", "name"]
@@ -61,7 +64,7 @@ class SchoolAdmin(MapAdmin):
 
 
 @admin.register(m.CatchmentAssignment)
-class CatchmentAssignmentAdmin(admin.ModelAdmin):
+class CatchmentAssignmentAdmin(admin.ModelAdmin[m.CatchmentAssignment]):
     list_display = ["area", "school", "stage"]
     list_filter = ["stage"]
     raw_id_fields = ["area", "school"]
@@ -69,7 +72,7 @@ class CatchmentAssignmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.SchoolClass)
-class SchoolClassAdmin(admin.ModelAdmin):
+class SchoolClassAdmin(admin.ModelAdmin[m.SchoolClass]):
     list_display = ["school", "school_year", "grade", "number"]
     list_filter = ["school_year", "grade"]
     search_fields = ["school__name"]
@@ -77,14 +80,14 @@ class SchoolClassAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.Person)
-class PersonAdmin(admin.ModelAdmin):
+class PersonAdmin(admin.ModelAdmin[m.Person]):
     list_display = ["name", "sex", "phone", "unit", "title", "synthetic"]
     search_fields = ["name", "phone", "unit"]
     raw_id_fields = ["school", "user"]
 
 
 @admin.register(m.Responsibility)
-class ResponsibilityAdmin(admin.ModelAdmin):
+class ResponsibilityAdmin(admin.ModelAdmin[m.Responsibility]):
     list_display = ["role", "person", "responsible_school", "area", "school", "school_class",
                     "start_date", "end_date"]
     list_filter = ["role"]
@@ -93,13 +96,13 @@ class ResponsibilityAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.Household)
-class HouseholdAdmin(MapAdmin):
+class HouseholdAdmin(MapAdmin[m.Household]):
     list_display = ["group", "number", "head_name", "address"]
     search_fields = ["head_name", "address", "group__code"]
     raw_id_fields = ["group"]
 
 
-class StatusHistoryInline(admin.TabularInline):
+class StatusHistoryInline(admin.TabularInline[m.ChildStatusChange, m.Child]):
     model = m.ChildStatusChange
     extra = 0
     can_delete = False
@@ -110,7 +113,7 @@ class StatusHistoryInline(admin.TabularInline):
 
 
 @admin.register(m.Child)
-class ChildAdmin(MapAdmin):
+class ChildAdmin(MapAdmin[m.Child]):
     list_display = ["name", "id_masked", "sex", "birth_date", "group", "status"]
     list_filter = ["status", "sex", "residence_basis", "kg_left_behind", "kg_migrant", "kg_disabled"]
     search_fields = ["name", "group__code", "group__name"]
@@ -120,40 +123,40 @@ class ChildAdmin(MapAdmin):
     inlines = [StatusHistoryInline]
 
 
-class CaseStepInline(admin.TabularInline):
+class CaseStepInline(admin.TabularInline[m.CaseStep, m.Case]):
     model = m.CaseStep
     extra = 0
     raw_id_fields = ["person"]
 
 
 @admin.register(m.Case)
-class CaseAdmin(admin.ModelAdmin):
+class CaseAdmin(admin.ModelAdmin[m.Case]):
     list_display = ["child", "opened_on", "status", "township", "village", "school"]
     list_filter = ["status", "township"]
     raw_id_fields = ["child", "township", "village", "school", "members"]
     inlines = [CaseStepInline]
 
 
-class HomeVisitInline(admin.TabularInline):
+class HomeVisitInline(admin.TabularInline[m.HomeVisit, m.HomeTeachingPlan]):
     model = m.HomeVisit
     extra = 0
     raw_id_fields = ["teachers"]
 
 
 @admin.register(m.HomeTeachingPlan)
-class HomeTeachingPlanAdmin(admin.ModelAdmin):
+class HomeTeachingPlanAdmin(admin.ModelAdmin[m.HomeTeachingPlan]):
     list_display = ["child", "school", "place", "visits_per_week", "start_date"]
     raw_id_fields = ["child", "school", "teachers"]
     inlines = [HomeVisitInline]
 
 
 @admin.register(m.Road)
-class RoadAdmin(MapAdmin):
+class RoadAdmin(MapAdmin[m.Road]):
     list_display = ["name", "ref", "highway", "oneway", "osm_id"]
     list_filter = ["highway", "oneway"]
     search_fields = ["name", "ref"]
 
 
 @admin.register(m.Feature)
-class FeatureAdmin(MapAdmin):
+class FeatureAdmin(MapAdmin[m.Feature]):
     list_display = ["kind", "name", "source"]

@@ -101,4 +101,5 @@ def geometry_to_wgs84(geoms: ArrayLike, system: str) -> NDArray[np.object_]:
         lon, lat = convert(coords[:, 0], coords[:, 1])
         return np.column_stack([lon, lat])
 
-    return shapely.transform(np.asarray(geoms, dtype=object), _xy)
+    converted: NDArray[np.object_] = shapely.transform(np.asarray(geoms, dtype=object), _xy)
+    return converted

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from folium.utilities import JsCode
 
 from gridmap.models import Area, AreaLevel, Responsibility, Role, School
+from gridmap.models.schools import SchoolQuerySet
 from layers.base import MapLayer
 
 # Qualitative palette (ColorBrewer Set3/Paired mix), light enough for labels on top.
@@ -24,7 +25,7 @@ function(feature, layer) {
 }"""
 
 
-def school_colors(schools: QuerySet[School]) -> dict[int, str]:
+def school_colors(schools: SchoolQuerySet) -> dict[int, str]:
     """Greedy colouring so that schools with touching catchments get different colours."""
     neighbours = School.objects.touching_pairs(schools)
     colors: dict[int, str] = {}

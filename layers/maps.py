@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import folium
 from branca.element import Element, MacroElement
@@ -32,7 +33,7 @@ class _MapControls(MacroElement):
         {% endmacro %}""")
 
     def __init__(self, text: str) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.text = text
 
 
@@ -61,13 +62,14 @@ def area_map(area: Area) -> folium.Map:
         layer(area).add_to(fmap)  # type: ignore[call-arg]
     folium.LayerControl(collapsed=False).add_to(fmap)
     fmap.fit_bounds([[ymin, xmin], [ymax, xmax]])
-    fmap.get_root().html.add_child(Element(_legend_html()))
+    root: Any = fmap.get_root()  # a branca Figure
+    root.html.add_child(Element(_legend_html()))
     fmap.add_child(_MapControls(CREDITS))
     return fmap
 
 
 def render(fmap: folium.Map) -> RenderedMap:
-    root = fmap.get_root()
+    root: Any = fmap.get_root()  # a branca Figure
     root.render()
     return RenderedMap(header=root.header.render(), body=root.html.render(),
                        script=root.script.render())

@@ -128,9 +128,9 @@ class Area(models.Model):
         """Same rules as the database trigger (migration 0002), with messages for forms."""
         super().clean()
         expected = PARENT_LEVEL.get(AreaLevel(self.level)) if self.level else None
-        if self.parent_id is None:
-            return
         parent = self.parent
+        if parent is None:
+            return
         if expected is None or parent.level != expected:
             raise ValidationError(
                 {"parent": _("A %(level)s must lie in a %(expected)s, not a %(actual)s.") % {

@@ -150,12 +150,12 @@ class _Builder:
         free = list(range(len(pinned), len(villages)))
         free.sort(key=lambda i: Point(seeds[i]).distance(seat))
         others.sort(key=lambda v: (URBAN_PRIORITY.get(v.urban_rural_code, 6), v.code))
-        order = pinned + [None] * len(others)
-        for i, v in zip(free, others, strict=True):
-            order[i] = v
+        order: list[VillageSource | None] = [*pinned, *([None] * len(others))]
+        for i, other in zip(free, others, strict=True):
+            order[i] = other
         rows = []
         for cell, cell_wgs, seed_xy, v in zip(cells, cells_wgs, seeds, order, strict=True):
-            assert v is not None
+            assert v is not None  # every free cell got a village above
             self.village_m[v.code] = cell
             self.village_seed_m[v.code] = Point(seed_xy)
             self.town_of_village[v.code] = t.code
@@ -397,11 +397,11 @@ class _Builder:
             free[chosen] = False
             return chosen
 
-        for s in ("suspected", "dropped_out", "returned"):
-            status[pick(round(STATUS_SHARE[s] * n), risk)] = s
+        for name in ("suspected", "dropped_out", "returned"):
+            status[pick(round(STATUS_SHARE[name] * n), risk)] = name
         status[pick(max(3, round(HOME_TAUGHT_PER_10K * n / 10_000)), np.ones(n))] = "home_taught"
-        for s in ("included", "suspended", "transferred_out"):
-            status[pick(round(STATUS_SHARE[s] * n), np.ones(n))] = s
+        for name in ("included", "suspended", "transferred_out"):
+            status[pick(round(STATUS_SHARE[name] * n), np.ones(n))] = name
         ch["status"] = status
         mild = (status == "enrolled") & (rng.random(n) < 0.002)
         ch["kg_disabled"] = np.isin(status, ["home_taught", "included"]) | mild
@@ -464,7 +464,7 @@ class _Builder:
         ch = self.children
         in_class = ch.status.isin(["enrolled", "suspected", "returned", "included", "suspended"])
         ch["class_number"] = 0
-        rows = []
+        rows: list[dict[str, Any]] = []
         for (school, grade), idx in ch[in_class].groupby(["school_index", "grade"]).groups.items():
             k = math.ceil(len(idx) / CLASS_SIZE)
             numbers = (np.arange(len(idx)) % k) + 1
@@ -545,7 +545,7 @@ class _Builder:
                    | ch.kg_sudden_hardship)
         no_teacher = rng.random(len(ch)) < 0.03  # deliberate gaps for the gap map
         cols = ch[["class_number", "school_index", "grade", "responsible_school"]]
-        for i, (number, si, grade, resp_school) in zip(
+        for child_i, (number, si, grade, resp_school) in zip(
                 np.flatnonzero(at_risk & ~no_teacher),
                 cols[at_risk & ~no_teacher].itertuples(index=False, name=None), strict=True):
             if number:
@@ -553,12 +553,13 @@ class _Builder:
             elif resp_school in pairs:
                 teacher = pairs[resp_school][0]
             else:
-                teacher = person(f"teacher:{resp_school}:extra:{i}", self._school_name(resp_school),
-                                 "教师", school=resp_school)
-            resp.append(dict(role="child_teacher", person=teacher, child=int(i), start_date=start))
-        for i in np.flatnonzero(ch.status == "home_taught"):
-            for teacher in pairs[ch.responsible_school.iloc[i]]:
-                resp.append(dict(role="home_teacher", person=teacher, child=int(i),
+                teacher = person(f"teacher:{resp_school}:extra:{child_i}",
+                                 self._school_name(resp_school), "教师", school=resp_school)
+            resp.append(dict(role="child_teacher", person=teacher, child=int(child_i),
+                             start_date=start))
+        for taught in np.flatnonzero(ch.status == "home_taught"):
+            for teacher in pairs[ch.responsible_school.iloc[taught]]:
+                resp.append(dict(role="home_teacher", person=teacher, child=int(taught),
                                  start_date=start))
         p = pd.DataFrame(persons)
         p["name"] = names(rng, len(p))
@@ -626,10 +627,10 @@ class _Builder:
             elif status == "transferred_out":
                 hist.append(dict(child=i, date=d, from_status="enrolled",
                                  to_status="transferred_out", reason="随父母转学至外县"))
-        for i in np.flatnonzero(ch.status == "home_taught"):
-            school = ch.responsible_school.iloc[i]
+        for taught in np.flatnonzero(ch.status == "home_taught"):
+            school = ch.responsible_school.iloc[taught]
             plan_start = self.year_start
-            plans.append(dict(child=int(i), school=school, teachers=list(self.home_pairs[school]),
+            plans.append(dict(child=int(taught), school=school, teachers=list(self.home_pairs[school]),
                               place=str(rng.choice(["home", "welfare_home", "rehab"], p=[0.8, 0.1, 0.1])),
                               start_date=plan_start, plan="个别化教育计划：生活适应、沟通与康复训练"))
             day = plan_start + timedelta(days=int(rng.integers(1, 4)))

@@ -43,7 +43,8 @@ class LoadResult:
     counts: dict[str, int]
 
 
-def _geos(geom: Any) -> GEOSGeometry:
+def _geos(geom: Any) -> Any:
+    """A shapely geometry as the GEOS type of the field it goes into (MultiPolygon, Point...)."""
     return GEOSGeometry(memoryview(shapely.to_wkb(geom)), srid=4326)
 
 
