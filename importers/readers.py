@@ -1,0 +1,285 @@
+"""Reading what a county brings, checked before anything else happens (GDAL's check_layer idea).
+
+Vector files come out as a GeoDataFrame in EPSG:4326 (GCJ-02/BD-09 offsets removed); tables as
+rows keyed by recognised Chinese headers with their spreadsheet row numbers. Anything that makes a
+file unreadable raises ImportError_ with a Problem that names the file and says what to do.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+import zipfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+from numpy.typing import NDArray
+from openpyxl import load_workbook
+from pyproj import CRS
+
+from importers.coords import TO_WGS84, geometry_to_wgs84
+from importers.report import ImportError_, ImportReport, Problem
+
+VECTOR_SUFFIXES = {".shp", ".zip", ".gpkg", ".geojson", ".json", ".kml"}
+# Magic bytes, to catch a file that is not what its extension says.
+_MAGIC = {
+    ".shp": (b"\x00\x00\x27\x0a",),
+    ".zip": (b"PK\x03\x04",),
+    ".gpkg": (b"SQLite format 3\x00",),
+    ".xlsx": (b"PK\x03\x04",),
+}
+CHINA_LON, CHINA_LAT = (73.0, 136.0), (3.0, 54.0)
+# DBF language-driver ids that mean a Chinese code page (ESRI's table).
+_LDID_ENCODING = {0x4D: "GB18030", 0x7A: "GB18030", 0x4E: "CP949", 0x4F: "BIG5"}
+
+
+def fail(file: str, message: str, hint: str, field: str = "", value: str = "") -> ImportError_:
+    return ImportError_(Problem(file, None, field, value, message, hint))
+
+
+def check_file(path: Path, allowed: set[str]) -> None:
+    name = path.name
+    if not path.exists():
+        raise fail(name, "文件不存在", "检查文件路径")
+    suffix = path.suffix.lower()
+    if suffix not in allowed:
+        raise fail(name, f"不支持的文件类型 {suffix or '（无扩展名）'}",
+                   f"请提供以下格式之一：{'、'.join(sorted(allowed))}")
+    if path.stat().st_size == 0:
+        raise fail(name, "文件为空（0字节）", "重新导出或重新复制该文件")
+    head = path.read_bytes()[:16]
+    magic = _MAGIC.get(suffix)
+    text_like = suffix in {".geojson", ".json", ".kml", ".csv"}
+    if magic and not head.startswith(magic):
+        raise fail(name, f"文件内容不是{suffix}格式（与扩展名不符）", "确认文件来源，按实际格式改正扩展名后重试")
+    if text_like and suffix != ".csv":
+        first = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+        if first not in (b"{", b"<"):
+            raise fail(name, f"文件内容不是{suffix}格式（与扩展名不符）", "确认文件来源，按实际格式改正扩展名后重试")
+
+
+# --- vector files -----------------------------------------------------------------------------
+
+@dataclass
+class VectorOptions:
+    encoding: str | None = None  # attribute encoding; detected when None
+    srid: int | None = None  # CRS to assume when the file declares none
+    coords: str = "wgs84"  # lon/lat system of the coordinates: wgs84, cgcs2000, gcj02, bd09
+
+
+@contextmanager
+def _unzipped(path: Path) -> Iterator[Path]:
+    """The one dataset inside a .zip (a shapefile with its sidecars, or a GeoPackage...)."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise fail(path.name, "压缩包已损坏，无法解压", "重新打包后再试") from exc
+    with archive, tempfile.TemporaryDirectory() as tmp:
+        members = [m for m in archive.namelist() if not m.endswith("/") and "__MACOSX" not in m]
+        datasets = [m for m in members if Path(m).suffix.lower() in VECTOR_SUFFIXES - {".zip"}]
+        if len(datasets) != 1:
+            raise fail(path.name, f"压缩包内应恰有一个数据文件（.shp/.gpkg/.geojson/.kml），实有{len(datasets)}个",
+                       "每个压缩包只放一个图层")
+        archive.extractall(tmp, members)
+        yield Path(tmp) / datasets[0]
+
+
+def detect_dbf_encoding(shp: Path) -> tuple[str, str]:
+    """(encoding, how it was decided) for a shapefile's attributes."""
+    cpg = shp.with_suffix(".cpg")
+    if not cpg.exists():
+        cpg = shp.with_suffix(".CPG")
+    if cpg.exists():
+        declared = cpg.read_text(errors="ignore").strip() or "UTF-8"
+        return ("GB18030" if declared.upper() in {"GBK", "936", "CP936", "GB2312"} else declared,
+                f".cpg 声明为 {declared}")
+    dbf = shp.with_suffix(".dbf")
+    raw = dbf.read_bytes() if dbf.exists() else b""
+    ldid = raw[29] if len(raw) > 29 else 0
+    if ldid in _LDID_ENCODING:
+        return _LDID_ENCODING[ldid], f"DBF 语言驱动标记 0x{ldid:02X}"
+    header_len = int.from_bytes(raw[8:10], "little") if len(raw) > 10 else 0
+    records = raw[header_len:]
+    try:
+        records.decode("utf-8")
+        return "UTF-8", "无 .cpg，按内容判断为 UTF-8"
+    except UnicodeDecodeError:
+        return "GB18030", "无 .cpg，按内容判断为 GBK/GB18030"
+
+
+def read_vector(path: Path, options: VectorOptions, report: ImportReport) -> gpd.GeoDataFrame:
+    check_file(path, VECTOR_SUFFIXES)
+    if path.suffix.lower() == ".zip":
+        with _unzipped(path) as inner:
+            return _read_dataset(inner, path.name, options, report)
+    return _read_dataset(path, path.name, options, report)
+
+
+def _read_dataset(path: Path, name: str, options: VectorOptions,
+                  report: ImportReport) -> gpd.GeoDataFrame:
+    encoding = options.encoding
+    if path.suffix.lower() == ".shp":
+        for sidecar in (".dbf", ".shx"):
+            if not path.with_suffix(sidecar).exists() and not path.with_suffix(sidecar.upper()).exists():
+                raise fail(name, f"缺少配套的 {sidecar} 文件", "Shapefile 须 .shp、.shx、.dbf 三个文件一起提供（可打包为 .zip）")
+        if encoding is None:
+            encoding, how = detect_dbf_encoding(path)
+            if not how.startswith(".cpg"):
+                report.warn(None, "", encoding, f"属性表编码：{how}",
+                            "如中文乱码，请用 --encoding 指定（GBK 或 UTF-8）")
+    try:
+        frame = gpd.read_file(path, engine="pyogrio", encoding=encoding)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise fail(name, f"无法读取：{exc}", "确认文件完整、格式正确") from exc
+    except UnicodeDecodeError as exc:
+        raise fail(name, f"属性表无法按 {encoding} 解码", "用 --encoding 指定正确的编码（GBK 或 UTF-8）") from exc
+    if frame.empty:
+        raise fail(name, "文件中没有任何要素", "确认导出的图层不为空")
+    frame = _to_wgs84(frame, name, options, report)
+    return frame
+
+
+def _to_wgs84(frame: gpd.GeoDataFrame, name: str, options: VectorOptions,
+              report: ImportReport) -> gpd.GeoDataFrame:
+    present = frame.geometry.notna() & ~frame.geometry.is_empty
+    if not present.any():
+        raise fail(name, "所有要素的几何均为空", "确认导出时包含了图形")
+    minx, miny, maxx, maxy = frame.geometry[present].total_bounds
+    degree_like = minx >= -180 and maxx <= 180 and miny >= -90 and maxy <= 90
+    if frame.crs is None:
+        if options.srid:
+            frame = frame.set_crs(options.srid)
+        elif degree_like:
+            frame = frame.set_crs(4490)
+            report.warn(None, "", "", "文件未声明坐标系（缺少 .prj），坐标为经纬度，按 CGCS2000（EPSG:4490）读取",
+                        "如为投影坐标或其他坐标系，请用 --srid 指定")
+        else:
+            raise fail(name, f"文件未声明坐标系（缺少 .prj），坐标像投影坐标（如 x={minx:.0f}）",
+                       "请用 --srid 指定坐标系，如 CGCS2000 3度带高斯-克吕格 EPSG:4549（中央经线120°）")
+    elif options.srid and frame.crs != CRS.from_epsg(options.srid):
+        report.warn(None, "", frame.crs.to_string(), f"文件声明了坐标系，已按 --srid {options.srid} 改读",
+                    "确认 --srid 确实正确")
+        frame = frame.set_crs(options.srid, allow_override=True)
+    crs = CRS.from_user_input(frame.crs)
+    if crs.is_geographic:
+        _check_axis_order(minx, miny, maxx, maxy, name)
+    elif degree_like:
+        raise fail(name, f"坐标系声明为投影坐标（{crs.name}），但坐标值是经纬度",
+                   "坐标系声明有误：去掉错误的 .prj 或用 --srid 4490 指定")
+    frame = frame.to_crs(4326)
+    if options.coords not in TO_WGS84:
+        raise fail(name, f"未知的坐标体系 {options.coords}", "--coords 取 wgs84、cgcs2000、gcj02 或 bd09")
+    if options.coords in {"gcj02", "bd09"}:
+        frame = frame.set_geometry(gpd.GeoSeries(
+            geometry_to_wgs84(frame.geometry.to_numpy(), options.coords), index=frame.index, crs=4326))
+        report.warn(None, "", options.coords, f"坐标已由 {options.coords.upper()} 纠偏为 WGS84",
+                    "高德/腾讯坐标为 GCJ-02，百度坐标为 BD-09")
+    return frame
+
+
+def _check_axis_order(minx: float, miny: float, maxx: float, maxy: float, name: str) -> None:
+    in_china = CHINA_LON[0] <= minx and maxx <= CHINA_LON[1] and CHINA_LAT[0] <= miny and maxy <= CHINA_LAT[1]
+    swapped = CHINA_LAT[0] <= minx and maxx <= CHINA_LAT[1] and CHINA_LON[0] <= miny and maxy <= CHINA_LON[1]
+    if swapped and not in_china:
+        raise fail(name, f"经纬度疑似颠倒（x 在 {minx:.2f}–{maxx:.2f}，像纬度）",
+                   "交换经度与纬度后重新导出，或检查字段对应关系")
+
+
+def outside_china(lon: Any, lat: Any) -> NDArray[np.bool_]:
+    x, y = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    inside: NDArray[np.bool_] = (x >= CHINA_LON[0]) & (x <= CHINA_LON[1]) & (y >= CHINA_LAT[0]) & (y <= CHINA_LAT[1])
+    return ~inside
+
+
+# --- tables -----------------------------------------------------------------------------------
+
+@dataclass
+class TableRow:
+    number: int  # row number as the user sees it in Excel (1-based, header rows counted)
+    values: dict[str, Any]  # canonical column -> value
+
+
+def read_table(path: Path, columns: dict[str, Sequence[str]], required: Sequence[str],
+               report: ImportReport) -> list[TableRow]:
+    """Rows of an .xlsx or .csv whose header row names the columns (synonyms allowed).
+
+    The header row is found among the first ten rows (titles above it are common); merged header
+    cells are read as if every cell held the merged value; blank rows are skipped.
+    """
+    check_file(path, {".xlsx", ".csv"})
+    grid = _xlsx_grid(path) if path.suffix.lower() == ".xlsx" else _csv_grid(path)
+    synonyms = {_norm(s): canonical for canonical, names in columns.items() for s in (canonical, *names)}
+    best, header_at = -1, 0
+    for i, row in enumerate(grid[:10]):
+        hits = sum(_norm(c) in synonyms for c in row)
+        if hits > best:
+            best, header_at = hits, i
+    header = grid[header_at] if grid else []
+    # A two-row header (a merged group title above the names) leaves names in the lower row.
+    mapping: dict[int, str] = {}
+    for j, cell in enumerate(header):
+        canonical = synonyms.get(_norm(cell))
+        if canonical is None and header_at + 1 < len(grid):
+            below = grid[header_at + 1][j] if j < len(grid[header_at + 1]) else None
+            canonical = synonyms.get(_norm(below))
+        if canonical and canonical not in mapping.values():
+            mapping[j] = canonical
+    data_start = header_at + 1
+    if header_at + 1 < len(grid) and any(_norm(c) in synonyms for c in grid[header_at + 1]):
+        data_start += 1
+    missing = [c for c in required if c not in mapping.values()]
+    if missing:
+        names = "、".join(f"{c}（或{'/'.join(columns[c][:3])}）" if columns[c] else c for c in missing)
+        raise fail(path.name, f"找不到必需的列：{names}", "检查表头名称，或把表头放在前十行内")
+    rows = []
+    for i, raw in enumerate(grid[data_start:], start=data_start + 1):
+        values = {name: (raw[j] if j < len(raw) else None) for j, name in mapping.items()}
+        if all(v is None or str(v).strip() == "" for v in values.values()):
+            continue  # blank (often trailing) rows
+        rows.append(TableRow(i, values))
+    if not rows:
+        raise fail(path.name, "表中没有数据行", "确认数据在第一个工作表中")
+    return rows
+
+
+def _norm(cell: Any) -> str:
+    return "".join(str(cell).split()).replace("（", "(").replace("）", ")") if cell is not None else ""
+
+
+def _xlsx_grid(path: Path) -> list[list[Any]]:
+    try:
+        wb = load_workbook(path, read_only=False, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a broken workbook
+        raise fail(path.name, f"无法打开 Excel 文件（{type(exc).__name__}）", "用 Excel 另存为 .xlsx 后重试") from exc
+    ws = wb.worksheets[0]
+    for merged in list(ws.merged_cells.ranges):
+        top_left = ws.cell(merged.min_row, merged.min_col).value
+        ws.unmerge_cells(str(merged))
+        for r in range(merged.min_row, merged.max_row + 1):
+            for c in range(merged.min_col, merged.max_col + 1):
+                ws.cell(r, c).value = top_left
+    return [list(row) for row in ws.iter_rows(values_only=True)]
+
+
+def _csv_grid(path: Path) -> list[list[Any]]:
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise fail(path.name, "CSV 编码无法识别", "另存为 UTF-8 编码的 CSV")
+    try:
+        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
+    except csv.Error:
+        dialect = csv.excel
+    return [list(r) for r in csv.reader(io.StringIO(text), dialect)]
