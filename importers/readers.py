@@ -11,7 +11,7 @@ import csv
 import io
 import tempfile
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -206,7 +206,7 @@ class TableRow:
     values: dict[str, Any]  # canonical column -> value
 
 
-def read_table(path: Path, columns: dict[str, Sequence[str]], required: Sequence[str],
+def read_table(path: Path, columns: Mapping[str, Sequence[str]], required: Sequence[str],
                report: ImportReport) -> list[TableRow]:
     """Rows of an .xlsx or .csv whose header row names the columns (synonyms allowed).
 

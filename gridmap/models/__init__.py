@@ -10,7 +10,7 @@ from gridmap.models.children import (
     ResidenceBasis,
 )
 from gridmap.models.people import Person, Responsibility, Role, Sex
-from gridmap.models.roads import Feature, Road
+from gridmap.models.roads import Feature, Road, RoadEdge, RoadVertex
 from gridmap.models.schools import (
     CatchmentAssignment,
     School,
@@ -24,6 +24,6 @@ __all__ = [
     "KEY_GROUPS", "LEVELS", "PARENT_LEVEL", "Area", "AreaLevel", "AreaQuerySet", "Case",
     "CaseStatus", "CaseStep", "CatchmentAssignment", "Child", "ChildStatus", "ChildStatusChange",
     "DisabilityCategory", "Feature", "HomeTeachingPlan", "HomeVisit", "Household", "Person",
-    "ResidenceBasis", "Responsibility", "Road", "Role", "School", "SchoolClass", "SchoolKind",
+    "ResidenceBasis", "Responsibility", "Road", "RoadEdge", "RoadVertex", "Role", "School", "SchoolClass", "SchoolKind",
     "SchoolStatus", "Sex", "Stage", "Step",
 ]

@@ -35,3 +35,37 @@ class Feature(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.kind
+
+
+class RoadVertex(models.Model):
+    """A node of the routable network: a junction, a way's end, or a snapped dangling end."""
+
+    geom = models.PointField(_("location"), srid=4326)
+    component = models.PositiveIntegerField(_("network component"), null=True, blank=True,
+                                            help_text=_("pgr_connectedComponents id; one piece = one id"))
+
+    class Meta:
+        verbose_name = _("road vertex")
+        verbose_name_plural = _("road vertices")
+
+
+class RoadEdge(models.Model):
+    """A road piece between two vertices, with its cost for pgRouting (seconds; -1 = no way)."""
+
+    road = models.ForeignKey(Road, verbose_name=_("road"), on_delete=models.CASCADE, related_name="edges")
+    source = models.ForeignKey(RoadVertex, on_delete=models.CASCADE, related_name="edges_out")
+    target = models.ForeignKey(RoadVertex, on_delete=models.CASCADE, related_name="edges_in")
+    length_m = models.FloatField(_("length (m)"))
+    speed_kmh = models.FloatField(_("speed (km/h)"))
+    cost_s = models.FloatField(_("travel time forward (s)"))
+    reverse_cost_s = models.FloatField(_("travel time backward (s)"),
+                                       help_text=_("-1 where the road is one-way"))
+    geom = models.LineStringField(_("geometry"), srid=4326)
+
+    class Meta:
+        verbose_name = _("road edge")
+        verbose_name_plural = _("road edges")
+
+    # pgRouting reads edges through this query (integer ids, costs in seconds).
+    PGR_EDGES_SQL = ("SELECT id, source_id AS source, target_id AS target, cost_s AS cost, "
+                     "reverse_cost_s AS reverse_cost FROM gridmap_roadedge")
