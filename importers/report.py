@@ -75,7 +75,7 @@ class ImportReport:
     def summary(self) -> str:
         counts = "，".join(f"{k} {v}" for k, v in self.counts.items())
         state = ("已写入数据库" if self.committed else
-                 "校验通过，未写入（加 --commit 写入）" if self.ok else "有错误，未写入任何数据")
+                 "校验通过，尚未写入" if self.ok else "有错误，未写入任何数据")
         return f"{self.file}：{counts}；错误 {len(self.errors)} 条，警告 {len(self.warnings)} 条；{state}"
 
     def text(self, limit: int = 200) -> str:

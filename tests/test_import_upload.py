@@ -34,7 +34,7 @@ def test_validate_then_confirm(staff, tmp_path):
     gpd.GeoDataFrame([{"代码": "330783997", "名称": "上传镇", "geometry": box(120.30, 29.20, 120.31, 29.21)}],
                      crs=4326).to_file(path)
     page = upload(staff, "new.geojson", path.read_bytes()).content.decode()
-    assert "将新增 1" in page and "校验通过，未写入" in page and 'name="commit"' in page
+    assert "将新增 1" in page and "校验通过，尚未写入" in page and 'name="commit"' in page
     assert not Area.objects.filter(code="330783997").exists()
     token = page.split('name="token" value="')[1].split('"')[0]
     done = staff.post("/admin/import/", {"kind": "areas", "level": "township", "coords": "wgs84",

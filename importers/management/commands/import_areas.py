@@ -38,6 +38,8 @@ class Command(BaseCommand):
 def finish(command: BaseCommand, report: Any, errors_xlsx: Path | None) -> None:
     """Print the report; the workbook if asked; a non-zero exit when the file has errors."""
     command.stdout.write(report.text())
+    if report.ok and not report.committed:
+        command.stdout.write("加 --commit 写入数据库。")
     if errors_xlsx and report.problems:
         report.to_workbook(errors_xlsx)
         command.stdout.write(f"问题清单：{errors_xlsx}")
