@@ -45,6 +45,9 @@ test: venv db  ## set up, then run the whole test suite against the private Post
 	$(PY) manage.py compilemessages -v0 --ignore='.venv/*'
 	$(PY) -m pytest --create-db
 
+bench: venv db  ## import benchmarks (scratch database gridmap_bench): prints rows/s and peak memory
+	$(PY) -m benchmarks.imports
+
 lint:  ## ruff + mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy gridmap layers importers

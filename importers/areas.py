@@ -7,6 +7,7 @@ column, else by location (mapit's find_parents). Spatial checks report in square
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -209,14 +210,28 @@ def _find_parents(candidates: list[_Candidate], level: AreaLevel, frame: gpd.Geo
                          "核对代码，或核对边界是否画到了别的上级区划里")
 
 
+@functools.cache
+def _transformer(source: int, target: int) -> Transformer:
+    return Transformer.from_crs(source, target, always_xy=True)
+
+
+def _reproject(geoms: list[BaseGeometry], source: int, target: int) -> list[BaseGeometry]:
+    """All geometries in one vectorised pass (one PROJ call for every vertex)."""
+    transformer = _transformer(source, target)
+
+    def apply(xy: Any) -> Any:
+        x, y = transformer.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    return list(shapely.transform(np.asarray(geoms, dtype=object), apply)) if geoms else []
+
+
 def _metric(geoms: list[BaseGeometry]) -> list[BaseGeometry]:
-    to_metric = Transformer.from_crs(4326, settings.GRIDMAP_METRIC_SRID, always_xy=True)
-    return [shapely.transform(g, lambda xy: _apply(to_metric, xy)) for g in geoms]
+    return _reproject(geoms, 4326, settings.GRIDMAP_METRIC_SRID)
 
 
-def _apply(transformer: Transformer, xy: Any) -> Any:
-    x, y = transformer.transform(xy[:, 0], xy[:, 1])
-    return np.column_stack([x, y])
+def _inverse(geom: BaseGeometry) -> BaseGeometry:
+    return _reproject([geom], settings.GRIDMAP_METRIC_SRID, 4326)[0]
 
 
 def _where(geom: BaseGeometry) -> str:
@@ -230,16 +245,16 @@ def _spatial_checks(candidates: list[_Candidate], level: AreaLevel, tolerance: f
     if not candidates:
         return
     metric = _metric([c.geom for c in candidates])
-    parents: dict[int, tuple[Area, BaseGeometry]] = {}
-    for c in candidates:
-        if c.parent is not None and c.parent.pk not in parents:
-            parents[c.parent.pk] = (c.parent, _metric([shapely.from_wkb(bytes(c.parent.geom.wkb))])[0])
+    unique_parents = list({c.parent.pk: c.parent for c in candidates if c.parent is not None}.values())
+    parent_shapes = _metric([shapely.from_wkb(bytes(p.geom.wkb)) for p in unique_parents])
+    parents = {p.pk: (p, g) for p, g in zip(unique_parents, parent_shapes, strict=True)}
     for c, geom in zip(candidates, metric, strict=True):
         if c.parent is None:
             continue
         outside = geom.difference(parents[c.parent.pk][1])
         if outside.area > tolerance:
-            report.warn(c.row, "几何", c.code, f"超出上级「{c.parent.name}」{outside.area:,.0f} 平方米（{_where(_inverse(outside))}）",
+            where = _where(_inverse(outside))
+            report.warn(c.row, "几何", c.code, f"超出上级「{c.parent.name}」{outside.area:,.0f} 平方米（{where}）",
                         "核对边界；上下级边界应一致")
     tree = shapely.STRtree(metric)
     for i, j in zip(*tree.query(metric, predicate="intersects"), strict=True):
@@ -248,27 +263,29 @@ def _spatial_checks(candidates: list[_Candidate], level: AreaLevel, tolerance: f
         overlap = metric[i].intersection(metric[j]).area
         if overlap > tolerance:
             a, b = candidates[i], candidates[j]
-            report.warn(a.row, "几何", a.code, f"与第{b.row}行（{b.name}）重叠 {overlap:,.0f} 平方米（{_where(_inverse(metric[i].intersection(metric[j])))}）",
+            where = _where(_inverse(metric[i].intersection(metric[j])))
+            report.warn(a.row, "几何", a.code, f"与第{b.row}行（{b.name}）重叠 {overlap:,.0f} 平方米（{where}）",
                         "同级区划不应重叠，核对两者的公共边界")
     by_parent: dict[int, list[BaseGeometry]] = {}
     for c, geom in zip(candidates, metric, strict=True):
         if c.parent is not None:
             by_parent.setdefault(c.parent.pk, []).append(geom)
+    # Siblings already in the database but not in this file also cover their parent: one query.
+    others: dict[int, list[BaseGeometry]] = {}
+    rows = Area.objects.filter(parent_id__in=list(by_parent)).exclude(
+        code__in=[c.code for c in candidates]).values_list("parent_id", "geom")
+    for parent_id, geom in rows:
+        others.setdefault(parent_id, []).append(shapely.from_wkb(bytes(geom.wkb)))
     for pk, geoms in by_parent.items():
         parent, parent_geom = parents[pk]
-        others = [shapely.from_wkb(bytes(a.geom.wkb)) for a in Area.objects.filter(parent_id=pk).exclude(
-            code__in=[c.code for c in candidates])]
-        covered = shapely.union_all(geoms + _metric(others))
+        covered = shapely.union_all(geoms + _metric(others.get(pk, [])))
         gap = parent_geom.difference(covered)
         if gap.area > tolerance:
             biggest = max(shapely.get_parts(gap), key=lambda g: g.area)
-            report.warn(None, "几何", parent.code, f"「{parent.name}」内有 {gap.area:,.0f} 平方米未被任何{LEVEL_NAMES[level]}覆盖（最大一块 {biggest.area:,.0f} 平方米，{_where(_inverse(biggest))}）",
+            report.warn(None, "几何", parent.code,
+                        f"「{parent.name}」内有 {gap.area:,.0f} 平方米未被任何{LEVEL_NAMES[level]}覆盖"
+                        f"（最大一块 {biggest.area:,.0f} 平方米，{_where(_inverse(biggest))}）",
                         "补全下级区划，或核对边界是否有缝隙")
-
-
-def _inverse(geom: BaseGeometry) -> BaseGeometry:
-    to_wgs = Transformer.from_crs(settings.GRIDMAP_METRIC_SRID, 4326, always_xy=True)
-    return shapely.transform(geom, lambda xy: _apply(to_wgs, xy))
 
 
 def _geos(geom: BaseGeometry) -> Any:  # a GEOS MultiPolygon

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import tempfile
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -22,6 +23,7 @@ import numpy as np
 import pyogrio
 from numpy.typing import NDArray
 from openpyxl import load_workbook
+from openpyxl.utils.cell import range_boundaries
 from pyproj import CRS
 
 from importers.coords import TO_WGS84, geometry_to_wgs84
@@ -254,18 +256,36 @@ def _norm(cell: Any) -> str:
 
 
 def _xlsx_grid(path: Path) -> list[list[Any]]:
+    """The first sheet's cells; merged ranges read as if every cell held the top-left value.
+
+    Read-only (streaming) mode keeps a 200,000-row export in bounded memory; it does not expose
+    merged cells, so their ranges are read from the sheet's XML (<mergeCell ref="A1:I1"/>).
+    """
     try:
-        wb = load_workbook(path, read_only=False, data_only=True)
+        wb = load_workbook(path, read_only=True, data_only=True)
+        ws = wb.worksheets[0]
+        grid = [list(row) for row in ws.iter_rows(values_only=True)]
+        sheet_xml = _first_sheet_xml(path)
+        wb.close()
     except Exception as exc:  # openpyxl raises many types for a broken workbook
         raise fail(path.name, f"无法打开 Excel 文件（{type(exc).__name__}）", "用 Excel 另存为 .xlsx 后重试") from exc
-    ws = wb.worksheets[0]
-    for merged in list(ws.merged_cells.ranges):
-        top_left = ws.cell(merged.min_row, merged.min_col).value
-        ws.unmerge_cells(str(merged))
-        for r in range(merged.min_row, merged.max_row + 1):
-            for c in range(merged.min_col, merged.max_col + 1):
-                ws.cell(r, c).value = top_left
-    return [list(row) for row in ws.iter_rows(values_only=True)]
+    for ref in re.findall(rb'<mergeCell ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"', sheet_xml):
+        min_col, min_row, max_col, max_row = range_boundaries(ref.decode())
+        if min_row - 1 >= len(grid):
+            continue
+        value = grid[min_row - 1][min_col - 1] if min_col - 1 < len(grid[min_row - 1]) else None
+        for r in range(min_row - 1, min(max_row, len(grid))):
+            row = grid[r]
+            row.extend([None] * (max_col - len(row)))
+            for c in range(min_col - 1, max_col):
+                row[c] = value
+    return grid
+
+
+def _first_sheet_xml(path: Path) -> bytes:
+    with zipfile.ZipFile(path) as archive:
+        names = sorted(n for n in archive.namelist() if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n))
+        return archive.read(names[0]) if names else b""
 
 
 def _csv_grid(path: Path) -> list[list[Any]]:

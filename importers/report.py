@@ -8,7 +8,7 @@ management commands, shown by the admin upload page and exported as an error wor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     ERROR = "错误"  # the import cannot be applied
     WARNING = "警告"  # applied, but look at it
 

@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 import pyogrio
-from numpy.typing import NDArray
 import shapely
 from django.conf import settings
 from django.contrib.gis.geos import LineString as GEOSLineString
 from django.contrib.gis.geos import Point as GEOSPoint
 from django.db import connection, transaction
+from numpy.typing import NDArray
 from pyproj import Geod, Transformer
 
 from gridmap.models import Road, RoadEdge, RoadVertex

@@ -16,7 +16,6 @@ import geopandas as gpd
 import psycopg
 import pytest
 import shapely
-from django.conf import settings
 from django.db import connection
 
 from gridmap.models import Area

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import shapely
 from django.contrib.gis.geos import GEOSGeometry
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 
 from gridmap.models import (
@@ -33,6 +33,7 @@ from gridmap.models import (
     School,
     SchoolClass,
 )
+from importers.bulk import copy_rows
 from importers.demo.build import CountyDataset
 
 
@@ -46,14 +47,6 @@ class LoadResult:
 def _geos(geom: Any) -> Any:
     """A shapely geometry as the GEOS type of the field it goes into (MultiPolygon, Point...)."""
     return GEOSGeometry(memoryview(shapely.to_wkb(geom)), srid=4326)
-
-
-def _copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    with connection.cursor() as cursor:
-        raw = cursor.cursor  # the psycopg cursor, inside Django's transaction
-        with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
 
 
 def county_exists(code: str) -> bool:
@@ -158,7 +151,7 @@ def _load_people(persons: pd.DataFrame, school_ids: dict[str, int]) -> dict[str,
 
 def _load_households(hh: pd.DataFrame, area_ids: dict[str, int]) -> list[int]:
     group_ids = [area_ids[g] for g in hh.group_code]
-    _copy("gridmap_household", ["group_id", "number", "head_name", "address", "location", "synthetic"],
+    copy_rows("gridmap_household", ["group_id", "number", "head_name", "address", "location", "synthetic"],
           ((gid, num, head, addr, f"SRID=4326;POINT({lon} {lat})", True)
            for gid, num, head, addr, lon, lat in zip(group_ids, hh.number, hh.head_name, hh.address,
                                                       hh.lon, hh.lat, strict=True)))
@@ -194,13 +187,13 @@ def _load_children(ds: CountyDataset, area_ids: dict[str, int], household_ids: l
                    f"SRID=4326;POINT({lon} {lat})", class_id, status, category,
                    *(bool(v) for v in kg[i]), True)
 
-    _copy("gridmap_child", columns, rows())
+    copy_rows("gridmap_child", columns, rows())
     ids = dict(Child.objects.filter(id_hash__in=list(ch.id_hash)).values_list("id_hash", "pk"))
     return [ids[h] for h in ch.id_hash]
 
 
 def _load_history(history: pd.DataFrame, child_ids: list[int]) -> None:
-    _copy("gridmap_childstatuschange",
+    copy_rows("gridmap_childstatuschange",
           ["child_id", "date", "from_status", "to_status", "reason", "recorded_at"],
           ((child_ids[r.child], r.date, r.from_status, r.to_status, r.reason, "now")
            for r in history.itertuples()))

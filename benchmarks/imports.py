@@ -1,0 +1,92 @@
+"""Import benchmark: a 6,000-polygon village-group layer and a 200,000-row children ledger.
+
+    python -m benchmarks.imports            (or: make bench)
+
+Runs in a scratch database `gridmap_bench` on the same cluster (created, migrated, left for a
+look afterwards; dropped at the next run). Each measured import runs as its own process, so the
+peak memory printed is that import's alone. ogr2ogr loads the same polygon file into the same
+database as the baseline. Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "var" / "bench"
+GROUPS = 6_000
+CHILDREN = 200_000
+
+
+def cluster_url(db: str) -> str:
+    out = subprocess.run([str(ROOT / "scripts" / "pg.sh"), "url", db], capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def psql(url: str, sql: str) -> None:
+    subprocess.run(["psql", url, "-qc", sql], check=True)
+
+
+def measured(label: str, cmd: list[str], env: dict[str, str], rows: int) -> None:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    peak_mb = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
+    if result.returncode:
+        print(result.stdout[-3000:], result.stderr[-3000:])
+        raise SystemExit(f"{label} failed")
+    print(f"{label:<44} {rows:>8,} rows {seconds:8.1f} s {rows / seconds:>10,.0f} rows/s   peak RSS {peak_mb:,.0f} MB"
+          + ("" if before == 0 or peak_mb * 1024 > before else "  (≤ earlier child's peak)"))
+    tail = [line for line in result.stdout.splitlines() if "：读取" in line]
+    if tail:
+        print(f"    {tail[-1]}")
+
+
+def main() -> None:
+    admin = cluster_url("postgres")
+    psql(admin, "DROP DATABASE IF EXISTS gridmap_bench")
+    psql(admin, "CREATE DATABASE gridmap_bench")
+    url = cluster_url("gridmap_bench")
+    env = {**os.environ, "DATABASE_URL": url.replace("postgresql://", "postgis://")}
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    print("preparing inputs (not timed)…")
+    subprocess.run([sys.executable, "-m", "benchmarks.prepare", str(WORK), str(GROUPS), str(CHILDREN)],
+                   cwd=ROOT, env=env, check=True)
+    groups_file, children_file = WORK / "groups.gpkg", WORK / "children.xlsx"
+    manage = [sys.executable, "manage.py"]
+    print(f"\n{'import':<44} {'':>8}      {'time':>10} {'speed':>14}   memory")
+    measured("import_areas --level group --commit", [*manage, "import_areas", str(groups_file), "--level", "group",
+                                                      "--commit"], env, GROUPS_LOADED())
+    measured("import_areas again (idempotent re-run)", [*manage, "import_areas", str(groups_file), "--level",
+                                                         "group", "--commit"], env, GROUPS_LOADED())
+    if shutil.which("ogr2ogr"):
+        p = urlparse(url)
+        pg = f"PG:host={p.hostname} port={p.port} dbname=gridmap_bench user={p.username} password={p.password}"
+        measured("ogr2ogr (baseline, same file, same database)",
+                 ["ogr2ogr", "-f", "PostgreSQL", pg, str(groups_file), "-nln", "bench_ogr_groups", "-overwrite",
+                  "-lco", "GEOMETRY_NAME=geom", "-gt", "65536"], env, GROUPS_LOADED())
+    else:
+        print("ogr2ogr not installed (Debian gdal-bin): baseline skipped")
+    measured("import_children --commit", [*manage, "import_children", str(children_file), "--commit",
+                                          "--as-of", date.today().isoformat()], env, CHILDREN)
+    measured("import_children again (idempotent re-run)", [*manage, "import_children", str(children_file),
+                                                           "--commit"], env, CHILDREN)
+
+
+def GROUPS_LOADED() -> int:  # noqa: N802 - read after prepare wrote it
+    return int((WORK / "groups.count").read_text())
+
+
+if __name__ == "__main__":
+    main()
