@@ -11,7 +11,6 @@ database as the baseline. Figures are printed, never asserted.
 from __future__ import annotations
 
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -36,19 +35,19 @@ def psql(url: str, sql: str) -> None:
 
 
 def measured(label: str, cmd: list[str], env: dict[str, str], rows: int) -> None:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
-    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "benchmarks.peak", *cmd], cwd=ROOT, env=env,
+                            capture_output=True, text=True)
     seconds = time.perf_counter() - start
-    peak_mb = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
     if result.returncode:
         print(result.stdout[-3000:], result.stderr[-3000:])
         raise SystemExit(f"{label} failed")
-    print(f"{label:<44} {rows:>8,} rows {seconds:8.1f} s {rows / seconds:>10,.0f} rows/s   peak RSS {peak_mb:,.0f} MB"
-          + ("" if before == 0 or peak_mb * 1024 > before else "  (≤ earlier child's peak)"))
-    tail = [line for line in result.stdout.splitlines() if "：读取" in line]
-    if tail:
-        print(f"    {tail[-1]}")
+    peak_mb = int(result.stdout.rsplit("PEAK_RSS_KB ", 1)[1]) / 1024
+    print(f"{label:<44} {rows:>8,} rows {seconds:8.1f} s {rows / seconds:>10,.0f} rows/s"
+          f"   peak RSS {peak_mb:,.0f} MB")
+    summary = [line for line in result.stdout.splitlines() if "：读取" in line]
+    if summary:
+        print(f"    {summary[-1]}")
 
 
 def main() -> None:
