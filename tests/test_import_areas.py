@@ -247,3 +247,30 @@ def test_command_validates_without_commit_and_exits_nonzero_on_errors(tmp_path, 
     rows = list(load_workbook(sheet).active.iter_rows(values_only=True))
     assert rows[0] == ("级别", "文件", "行/要素", "字段", "值", "问题", "处理办法")
     assert any(r[2] == 2 and "代码重复" in r[5] for r in rows[1:])
+
+
+def test_kml(tmp_path):
+    path = tmp_path / "townships.kml"
+    gpd.GeoDataFrame([{"Name": "新镇", "代码": "330783999", "geometry": box(120.30, 29.20, 120.31, 29.21)}],
+                     crs=4326).to_file(path, driver="KML", engine="pyogrio")
+    report = run(path, "township", commit=True)
+    assert report.ok, report.text()
+    assert Area.objects.get(code="330783999").name == "新镇"
+
+
+def test_dongyang_amap_fence_lands_on_the_tianditu_boundary():
+    """Real data check of the GCJ-02 removal: Amap's county fence, converted, sits on the Tianditu
+    boundary (PROVENANCE.md: 511 m apart before conversion)."""
+    tianditu = gpd.read_file(REAL / "dongyang_330783" / "county_boundary.geojson").geometry.iloc[0]
+    fence = REAL / "dongyang_330783" / "county_fence_amap_gcj02.geojson"
+    raw = gpd.read_file(fence).geometry.iloc[0]
+    report = run(fence, "county", code_field="adcode", coords="gcj02", commit=True)
+    assert report.ok, report.text()
+    converted = shapely.from_wkb(bytes(Area.objects.get(code="330783").geom.wkb))
+
+    def apart_m(a, b):
+        return GEOD.inv(a.centroid.x, a.centroid.y, b.centroid.x, b.centroid.y)[2]
+
+    assert 450 < apart_m(raw, tianditu) < 600  # the offset as delivered
+    assert apart_m(converted, tianditu) < 60  # removed: what is left is the two layers' own difference
+    assert geodesic(converted) == pytest.approx(geodesic(tianditu), rel=0.02)
