@@ -15,9 +15,10 @@ from shapely.geometry import Polygon, box
 from gridmap.models import Area
 from importers.areas import AreaImportParams, import_areas, normalize_code
 from importers.coords import geometry_to_wgs84
+from importers.demo.sources import DONGYANG_DIR
 from importers.readers import VectorOptions
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+REAL = Path(__file__).resolve().parent / "data" / "real"  # + DONGYANG_DIR for 东阳
 GEOD = Geod(ellps="WGS84")
 pytestmark = pytest.mark.django_db
 
@@ -49,9 +50,9 @@ def test_normalize_code(raw, level, code):
 def test_dongyang_real_files_round_trip_unchanged():
     """The demo already holds these real layers: importing them again changes nothing."""
     before = area_table_digest()
-    county = run(REAL / "dongyang_330783" / "county_boundary.geojson", "county", name_field="name",
+    county = run(DONGYANG_DIR / "county_boundary.geojson", "county", name_field="name",
                  commit=True)
-    towns = run(REAL / "dongyang_330783" / "townships.geojson", "township", commit=True)
+    towns = run(DONGYANG_DIR / "townships.geojson", "township", commit=True)
     assert county.ok and towns.ok
     assert towns.counts["无变化"] == 18 and towns.counts["新增"] == 0
     assert area_table_digest() == before
@@ -261,8 +262,8 @@ def test_kml(tmp_path):
 def test_dongyang_amap_fence_lands_on_the_tianditu_boundary():
     """Real data check of the GCJ-02 removal: Amap's county fence, converted, sits on the Tianditu
     boundary (PROVENANCE.md: 511 m apart before conversion)."""
-    tianditu = gpd.read_file(REAL / "dongyang_330783" / "county_boundary.geojson").geometry.iloc[0]
-    fence = REAL / "dongyang_330783" / "county_fence_amap_gcj02.geojson"
+    tianditu = gpd.read_file(DONGYANG_DIR / "county_boundary.geojson").geometry.iloc[0]
+    fence = DONGYANG_DIR / "county_fence_amap_gcj02.geojson"
     raw = gpd.read_file(fence).geometry.iloc[0]
     report = run(fence, "county", code_field="adcode", coords="gcj02", commit=True)
     assert report.ok, report.text()

@@ -1,6 +1,5 @@
 """Roads into a routable pgRouting network."""
 
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -9,9 +8,10 @@ from django.db import connection
 from pyproj import Geod
 
 from gridmap.models import RoadEdge, RoadVertex
+from importers.demo.sources import DONGYANG_DIR
 from importers.roads import NOT_ROADS, RoadImportParams, _Way, build_network, import_roads
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "dongyang_330783"
+REAL = DONGYANG_DIR
 GEOD = Geod(ellps="WGS84")
 pytestmark = pytest.mark.django_db
 

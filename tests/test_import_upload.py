@@ -1,6 +1,5 @@
 """The admin upload page runs the same importers and shows the same report."""
 
-from pathlib import Path
 
 import geopandas as gpd
 import pytest
@@ -8,8 +7,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from shapely.geometry import box
 
 from gridmap.models import Area
+from importers.demo.sources import DONGYANG_DIR
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "dongyang_330783"
+REAL = DONGYANG_DIR
 pytestmark = pytest.mark.django_db
 
 
