@@ -141,7 +141,9 @@ def _read_dataset(path: Path, name: str, options: VectorOptions,
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise fail(name, f"无法读取：{exc}", "确认文件完整、格式正确") from exc
     except UnicodeDecodeError as exc:
-        raise fail(name, f"属性表无法按 {encoding} 解码", "用 --encoding 指定正确的编码（GBK 或 UTF-8）") from exc
+        raise fail(name, f"属性表无法按 {encoding} 解码",
+                   "用 --encoding 指定正确的编码（GBK 或 UTF-8）；UTF-8 的中文字段名超过10字节时会被截断，"
+                   "可改用 GBK 导出或改用 GeoPackage") from exc
     if frame.empty:
         raise fail(name, "文件中没有任何要素", "确认导出的图层不为空")
     frame = _to_wgs84(frame, name, options, report)

@@ -275,3 +275,11 @@ def test_dongyang_amap_fence_lands_on_the_tianditu_boundary():
     assert 450 < apart_m(raw, tianditu) < 600  # the offset as delivered
     assert apart_m(converted, tianditu) < 60  # removed: what is left is the two layers' own difference
     assert geodesic(converted) == pytest.approx(geodesic(tianditu), rel=0.02)
+
+
+def test_geopackage(tmp_path):
+    path = tmp_path / "townships.gpkg"
+    gpd.GeoDataFrame([township_in_dongyang(name="包镇")], crs=4326).to_file(path, engine="pyogrio")
+    report = run(path, "township", commit=True)
+    assert report.ok, report.text()
+    assert Area.objects.get(code="330783999").name == "包镇"

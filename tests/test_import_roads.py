@@ -110,3 +110,14 @@ def test_file_without_road_class(tmp_path):
     report = import_roads(RoadImportParams(path, commit=True))
     assert not report.ok and "找不到道路等级字段" in report.text()
     assert RoadEdge.objects.count() == before
+
+
+def test_shapefile_with_chinese_class_field(tmp_path):
+    path = tmp_path / "roads.shp"
+    gpd.GeoDataFrame({"道路等级": ["tertiary", "tertiary"], "name": ["甲路", "乙路"]},
+                     geometry=gpd.GeoSeries.from_wkt(["LINESTRING (102 32, 102.01 32)",
+                                                      "LINESTRING (102.01 32, 102.01 32.01)"]),
+                     crs=4326).to_file(path, encoding="GBK")  # as Chinese GIS software writes them
+    report = import_roads(RoadImportParams(path))
+    assert report.ok, report.text()
+    assert report.counts["道路"] == 2 and report.counts["连通片"] == 1
