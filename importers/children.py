@@ -28,8 +28,8 @@ from gridmap.models import (
     School,
     SchoolClass,
 )
+from gridmap.numerals import from_chinese
 from importers.bulk import copy_rows
-from importers.demo.names import CN_NUMERALS
 from importers.readers import read_table
 from importers.report import ImportError_, ImportReport
 
@@ -87,23 +87,12 @@ def parse_grade(text: str) -> int | None:
     match = re.fullmatch(r"(\d|[一二三四五六七八九])(年级)?", text)
     if not match:
         return None
-    token = match.group(1)
-    return int(token) if token.isdigit() else CN_NUMERALS.index(token)
+    return from_chinese(match.group(1))
 
 
 def _group_number(text: str) -> int | None:
     match = re.search(r"第?(\d+|[一二三四五六七八九十]+)(?:村民|居民)?(?:小)?组", text)
-    if not match:
-        return None
-    token = match.group(1)
-    if token.isdigit():
-        return int(token)
-    if token == "十":
-        return 10
-    tens, _, ones = token.partition("十")
-    if "十" in token:
-        return (CN_NUMERALS.index(tens) if tens else 1) * 10 + (CN_NUMERALS.index(ones) if ones else 0)
-    return CN_NUMERALS.index(token)
+    return from_chinese(match.group(1)) if match else None
 
 
 class _GroupIndex:

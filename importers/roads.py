@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 from pyproj import Geod, Transformer
 
 from gridmap.models import Road, RoadEdge, RoadVertex
-from importers.readers import VectorOptions, check_file, read_vector
+from importers.readers import VectorOptions, check_file, fail, read_vector
 from importers.report import ImportError_, ImportReport
 
 # Motor-vehicle speeds (km/h) by OSM class, for school-run and school-bus travel times. Walking
@@ -107,7 +107,7 @@ def read_ways(params: RoadImportParams, report: ImportReport) -> list[_Way]:
         try:
             frame = pyogrio.read_dataframe(path, layer="lines")
         except pyogrio.errors.DataSourceError as exc:
-            raise ImportError_(report_problem(path.name, f"无法读取 OSM 文件：{exc}")) from exc
+            raise fail(path.name, f"无法读取 OSM 文件：{exc}", "确认文件完整、格式正确") from exc
         extra = [_other_tags(t) for t in frame.get("other_tags", [None] * len(frame))]
         frame = frame.to_crs(4326) if frame.crs else frame.set_crs(4326)
     else:
@@ -116,7 +116,8 @@ def read_ways(params: RoadImportParams, report: ImportReport) -> list[_Way]:
     columns = {c.lower(): c for c in frame.columns}
     hw = next((columns[c.lower()] for c in HIGHWAY_FIELDS if c.lower() in columns), None)
     if hw is None:
-        raise ImportError_(report_problem(path.name, f"找不到道路等级字段（试过：{'、'.join(HIGHWAY_FIELDS)}）"))
+        raise fail(path.name, f"找不到道路等级字段（试过：{'、'.join(HIGHWAY_FIELDS)}）",
+                   "道路须有等级字段（OSM 的 highway）")
     ways, skipped = [], Counter[str]()
     for i, rec in enumerate(frame.itertuples(index=False)):
         tags = {k: str(v) for k, v in rec._asdict().items() if isinstance(v, str)} | extra[i]
@@ -139,12 +140,6 @@ def read_ways(params: RoadImportParams, report: ImportReport) -> list[_Way]:
                     "在建、规划道路等不参与路径计算")
     report.counts["道路"] = len(ways)
     return ways
-
-
-def report_problem(file: str, message: str) -> Any:
-    from importers.report import Problem
-
-    return Problem(file, None, "", "", message, "确认文件格式与内容")
 
 
 def build_network(ways: list[_Way], snap_m: float) -> Network:

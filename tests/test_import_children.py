@@ -8,8 +8,8 @@ from openpyxl import Workbook, load_workbook
 
 from gridmap import idnumbers
 from gridmap.models import Area, Child, ChildStatusChange, School
+from gridmap.numerals import to_chinese
 from importers.children import ChildImportParams, import_children
-from importers.demo.names import cn_number
 
 pytestmark = pytest.mark.django_db
 AS_OF = date(2026, 11, 22)
@@ -36,7 +36,7 @@ def sheet(tmp_path, rows, name="children.xlsx"):
 
 def test_export_imports_and_reimport_changes_nothing(tmp_path, place):
     group, school = place
-    village_text = f"{group.parent.parent.name}{group.parent.name}第{cn_number(int(group.code[-3:]))}村民小组"
+    village_text = f"{group.parent.parent.name}{group.parent.name}第{to_chinese(int(group.code[-3:]))}村民小组"
     a = idnumbers.make("330783", date(2017, 3, 5), 11)  # male, grade 4 in 2026
     b = idnumbers.make("330783", date(2019, 8, 31), 22)  # female, turned 6 on 31 Aug: grade 2
     rows = [[a, "卢小明", "男", "2017-03-05", group.code, school.name, "四年级", "2班", "在校", "是", ""],

@@ -29,7 +29,8 @@ from shapely.geometry import MultiPolygon, Point
 from shapely.geometry.base import BaseGeometry
 
 from gridmap import idnumbers, schooling
-from importers.demo.names import TITLES_TOWNSHIP, cn_number, names, phones
+from gridmap.numerals import to_chinese
+from importers.demo.names import TITLES_TOWNSHIP, names, phones
 from importers.demo.partition import partition
 from importers.demo.projection import LocalMetric
 from importers.demo.sources import CountySource, TownshipSource, VillageSource
@@ -180,7 +181,7 @@ class _Builder:
             code = f"{v.code}{i:03d}"
             self.group_m[code] = self.metric.forward(g_wgs)
             self.village_of_group[code] = v.code
-            rows.append(dict(level="group", code=code, name=f"第{cn_number(i)}{kind}",
+            rows.append(dict(level="group", code=code, name=f"第{to_chinese(i)}{kind}",
                              parent_code=v.code, geom=_multi(g_wgs),
                              urban_rural_code=v.urban_rural_code, synthetic=True, source=GENERATED))
         return rows

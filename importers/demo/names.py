@@ -28,14 +28,3 @@ def phones(rng: np.random.Generator, n: int) -> list[str]:
     prefixes = rng.choice(["135", "137", "139", "150", "158", "188"], size=n)
     tails = rng.integers(0, 10**8, size=n)
     return [f"{p}{t:08d}" for p, t in zip(prefixes, tails, strict=True)]
-
-
-CN_NUMERALS = "零一二三四五六七八九十"
-
-
-def cn_number(n: int) -> str:
-    """1 → 一, 12 → 十二, 20 → 二十 (enough for group numbers)."""
-    if n <= 10:
-        return CN_NUMERALS[n]
-    tens, ones = divmod(n, 10)
-    return ("" if tens == 1 else CN_NUMERALS[tens]) + "十" + (CN_NUMERALS[ones] if ones else "")

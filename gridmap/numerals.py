@@ -1,0 +1,29 @@
+"""Chinese numerals as written in group names (第三村民小组, 第十二组), both ways."""
+
+from __future__ import annotations
+
+DIGITS = "零一二三四五六七八九"
+
+
+def to_chinese(n: int) -> str:
+    """1 → 一, 10 → 十, 12 → 十二, 20 → 二十, 35 → 三十五 (1-99)."""
+    if not 1 <= n <= 99:
+        raise ValueError(f"{n} is outside 1-99")
+    if n < 10:
+        return DIGITS[n]
+    tens, ones = divmod(n, 10)
+    return ("" if tens == 1 else DIGITS[tens]) + "十" + (DIGITS[ones] if ones else "")
+
+
+def from_chinese(text: str) -> int | None:
+    """Inverse of to_chinese; Arabic digits pass through; None for anything else."""
+    if text.isdigit():
+        return int(text)
+    if not text or any(c not in DIGITS + "十" for c in text):
+        return None
+    if "十" not in text:
+        return DIGITS.index(text) if len(text) == 1 else None
+    tens, _, ones = text.partition("十")
+    if len(tens) > 1 or len(ones) > 1:
+        return None
+    return (DIGITS.index(tens) if tens else 1) * 10 + (DIGITS.index(ones) if ones else 0)
