@@ -160,3 +160,31 @@ class RoadAdmin(MapAdmin[m.Road]):
 @admin.register(m.Feature)
 class FeatureAdmin(MapAdmin[m.Feature]):
     list_display = ["kind", "name", "source"]
+
+
+@admin.register(m.Profile)
+class ProfileAdmin(admin.ModelAdmin[m.Profile]):
+    list_display = ["user", "role"]
+    list_filter = ["role"]
+    search_fields = ["user__username"]
+    raw_id_fields = ["user"]
+    filter_horizontal = ["areas", "schools"]
+
+
+@admin.register(m.AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin[m.AuditEvent]):
+    """Searchable, never editable: the audit trail is append-only."""
+
+    list_display = ["at", "username", "action", "object_type", "object_id", "summary", "ip"]
+    list_filter = ["action", "object_type", "at"]
+    search_fields = ["username", "summary", "object_id", "ip"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False

@@ -8,4 +8,4 @@ class GridmapConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from gridmap import checks  # noqa: F401  (registers the system checks)
+        from gridmap import audit, checks  # noqa: F401  (registers the checks and the login signals)

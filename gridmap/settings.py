@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "django.contrib.gis",
     "rest_framework",
     "rest_framework_gis",
+    "drf_spectacular",
     "gridmap",
     "layers",
     "importers",
@@ -144,7 +145,9 @@ WHITENOISE_USE_FINDERS = True
 
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+SPECTACULAR_SETTINGS = {"TITLE": "gridmap API", "VERSION": "1", "SERVE_INCLUDE_SCHEMA": False}
 
 # Django 5.2 warns (gis.W001) that GDAL < 3.9 is deprecated. We use Debian 12's GDAL 3.6 / GEOS
 # 3.11 on purpose: the PostGIS server links the very same GEOS and PROJ, so geometry operations

@@ -1,13 +1,25 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.routers import DefaultRouter
 
-from gridmap import views
+from gridmap import api, views
+from gridmap.forms import RateLimitedAuthenticationForm
 from importers import views as import_views
+
+router = DefaultRouter()
+router.register("areas", api.AreaViewSet, basename="area")
+router.register("schools", api.SchoolViewSet, basename="school")
+router.register("cells", api.CellViewSet, basename="cell")
+router.register("children", api.ChildViewSet, basename="child")
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", auth_views.LoginView.as_view(authentication_form=RateLimitedAuthenticationForm),
+         name="login"),
+    path("api/v1/", include(router.urls)),
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/import/", import_views.upload, name="import-upload"),

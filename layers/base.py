@@ -14,6 +14,7 @@ from gridmap.models.functions import SimplifyPreserveTopology
 
 
 class MapLayer:
+    """Subclasses draw `root` and what lies below it, as far as `user` may see (gridmap.access)."""
     key: ClassVar[str]  # registry key and the name the browser tests select on
     title: ClassVar[Any]  # lazy translated title shown in the layer control
     show: ClassVar[bool] = True
@@ -22,6 +23,10 @@ class MapLayer:
     simplify: ClassVar[float] = 0.0
     precision: ClassVar[int] = 5  # GeoJSON decimals: 1e-5 degree ≈ 1 m
     properties: ClassVar[list[str]] = []
+
+    def __init__(self, root: Any, user: Any) -> None:
+        self.root = root
+        self.user = user
 
     def queryset(self) -> QuerySet[Any]:
         raise NotImplementedError
@@ -50,6 +55,8 @@ class MapLayer:
         }
 
     def add_to(self, fmap: folium.Map) -> None:
+        if not self.queryset().exists():
+            return  # nothing in scope to draw (and folium's popups refuse empty collections)
         group = folium.FeatureGroup(name=str(self.title), show=self.show)
         self.draw(group)
         group.add_to(fmap)

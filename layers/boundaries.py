@@ -8,7 +8,8 @@ import folium
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from gridmap.models import Area, AreaLevel
+from gridmap import access
+from gridmap.models import AreaLevel
 from layers.base import MapLayer
 
 
@@ -17,13 +18,11 @@ class AreaLayer(MapLayer):
     properties = ["code", "name", "synthetic"]
     style: dict[str, Any] = {}
 
-    def __init__(self, root: Area) -> None:
-        self.root = root
-
     def queryset(self) -> QuerySet[Any]:
+        areas = access.visible_areas(self.user)
         if self.level == self.root.level:
-            return Area.objects.filter(pk=self.root.pk)
-        return Area.objects.descendants_of(self.root).at_level(self.level)
+            return areas.filter(pk=self.root.pk)
+        return areas.filter(code__startswith=self.root.code).at_level(self.level)
 
     def feature_properties(self, row: dict[str, Any]) -> dict[str, Any]:
         props = super().feature_properties(row)

@@ -9,7 +9,7 @@ from django.contrib.gis.db.models.functions import Intersection
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from gridmap.models import Area, Feature, Road
+from gridmap.models import Feature, Road
 from layers.base import MapLayer
 
 MAJOR_ROADS = ["motorway", "trunk", "primary", "secondary", "tertiary", "motorway_link",
@@ -24,9 +24,6 @@ class RoadLayer(MapLayer):
     simplify = 1e-4
     precision = 4
     properties = ["highway", "name", "ref"]
-
-    def __init__(self, root: Area) -> None:
-        self.root = root
 
     def queryset(self) -> QuerySet[Any]:
         return Road.objects.filter(highway__in=MAJOR_ROADS, geom__bboverlaps=self.root.geom)
@@ -46,9 +43,6 @@ class WaterLayer(MapLayer):
     title = _("Rivers")
     simplify = 5e-5
     properties = ["name"]
-
-    def __init__(self, root: Area) -> None:
-        self.root = root
 
     def queryset(self) -> QuerySet[Any]:
         return Feature.objects.filter(kind="river", geom__bboverlaps=self.root.geom)

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from folium.utilities import JsCode
 
+from gridmap import access
 from gridmap.models import Area, AreaLevel, Responsibility, Role, School
 from gridmap.models.schools import SchoolQuerySet
 from layers.base import MapLayer
@@ -50,9 +51,9 @@ class GroupLayer(MapLayer):
     precision = 4
     properties = ["pk", "code", "name", "parent_id", "parent__name"]
 
-    def __init__(self, root: Area) -> None:
-        self.root = root
-        villages = Area.objects.descendants_of(root).at_level(AreaLevel.VILLAGE)
+    def __init__(self, root: Area, user: Any) -> None:
+        super().__init__(root, user)
+        villages = access.visible_areas(user).filter(code__startswith=root.code).at_level(AreaLevel.VILLAGE)
         current = Responsibility.objects.filter(end_date__isnull=True)
         self.school_of_village = {
             r.area_id: r.responsible_school for r in current.filter(
@@ -65,7 +66,7 @@ class GroupLayer(MapLayer):
         self.colors = school_colors(School.objects.filter(township__code__startswith=root.code[:6]))
 
     def queryset(self) -> QuerySet[Any]:
-        return Area.objects.descendants_of(self.root).at_level(AreaLevel.GROUP)
+        return access.visible_cells(self.user).filter(code__startswith=self.root.code)
 
     def feature_properties(self, row: dict[str, Any]) -> dict[str, Any]:
         school = self.school_of_village.get(row["parent_id"])

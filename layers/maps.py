@@ -49,7 +49,7 @@ class RenderedMap:
     script: str  # the map's JavaScript
 
 
-def area_map(area: Area) -> folium.Map:
+def area_map(area: Area, user: Any) -> folium.Map:
     xmin, ymin, xmax, ymax = area.geom.extent
     fmap = folium.Map(location=[(ymin + ymax) / 2, (xmin + xmax) / 2], tiles=None,
                       zoom_start=11, control_scale=False, prefer_canvas=False, zoom_snap=0.25)
@@ -59,7 +59,7 @@ def area_map(area: Area) -> folium.Map:
         folium.TileLayer(settings.GRIDMAP_TILE_URL, attr=settings.GRIDMAP_TILE_ATTRIBUTION,
                          name=_("Base map")).add_to(fmap)
     for layer in COUNTY_MAP_LAYERS:
-        layer(area).add_to(fmap)  # type: ignore[call-arg]
+        layer(area, user).add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     fmap.fit_bounds([[ymin, xmin], [ymax, xmax]])
     root: Any = fmap.get_root()  # a branca Figure

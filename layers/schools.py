@@ -8,7 +8,8 @@ import folium
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from gridmap.models import Area, School, SchoolKind, SchoolStatus
+from gridmap import access
+from gridmap.models import SchoolKind, SchoolStatus
 from layers.base import MapLayer
 
 KIND_STYLE = {  # colour, radius in pixels
@@ -28,11 +29,8 @@ class SchoolLayer(MapLayer):
     properties = ["name", "code", "kind", "first_grade", "last_grade", "capacity", "boarding",
                   "status", "synthetic"]
 
-    def __init__(self, root: Area) -> None:
-        self.root = root
-
     def queryset(self) -> QuerySet[Any]:
-        return School.objects.filter(township__code__startswith=self.root.code)
+        return access.visible_schools(self.user).filter(township__code__startswith=self.root.code[:9])
 
     def feature_properties(self, row: dict[str, Any]) -> dict[str, Any]:
         yes, no = str(_("yes")), str(_("no"))

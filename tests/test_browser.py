@@ -34,7 +34,10 @@ def test_map_renders_in_chromium(live_server, browser):
     from tests.conftest import load_small_demo
 
     load_small_demo()  # transactional tests start from a flushed database
-    get_user_model().objects.create_user("viewer", password="a-long-test-password")
+    from gridmap.models import Profile, UserRole
+
+    viewer = get_user_model().objects.create_user("viewer", password="a-long-test-password")
+    Profile.objects.create(user=viewer, role=UserRole.COUNTY_PLANNER)
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     outside = []
     page.on("request", lambda r: outside.append(r.url)

@@ -1,3 +1,4 @@
+from gridmap.models.access import AuditAction, AuditEvent, Profile, UserRole
 from gridmap.models.areas import LEVELS, PARENT_LEVEL, Area, AreaLevel, AreaQuerySet
 from gridmap.models.cases import Case, CaseStatus, CaseStep, HomeTeachingPlan, HomeVisit, Step
 from gridmap.models.children import (
@@ -21,6 +22,7 @@ from gridmap.models.schools import (
 )
 
 __all__ = [
+    "AuditAction", "AuditEvent", "Profile", "UserRole",
     "KEY_GROUPS", "LEVELS", "PARENT_LEVEL", "Area", "AreaLevel", "AreaQuerySet", "Case",
     "CaseStatus", "CaseStep", "CatchmentAssignment", "Child", "ChildStatus", "ChildStatusChange",
     "DisabilityCategory", "Feature", "HomeTeachingPlan", "HomeVisit", "Household", "Person",

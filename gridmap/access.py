@@ -1,0 +1,161 @@
+"""Area- and role-scoped access: the one place that decides what a login may see.
+
+Every view, API, export and map layer takes its querysets from here (`visible_areas`,
+`visible_schools`, `visible_children`, `child_counts`), never from `Model.objects` directly, so that a
+township official cannot reach another township's children by any URL, id, code, bbox or search.
+
+- county administrator (and superusers): everything;
+- county planner, inspector (督学): all areas and schools, children only as counts, 1-4 shown "<5";
+- township official, village cadre: the areas in their scope and everything below them;
+- school staff: their schools, the children on their rolls or taught at home by them, and the
+  village groups of their catchments.
+A login without a profile sees nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import reduce
+from operator import or_
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+from gridmap.models import Area, AreaQuerySet, Child, ChildStatus, School, UserRole
+from gridmap.models.areas import CODE_LENGTH, AreaLevel
+
+SMALL_COUNT = 5  # counts below this are shown as "<5" to those who may not see individual children
+ALL_ROLES_WITH_EVERYTHING = {UserRole.COUNTY_ADMIN, UserRole.COUNTY_PLANNER, UserRole.INSPECTOR}
+
+
+@dataclass(frozen=True)
+class Scope:
+    role: str | None
+    everywhere: bool  # all areas and schools
+    area_codes: tuple[str, ...]  # roots: each with every area below it
+    school_ids: tuple[int, ...]
+    individual_children: bool  # may list and open children's records
+    can_edit: bool
+
+    @property
+    def empty(self) -> bool:
+        return not self.everywhere and not self.area_codes and not self.school_ids
+
+
+NOTHING = Scope(None, False, (), (), False, False)
+
+
+def scope_of(user: Any) -> Scope:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return NOTHING
+    cached: Scope | None = getattr(user, "_gridmap_scope", None)
+    if cached is not None:
+        return cached
+    scope = _compute(user)
+    user._gridmap_scope = scope
+    return scope
+
+
+def _compute(user: Any) -> Scope:
+    if user.is_superuser:
+        return Scope(UserRole.COUNTY_ADMIN, True, (), (), True, True)
+    profile = getattr(user, "gridmap_profile", None)
+    if profile is None:
+        return NOTHING
+    role = UserRole(profile.role)
+    if role in ALL_ROLES_WITH_EVERYTHING:
+        return Scope(role, True, (), (), role == UserRole.COUNTY_ADMIN, role == UserRole.COUNTY_ADMIN)
+    schools = tuple(profile.schools.values_list("pk", flat=True))
+    if role == UserRole.SCHOOL_STAFF:
+        groups = Area.objects.filter(catchment_assignments__school__in=schools).values_list("code", flat=True)
+        return Scope(role, False, tuple(sorted(set(groups))), schools, True, True)
+    codes = tuple(profile.areas.values_list("code", flat=True))
+    return Scope(role, False, codes, (), True, True)
+
+
+def _below(codes: Iterable[str], field: str) -> Q:
+    return reduce(or_, (Q(**{f"{field}__startswith": c}) for c in codes), Q(pk__in=[]))
+
+
+def visible_areas(user: Any) -> AreaQuerySet:
+    """The areas in scope with everything below them, and their ancestors (boundaries for context)."""
+    scope = scope_of(user)
+    if scope.everywhere:
+        return Area.objects.all()
+    ancestors = {c[:n] for c in scope.area_codes for n in CODE_LENGTH.values() if n < len(c)}
+    return Area.objects.filter(_below(scope.area_codes, "code") | Q(code__in=ancestors))
+
+
+def visible_cells(user: Any) -> AreaQuerySet:
+    """Village groups (grid cells) in scope."""
+    scope = scope_of(user)
+    cells = Area.objects.at_level(AreaLevel.GROUP)
+    return cells if scope.everywhere else cells.filter(_below(scope.area_codes, "code"))
+
+
+def visible_schools(user: Any) -> QuerySet[School]:
+    scope = scope_of(user)
+    if scope.everywhere:
+        return School.objects.all()
+    if scope.school_ids:
+        return School.objects.filter(pk__in=scope.school_ids)
+    townships = [c for c in scope.area_codes if len(c) == CODE_LENGTH[AreaLevel.TOWNSHIP]]
+    smaller = [c for c in scope.area_codes if len(c) > CODE_LENGTH[AreaLevel.TOWNSHIP]]
+    county = [c for c in scope.area_codes if len(c) == CODE_LENGTH[AreaLevel.COUNTY]]
+    q = Q(township__code__in=townships) | _below(county, "township__code")
+    if smaller:  # a village's schools: those serving its groups
+        q |= Q(pk__in=School.objects.filter(_below(smaller, "catchment_assignments__area__code")).values("pk"))
+    return School.objects.filter(q)
+
+
+def visible_children(user: Any) -> QuerySet[Child]:
+    """Children whose individual records this login may see (none for planners and inspectors)."""
+    scope = scope_of(user)
+    if not scope.individual_children:
+        return Child.objects.none()
+    if scope.everywhere:
+        return Child.objects.all()
+    if scope.school_ids:
+        return Child.objects.filter(
+            Q(school_class__school__in=scope.school_ids)
+            | Q(pk__in=Child.objects.filter(home_teaching_plans__school__in=scope.school_ids).values("pk")))
+    return Child.objects.filter(_below(scope.area_codes, "group__code"))
+
+
+OFF_SCHOOL = [ChildStatus.SUSPECTED, ChildStatus.DROPPED_OUT]
+
+
+def child_counts(user: Any, cells: QuerySet[Area]) -> dict[int, dict[str, int | str]]:
+    """Per cell: school-age children and those off school (suspected + dropped out).
+
+    Counted over the children the login may see; for logins that see only aggregates, counted over
+    all children of the cells in scope, with 1-4 shown as "<5".
+    """
+    scope = scope_of(user)
+    children = visible_children(user) if scope.individual_children else Child.objects.all()
+    rows = (children.filter(group__in=cells).values("group_id")
+            .annotate(children=Count("pk"), off_school=Count("pk", filter=Q(status__in=OFF_SCHOOL))))
+    out: dict[int, dict[str, int | str]] = {}
+    for row in rows:
+        out[row["group_id"]] = {k: suppress(row[k], scope) for k in ("children", "off_school")}
+    return out
+
+
+def suppress(count: int, scope: Scope) -> int | str:
+    if scope.individual_children or count == 0 or count >= SMALL_COUNT:
+        return count
+    return f"<{SMALL_COUNT}"
+
+
+def home_area(user: Any) -> Area | None:
+    """The area a login's map opens on: the county, or the first area (school: township) in scope."""
+    from django.conf import settings
+
+    scope = scope_of(user)
+    if scope.everywhere:
+        counties = Area.objects.at_level(AreaLevel.COUNTY)
+        return counties.filter(code=settings.GRIDMAP_COUNTY_CODE).first() or counties.first()
+    if scope.school_ids:
+        return Area.objects.filter(schools__pk=scope.school_ids[0]).first()
+    return Area.objects.filter(code__in=scope.area_codes).order_by("code").first()

@@ -1,0 +1,142 @@
+"""The JSON/GeoJSON API (v1): areas, schools, cells and children, every queryset scoped by
+gridmap.access; bbox filtering as drf-gis does it; child reads audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from rest_framework import filters, serializers, viewsets
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework_gis.filters import InBBoxFilter
+from rest_framework_gis.pagination import GeoJsonPagination
+from rest_framework_gis.serializers import GeoFeatureModelSerializer
+
+from gridmap import access, audit
+from gridmap.models import Area, AuditAction, Child, School
+
+
+class AreaSerializer(GeoFeatureModelSerializer):
+    parent_code = serializers.CharField(source="parent.code", default=None, read_only=True)
+
+    class Meta:
+        model = Area
+        geo_field = "geom"
+        fields = ["id", "code", "name", "level", "parent_code", "synthetic"]
+
+
+class SchoolSerializer(GeoFeatureModelSerializer):
+    class Meta:
+        model = School
+        geo_field = "location"
+        fields = ["id", "code", "name", "kind", "first_grade", "last_grade", "capacity", "boarding",
+                  "status", "synthetic"]
+
+
+class CellSerializer(GeoFeatureModelSerializer):
+    children = serializers.SerializerMethodField()
+    off_school = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Area
+        geo_field = "geom"
+        fields = ["id", "code", "name", "children", "off_school"]
+
+    def _counts(self, cell: Area) -> dict[str, Any]:
+        counts: dict[int, dict[str, Any]] = self.context["counts"]
+        return counts.get(cell.pk, {"children": 0, "off_school": 0})
+
+    def get_children(self, cell: Area) -> int | str:
+        return self._counts(cell)["children"]  # type: ignore[no-any-return]
+
+    def get_off_school(self, cell: Area) -> int | str:
+        return self._counts(cell)["off_school"]  # type: ignore[no-any-return]
+
+
+class ChildSerializer(serializers.ModelSerializer[Child]):
+    group_code = serializers.CharField(source="group.code", read_only=True)
+    school = serializers.CharField(source="school_class.school.name", default=None, read_only=True)
+    grade = serializers.IntegerField(source="school_class.grade", default=None, read_only=True)
+
+    class Meta:
+        model = Child
+        fields = ["id", "id_masked", "name", "sex", "birth_date", "group_code", "status", "school", "grade"]
+
+
+class GeoPage(GeoJsonPagination):
+    page_size = 500
+    max_page_size = 5000
+
+
+class Search(filters.SearchFilter):
+    search_param = "q"
+
+
+class AreaViewSet(viewsets.ReadOnlyModelViewSet[Area]):
+    serializer_class = AreaSerializer
+    pagination_class = GeoPage
+    bbox_filter_field = "geom"
+    bbox_filter_include_overlapping = True
+    filter_backends = [InBBoxFilter, Search]
+    search_fields = ["code", "name"]
+
+    def get_queryset(self) -> QuerySet[Area]:
+        areas = access.visible_areas(self.request.user).select_related("parent").order_by("code")
+        level = self.request.query_params.get("level")
+        return areas.filter(level=level) if level else areas
+
+
+class SchoolViewSet(viewsets.ReadOnlyModelViewSet[School]):
+    serializer_class = SchoolSerializer
+    pagination_class = GeoPage
+    bbox_filter_field = "location"
+    filter_backends = [InBBoxFilter, Search]
+    search_fields = ["code", "name"]
+
+    def get_queryset(self) -> QuerySet[School]:
+        return access.visible_schools(self.request.user).order_by("code")
+
+
+class CellViewSet(viewsets.ReadOnlyModelViewSet[Area]):
+    """Village groups with their counts of school-age children and of those off school."""
+
+    serializer_class = CellSerializer
+    pagination_class = GeoPage
+    bbox_filter_field = "geom"
+    bbox_filter_include_overlapping = True
+    filter_backends = [InBBoxFilter, Search]
+    search_fields = ["code", "name", "parent__name"]
+
+    def get_queryset(self) -> QuerySet[Area]:
+        return access.visible_cells(self.request.user).order_by("code")
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context: dict[str, Any] = super().get_serializer_context()
+        context["counts"] = access.child_counts(self.request.user, self.filter_queryset(self.get_queryset()))
+        return context
+
+
+class ChildViewSet(viewsets.ReadOnlyModelViewSet[Child]):
+    serializer_class = ChildSerializer
+    filter_backends = [Search]
+    search_fields = ["name", "group__code", "group__name"]
+
+    def get_queryset(self) -> QuerySet[Child]:
+        if not access.scope_of(self.request.user).individual_children:
+            audit.record(self.request, AuditAction.DENIED, summary="儿童明细（仅可查看汇总）")
+            raise PermissionDenied("只能查看汇总数据")
+        return (access.visible_children(self.request.user)
+                .select_related("group", "school_class__school").order_by("group__code", "name"))
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().list(request, *args, **kwargs)
+        audit.record(request, AuditAction.LIST,
+                     summary=f"儿童列表 {request.get_full_path()}"[:300])
+        return response
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        child = self.get_object()
+        audit.record(request, AuditAction.VIEW, child, summary=f"查看儿童 {child.id_masked}")
+        return Response(self.get_serializer(child).data)

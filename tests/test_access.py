@@ -1,0 +1,144 @@
+"""Scoped access: a township official of A gets nothing of township B by any URL, id, code, bbox or
+search; planners and inspectors see counts only; reads of children are audited; logins rate-limited.
+
+Township A is 歌山镇 (330783108), B is 三单乡 (330783201), both in the session's demo county.
+"""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from gridmap.models import Area, AuditEvent, Child, Profile, School, UserRole
+
+pytestmark = pytest.mark.django_db
+A, B = "330783108", "330783201"
+
+
+def login(role, areas=(), schools=(), superuser=False):
+    User = get_user_model()
+    name = f"{role}-{len(User.objects.all())}"
+    user = (User.objects.create_superuser(name, "", "pw-long-enough-1") if superuser
+            else User.objects.create_user(name, password="pw-long-enough-1"))
+    if role and not superuser:
+        profile = Profile.objects.create(user=user, role=role)
+        profile.areas.set(Area.objects.filter(code__in=areas))
+        profile.schools.set(schools)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def b():
+    """What of township B a guesser would try: ids, codes, names, a bbox."""
+    child = Child.objects.filter(group__code__startswith=B).order_by("pk").first()
+    cell = Area.objects.filter(code__startswith=B, level="group").first()
+    village = cell.parent
+    school = School.objects.filter(township__code=B).first()
+    xmin, ymin, xmax, ymax = Area.objects.get(code=B).geom.extent
+    # Masked IDs repeat (only the area code and the last four digits show): use those found in B alone.
+    in_b = set(Child.objects.filter(group__code__startswith=B).values_list("id_masked", flat=True))
+    elsewhere = set(Child.objects.exclude(group__code__startswith=B).values_list("id_masked", flat=True))
+    return dict(child=child, cell=cell, village=village, school=school,
+                bbox=f"{xmin},{ymin},{xmax},{ymax}", masked=in_b - elsewhere,
+                ids=set(Child.objects.filter(group__code__startswith=B).values_list("pk", flat=True)))
+
+
+def scoped_clients():
+    village_a = Area.objects.filter(code__startswith=A, level="village").order_by("code").first()
+    school_a = School.objects.filter(township__code=A, kind="central_primary").first()
+    return {
+        "township official A": login(UserRole.TOWNSHIP_OFFICIAL, [A]),
+        "village cadre A": login(UserRole.VILLAGE_CADRE, [village_a.code]),
+        "school staff A": login(UserRole.SCHOOL_STAFF, schools=[school_a]),
+        "no profile": login(None),
+    }
+
+
+def urls(b):
+    return [
+        "/", "/api/v1/areas/", "/api/v1/schools/", "/api/v1/cells/", "/api/v1/children/",
+        f"/api/v1/children/{b['child'].pk}/", f"/api/v1/cells/{b['cell'].pk}/",
+        f"/api/v1/areas/{b['village'].pk}/", f"/api/v1/schools/{b['school'].pk}/",
+        f"/api/v1/areas/?q={B}", f"/api/v1/areas/?q={b['village'].name}", f"/api/v1/cells/?q={B}",
+        f"/api/v1/children/?q={b['child'].name}", f"/api/v1/children/?q={B}",
+        f"/api/v1/cells/?in_bbox={b['bbox']}", f"/api/v1/areas/?in_bbox={b['bbox']}&level=group",
+        f"/api/v1/schools/?in_bbox={b['bbox']}", f"/api/v1/schools/?q={b['school'].name}",
+        f"/admin/gridmap/child/{b['child'].pk}/change/", "/admin/gridmap/child/", "/admin/import/",
+    ]
+
+
+def test_township_a_gets_nothing_of_township_b(b):
+    for who, client in scoped_clients().items():
+        for url in urls(b):
+            response = client.get(url)
+            assert response.status_code in (200, 302, 403, 404), (who, url, response.status_code)
+            body = response.content.decode()
+            assert B not in body, (who, url)  # no code of B: township, village, group
+            leaked = [m for m in b["masked"] if m in body]
+            assert not leaked, (who, url, leaked[:3])
+            assert b["school"].code not in body, (who, url)
+            if url.startswith("/api/v1/children/") and response.status_code == 200:
+                data = response.json()
+                rows = data if isinstance(data, list) else [data]
+                assert not {r["id"] for r in rows} & b["ids"], (who, url)
+        # and the detail pages of B's things are simply not there (or, without any scope, refused)
+        for url in urls(b)[5:9]:
+            assert client.get(url).status_code in (404, 403 if who == "no profile" else 404), (who, url)
+
+
+def test_own_township_is_visible(b):
+    client = login(UserRole.TOWNSHIP_OFFICIAL, [A])
+    cells = client.get("/api/v1/cells/").json()
+    codes = {f["properties"]["code"] for f in cells["features"]}
+    assert codes == set(Area.objects.filter(code__startswith=A, level="group").values_list("code", flat=True))
+    children = client.get("/api/v1/children/?page_size=100000").json()
+    assert len(children) == Child.objects.filter(group__code__startswith=A).count()
+    home = client.get("/").content.decode()
+    assert "歌山镇" in home and "三单乡" not in home
+
+
+def test_admin_sees_b(b):
+    client = login(UserRole.COUNTY_ADMIN, superuser=True)
+    assert client.get(f"/api/v1/children/{b['child'].pk}/").json()["id_masked"] == b["child"].id_masked
+
+
+@pytest.mark.parametrize("role", [UserRole.COUNTY_PLANNER, UserRole.INSPECTOR])
+def test_planners_and_inspectors_see_counts_only(role, b):
+    client = login(role)
+    assert client.get("/api/v1/children/").status_code == 403
+    assert client.get(f"/api/v1/children/{b['child'].pk}/").status_code == 403
+    cells = client.get(f"/api/v1/cells/?in_bbox={b['bbox']}").json()["features"]
+    counts = [f["properties"]["children"] for f in cells]
+    assert counts and all(c == 0 or c == "<5" or (isinstance(c, int) and c >= 5) for c in counts)
+    assert "<5" in counts  # the small demo has small cells: they are suppressed, not shown
+    body = client.get("/").content.decode()
+    assert b["masked"] and not [m for m in b["masked"] if m in body]
+
+
+def test_reads_of_children_are_audited(b):
+    client = login(UserRole.TOWNSHIP_OFFICIAL, [B])
+    client.get(f"/api/v1/children/{b['child'].pk}/")
+    event = AuditEvent.objects.filter(action="view").latest("at")
+    assert event.object_id == str(b["child"].pk) and b["child"].id_masked in event.summary
+    client.get("/api/v1/children/?q=x")
+    assert AuditEvent.objects.filter(action="list").exists()
+    login(UserRole.COUNTY_PLANNER).get("/api/v1/children/")
+    assert AuditEvent.objects.filter(action="denied").exists()
+
+
+def test_login_attempts_are_rate_limited(db):
+    get_user_model().objects.create_user("clerk", password="the-right-password-1")
+    client = Client()
+    for _ in range(5):
+        client.post("/login/", {"username": "clerk", "password": "wrong"})
+    response = client.post("/login/", {"username": "clerk", "password": "the-right-password-1"})
+    assert response.status_code == 200 and "_auth_user_id" not in client.session
+    assert AuditEvent.objects.filter(action="login_failed", username="clerk").count() == 5
+    assert AuditEvent.objects.filter(action="denied").exists()
+
+
+def test_openapi_schema(db):
+    client = login(UserRole.COUNTY_ADMIN, superuser=True)
+    schema = client.get("/api/v1/schema/?format=json").json()
+    assert {"/api/v1/cells/", "/api/v1/children/{id}/"} <= set(schema["paths"])
