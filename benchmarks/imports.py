@@ -63,28 +63,25 @@ def main() -> None:
     subprocess.run([sys.executable, "-m", "benchmarks.prepare", str(WORK), str(GROUPS), str(CHILDREN)],
                    cwd=ROOT, env=env, check=True)
     groups_file, children_file = WORK / "groups.gpkg", WORK / "children.xlsx"
+    groups = int((WORK / "groups.count").read_text())  # as many as prepare wrote (about GROUPS)
     manage = [sys.executable, "manage.py"]
     print(f"\n{'import':<44} {'':>8}      {'time':>10} {'speed':>14}   memory")
     measured("import_areas --level group --commit", [*manage, "import_areas", str(groups_file), "--level", "group",
-                                                      "--commit"], env, GROUPS_LOADED())
+                                                      "--commit"], env, groups)
     measured("import_areas again (idempotent re-run)", [*manage, "import_areas", str(groups_file), "--level",
-                                                         "group", "--commit"], env, GROUPS_LOADED())
+                                                         "group", "--commit"], env, groups)
     if shutil.which("ogr2ogr"):
         p = urlparse(url)
         pg = f"PG:host={p.hostname} port={p.port} dbname=gridmap_bench user={p.username} password={p.password}"
         measured("ogr2ogr (baseline, same file, same database)",
                  ["ogr2ogr", "-f", "PostgreSQL", pg, str(groups_file), "-nln", "bench_ogr_groups", "-overwrite",
-                  "-lco", "GEOMETRY_NAME=geom", "-gt", "65536"], env, GROUPS_LOADED())
+                  "-lco", "GEOMETRY_NAME=geom", "-gt", "65536"], env, groups)
     else:
         print("ogr2ogr not installed (Debian gdal-bin): baseline skipped")
     measured("import_children --commit", [*manage, "import_children", str(children_file), "--commit",
                                           "--as-of", date.today().isoformat()], env, CHILDREN)
     measured("import_children again (idempotent re-run)", [*manage, "import_children", str(children_file),
                                                            "--commit"], env, CHILDREN)
-
-
-def GROUPS_LOADED() -> int:  # noqa: N802 - read after prepare wrote it
-    return int((WORK / "groups.count").read_text())
 
 
 if __name__ == "__main__":

@@ -133,7 +133,8 @@ def import_children(params: ChildImportParams) -> ImportReport:
         report.problems.append(exc.problem)
         return report
     groups = _GroupIndex()
-    schools = {s.code: s for s in School.objects.all()} | {s.name: s for s in School.objects.all()}
+    all_schools = list(School.objects.all())
+    schools = {s.code: s for s in all_schools} | {s.name: s for s in all_schools}
     key = settings.GRIDMAP_ID_HASH_KEY
     seen: dict[str, int] = {}
     parsed: list[dict[str, Any]] = []

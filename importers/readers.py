@@ -19,9 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pyogrio
-from numpy.typing import NDArray
 from openpyxl import load_workbook
 from openpyxl.utils.cell import range_boundaries
 from pyproj import CRS
@@ -194,12 +192,6 @@ def _check_axis_order(minx: float, miny: float, maxx: float, maxy: float, name: 
     if swapped and not in_china:
         raise fail(name, f"经纬度疑似颠倒（x 在 {minx:.2f}–{maxx:.2f}，像纬度）",
                    "交换经度与纬度后重新导出，或检查字段对应关系")
-
-
-def outside_china(lon: Any, lat: Any) -> NDArray[np.bool_]:
-    x, y = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
-    inside: NDArray[np.bool_] = (x >= CHINA_LON[0]) & (x <= CHINA_LON[1]) & (y >= CHINA_LAT[0]) & (y <= CHINA_LAT[1])
-    return ~inside
 
 
 # --- tables -----------------------------------------------------------------------------------

@@ -39,6 +39,13 @@ class MapLayer:
         return self.geom_field
 
     def features(self) -> dict[str, Any]:
+        """The layer's FeatureCollection, queried once per layer instance."""
+        cached: dict[str, Any] | None = getattr(self, "_features", None)
+        if cached is None:
+            cached = self._features = self._query_features()
+        return cached
+
+    def _query_features(self) -> dict[str, Any]:
         geom: Any = self.geometry()
         if self.simplify:
             geom = SimplifyPreserveTopology(geom, self.simplify)
@@ -55,7 +62,7 @@ class MapLayer:
         }
 
     def add_to(self, fmap: folium.Map) -> None:
-        if not self.queryset().exists():
+        if not self.features()["features"]:
             return  # nothing in scope to draw (and folium's popups refuse empty collections)
         group = folium.FeatureGroup(name=str(self.title), show=self.show)
         self.draw(group)

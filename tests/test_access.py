@@ -96,6 +96,8 @@ def test_own_township_is_visible(b):
     assert len(children) == Child.objects.filter(group__code__startswith=A).count()
     home = client.get("/").content.decode()
     assert "歌山镇" in home and "三单乡" not in home
+    villages = Area.objects.filter(code__startswith=A, level="village").count()
+    assert f"{villages}个行政村" in home and "个乡镇" not in home  # counts only below the root
 
 
 def test_admin_sees_b(b):

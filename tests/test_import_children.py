@@ -3,6 +3,7 @@
 from datetime import date
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from openpyxl import Workbook, load_workbook
 
@@ -45,7 +46,7 @@ def test_export_imports_and_reimport_changes_nothing(tmp_path, place):
     report = import_children(ChildImportParams(path, commit=True, as_of=AS_OF))
     assert report.ok, report.text()
     assert report.counts["新增"] == 2
-    boy = Child.objects.get(id_hash=idnumbers.keyed_hash(a, __import__("django.conf").conf.settings.GRIDMAP_ID_HASH_KEY))
+    boy = Child.objects.get(id_hash=idnumbers.keyed_hash(a, settings.GRIDMAP_ID_HASH_KEY))
     assert boy.id_masked == idnumbers.mask(a) and boy.group == group and boy.kg_left_behind
     assert (boy.school_class.school, boy.school_class.grade, boy.school_class.number) == (school, 4, 2)
     girl = Child.objects.get(id_masked=idnumbers.mask(b), group=group)
