@@ -22,7 +22,18 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
-from gridmap.models import Area, AreaQuerySet, Child, ChildStatus, School, UserRole
+from gridmap.models import (
+    Area,
+    AreaQuerySet,
+    Child,
+    ChildStatus,
+    Person,
+    Responsibility,
+    Role,
+    School,
+    SchoolStatus,
+    UserRole,
+)
 from gridmap.models.areas import CODE_LENGTH, AreaLevel
 
 SMALL_COUNT = 5  # counts below this are shown as "<5" to those who may not see individual children
@@ -159,3 +170,50 @@ def home_area(user: Any) -> Area | None:
     if scope.school_ids:
         return Area.objects.filter(schools__pk=scope.school_ids[0]).first()
     return Area.objects.filter(code__in=scope.area_codes).order_by("code").first()
+
+
+# Which responsibilities each role may hand over, within its scope ("catchment": 学区划片).
+CATCHMENT = "catchment"
+EDIT_RIGHTS: dict[str, set[str]] = {
+    UserRole.COUNTY_ADMIN: {*Role.values, CATCHMENT},
+    UserRole.TOWNSHIP_OFFICIAL: {Role.RESPONSIBLE_SCHOOL, Role.VILLAGE_LEADER, Role.GROUP_CADRE,
+                                 Role.CHILD_TEACHER, CATCHMENT},
+    UserRole.VILLAGE_CADRE: {Role.GROUP_CADRE},
+    UserRole.SCHOOL_STAFF: {Role.CHILD_TEACHER},
+}
+
+
+def may_assign(user: Any, what: str, target: Area | Child) -> bool:
+    """May this login hand over `what` (a Role value or CATCHMENT) for this area or child?"""
+    scope = scope_of(user)
+    if not scope.can_edit or what not in EDIT_RIGHTS.get(scope.role or "", set()):
+        return False
+    if isinstance(target, Child):
+        return visible_children(user).filter(pk=target.pk).exists()
+    return scope.everywhere or any(target.code.startswith(c) for c in scope.area_codes)
+
+
+def candidate_schools(user: Any, area: Area) -> QuerySet[School]:
+    """Schools that may answer for an area: the open schools of its township that the login sees."""
+    return (visible_schools(user).filter(township__code=area.code[:CODE_LENGTH[AreaLevel.TOWNSHIP]])
+            .exclude(status=SchoolStatus.CLOSED).order_by("kind", "name"))
+
+
+def candidate_people(user: Any, area: Area) -> QuerySet[Person]:
+    """Officials who answer, or answered, for some area of the same township (or the village, for a
+    village cadre's own choices)."""
+    scope = scope_of(user)
+    prefix = area.code[:CODE_LENGTH[AreaLevel.VILLAGE if scope.role == UserRole.VILLAGE_CADRE
+                                    else AreaLevel.TOWNSHIP]]
+    return Person.objects.filter(
+        pk__in=Responsibility.objects.filter(area__code__startswith=prefix).values("person")).order_by("name")
+
+
+def candidate_teachers(user: Any, child: Child) -> QuerySet[Person]:
+    """Teachers of the child's school, and of the schools the login sees in the child's township."""
+    township = child.group.code[:CODE_LENGTH[AreaLevel.TOWNSHIP]]
+    schools = visible_schools(user).filter(township__code=township).values("pk")
+    q = Q(school__in=schools)
+    if child.school_class_id is not None:
+        q |= Q(school__classes=child.school_class_id)
+    return Person.objects.filter(q, school__isnull=False).distinct().order_by("school__name", "name")

@@ -2,12 +2,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gridmap.audit import client_ip, record, too_many_failures
-from gridmap.models import AuditAction
+from gridmap.models import AuditAction, Person, School, Sex, Stage
+from gridmap.responsibilities import stages_of
 
 
 class RateLimitedAuthenticationForm(AuthenticationForm):
@@ -19,3 +24,73 @@ class RateLimitedAuthenticationForm(AuthenticationForm):
             record(self.request, AuditAction.DENIED, summary=f"登录过于频繁：{username}"[:300])
             raise ValidationError(_("Too many failed logins. Try again in 15 minutes."), code="rate_limited")
         return super().clean()
+
+
+# --- handing over responsibilities from the cell card (gridmap.responsibilities does the work) ---
+
+PHONE = RegexValidator(r"^(1\d{10}|0\d{2,3}-?\d{7,8})$",
+                       _("Enter an 11-digit mobile number or a landline with area code."))
+
+
+class HandOverForm(forms.Form):
+    start_date = forms.DateField(label=_("from"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["start_date"].initial = timezone.localdate()
+
+
+class ResponsibleSchoolForm(HandOverForm):
+    school = forms.ModelChoiceField(School.objects.none(), label=_("responsible school"))
+    redraw_catchment = forms.BooleanField(
+        label=_("also put the village's groups in this school's catchment"), required=False, initial=True)
+
+    def __init__(self, *args: Any, schools: QuerySet[School], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["school"].queryset = schools  # type: ignore[attr-defined]
+
+
+class PersonForm(HandOverForm):
+    """Pick someone already on record, or enter a new person."""
+
+    person = forms.ModelChoiceField(Person.objects.none(), label=_("person"), required=False)
+    new_name = forms.CharField(label=_("or a new person: name"), max_length=50, required=False)
+    new_sex = forms.ChoiceField(label=_("sex"), choices=[("", "—"), *Sex.choices], required=False)
+    new_phone = forms.CharField(label=_("phone"), max_length=20, required=False, validators=[PHONE])
+    new_unit = forms.CharField(label=_("unit"), max_length=100, required=False)
+
+    def __init__(self, *args: Any, people: QuerySet[Person], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["person"].queryset = people  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if bool(data.get("person")) == bool(data.get("new_name")):
+            raise ValidationError(_("Choose a person or enter a new one, not both."))
+        if data.get("new_name") and not (data.get("new_phone") and data.get("new_sex")):
+            raise ValidationError(_("A new person needs a sex and a phone number."))
+        return data
+
+
+class CatchmentForm(forms.Form):
+    school = forms.ModelChoiceField(School.objects.none(), label=_("school"))
+    stage = forms.ChoiceField(label=_("stage"), choices=Stage.choices)
+
+    def __init__(self, *args: Any, schools: QuerySet[School], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["school"].queryset = schools  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        school, stage = data.get("school"), data.get("stage")
+        if school is not None and stage and stage not in stages_of(school):
+            raise ValidationError(_("%(school)s does not teach this stage.") % {"school": school.name})
+        return data
+
+
+class TeacherForm(HandOverForm):
+    person = forms.ModelChoiceField(Person.objects.none(), label=_("responsible teacher"))
+
+    def __init__(self, *args: Any, teachers: QuerySet[Person], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["person"].queryset = teachers  # type: ignore[attr-defined]

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
@@ -16,6 +16,10 @@ router.register("children", api.ChildViewSet, basename="child")
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("grid/cell/<str:code>/", views.cell_card, name="cell-card"),
+    path("grid/cell/<str:code>/assign/<str:what>/", views.assign, name="grid-assign"),
+    path("grid/<str:code>/", views.grid_page, name="grid"),
+    re_path(r"^grid/(?P<code>\d+)/cells\.(?P<fmt>xlsx|csv)$", views.grid_export, name="grid-export"),
     path("login/", auth_views.LoginView.as_view(authentication_form=RateLimitedAuthenticationForm),
          name="login"),
     path("api/v1/", include(router.urls)),

@@ -1,29 +1,190 @@
-from django.contrib.auth.decorators import login_required
-from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.utils.translation import gettext as _
+from __future__ import annotations
 
-from gridmap import access
-from gridmap.models import Area, AreaLevel
-from layers.maps import area_map
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from gridmap import access, audit, exports, grid, responsibilities
+from gridmap.forms import CatchmentForm, PersonForm, ResponsibleSchoolForm, TeacherForm
+from gridmap.models import Area, AreaLevel, AuditAction, Child, Person, Role
+from layers.maps import grid_map
 from layers.maps import render as render_map
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """The map of the login's own area: the county for the county, a township for its officials."""
+    """The grid of the login's own area: the county for the county, a township for its officials."""
     root = access.home_area(request.user)
     if root is None:
-        return render(request, "gridmap/home.html", {"no_scope": access.scope_of(request.user).empty,
-                                                     "county_missing": not Area.objects.exists()})
-    counts = dict(access.visible_areas(request.user).filter(code__startswith=root.code)
-                  .exclude(pk=root.pk).values_list("level").annotate(n=Count("pk")))
-    schools = access.visible_schools(request.user).filter(township__code__startswith=root.code[:9]).count()
-    # Only the levels below the root: a township's page counts villages and groups, not townships.
-    labels = {AreaLevel.TOWNSHIP: _("%(n)s townships"), AreaLevel.VILLAGE: _("%(n)s villages"),
-              AreaLevel.GROUP: _("%(n)s village groups")}
-    summary = [label % {"n": counts[level]} for level, label in labels.items() if counts.get(level)]
-    summary.append(_("%(n)s schools") % {"n": schools})
-    return render(request, "gridmap/home.html",
-                  {"county": root, "summary": summary, "map": render_map(area_map(root, request.user))})
+        return render(request, "gridmap/no_area.html", {"no_scope": access.scope_of(request.user).empty,
+                                                        "county_missing": not Area.objects.exists()})
+    return redirect("grid", code=root.code)
+
+
+@login_required
+def grid_page(request: HttpRequest, code: str) -> HttpResponse:
+    area = get_object_or_404(access.visible_areas(request.user), code=code)
+    if area.level == AreaLevel.GROUP:  # a cell: its village's grid with the card open
+        return HttpResponseRedirect(f"{reverse('grid', args=[area.parent.code])}?cell={area.code}")
+    cells = grid.cells(request.user, area)
+    fmap = grid_map(area, request.user, cells)
+    return render(request, "gridmap/grid.html", {
+        "area": area, "cells": cells, "gaps": grid.gap_summary(cells),
+        "villages": _by_village(cells), "map": render_map(fmap.map), "config": fmap.config,
+        "trail": list(access.visible_areas(request.user).ancestors_of(area).order_by("code")),
+        "open_cell": request.GET.get("cell", ""),
+    })
+
+
+def _by_village(cells: list[grid.Cell]) -> list[tuple[str, str, list[grid.Cell]]]:
+    out: dict[str, tuple[str, str, list[grid.Cell]]] = {}
+    for cell in cells:
+        out.setdefault(cell.village_code, (cell.village_code, cell.village_name, []))[2].append(cell)
+    return list(out.values())
+
+
+@login_required
+def cell_card(request: HttpRequest, code: str) -> HttpResponse:
+    try:
+        card = grid.card(request.user, code)
+    except Area.DoesNotExist:
+        raise Http404 from None
+    if card.children is not None:
+        audit.record(request, AuditAction.LIST, card.area,
+                     summary=f"网格卡片：{card.cell.village_name}{card.area.name}（{code}）儿童名单")
+    fragment = request.headers.get("X-Requested-With") == "fetch"
+    return render(request, "gridmap/cell_card.html", {
+        "card": card, "cell": card.cell, "base": "gridmap/fragment.html" if fragment else "base.html",
+        "forms": _card_forms(request.user, card), "root": request.GET.get("root", ""),
+    })
+
+
+def _card_forms(user: Any, card: grid.CellCard) -> dict[str, Any]:
+    """The hand-over forms this login may use on this card (none for read-only roles)."""
+    village, group = card.area.parent, card.area
+    forms: dict[str, Any] = {}
+    if access.may_assign(user, Role.RESPONSIBLE_SCHOOL, village):
+        forms["school"] = ResponsibleSchoolForm(schools=access.candidate_schools(user, village))
+    if access.may_assign(user, Role.VILLAGE_LEADER, village):
+        forms["leader"] = PersonForm(people=access.candidate_people(user, village), prefix="leader")
+    if access.may_assign(user, Role.GROUP_CADRE, group):
+        forms["cadre"] = PersonForm(people=access.candidate_people(user, group), prefix="cadre")
+    if access.may_assign(user, access.CATCHMENT, group):
+        forms["catchment"] = CatchmentForm(schools=access.candidate_schools(user, group))
+    if card.children and access.may_assign(user, Role.CHILD_TEACHER, card.children[0].child):
+        # One small form per at-risk child; candidates depend on the child's school only.
+        by_school: dict[int | None, list[Person]] = {}
+        forms["teacher"] = TeacherForm(teachers=Person.objects.none())  # for its date field
+        for row in card.children:
+            if row.at_risk:
+                school = row.child.school_class.school_id if row.child.school_class else None
+                if school not in by_school:
+                    by_school[school] = list(access.candidate_teachers(user, row.child))
+                row.candidates = by_school[school]
+    return forms
+
+
+@login_required
+@require_POST
+def assign(request: HttpRequest, code: str, what: str) -> HttpResponse:
+    """Hand over a responsibility of the cell `code` (or of its village, or of one of its children)."""
+    group = get_object_or_404(access.visible_cells(request.user).select_related("parent"), code=code)
+    village, user = group.parent, request.user
+    handlers = {"school": _assign_school, "leader": _assign_person, "cadre": _assign_person,
+                "catchment": _assign_catchment, "teacher": _assign_teacher}
+    if what not in handlers:
+        raise Http404
+    try:
+        done = handlers[what](request, what, group, village)
+    except PermissionDenied:
+        audit.record(request, AuditAction.DENIED, group, summary=f"无权修改：{what} {code}")
+        raise
+    if done:
+        messages.success(request, done)
+    root = request.POST.get("root", "")
+    if not grid.grid_roots(user).filter(code=root).exists():
+        root = village.code
+    return HttpResponseRedirect(f"{reverse('grid', args=[root])}?cell={code}")
+
+
+def _form_errors(request: HttpRequest, form: Any) -> str:
+    text = "；".join(str(e) for errors in form.errors.values() for e in errors)
+    messages.error(request, _("Not saved: %(errors)s") % {"errors": text})
+    return ""
+
+
+def _assign_school(request: HttpRequest, what: str, group: Area, village: Area) -> str:
+    user = request.user
+    if not access.may_assign(user, Role.RESPONSIBLE_SCHOOL, village):
+        raise PermissionDenied
+    form = ResponsibleSchoolForm(request.POST, schools=access.candidate_schools(user, village))
+    if not form.is_valid():
+        return _form_errors(request, form)
+    row, moved = responsibilities.assign_responsible_school(
+        user, village, form.cleaned_data["school"], form.cleaned_data["start_date"],
+        form.cleaned_data["redraw_catchment"], request)
+    return _("%(village)s: responsible school is now %(school)s; %(n)s catchment assignments changed.") % {
+        "village": village.name, "school": form.cleaned_data["school"].name, "n": moved}
+
+
+def _assign_person(request: HttpRequest, what: str, group: Area, village: Area) -> str:
+    user = request.user
+    role, target = (Role.VILLAGE_LEADER, village) if what == "leader" else (Role.GROUP_CADRE, group)
+    if not access.may_assign(user, role, target):
+        raise PermissionDenied
+    form = PersonForm(request.POST, people=access.candidate_people(user, target), prefix=what)
+    if not form.is_valid():
+        return _form_errors(request, form)
+    data = form.cleaned_data
+    person = data["person"] or Person.objects.create(
+        name=data["new_name"], sex=data["new_sex"], phone=data["new_phone"], unit=data["new_unit"],
+        title=str(Role(role).label))
+    responsibilities.hand_over(user, role, target, person, data["start_date"], request)
+    return _("%(area)s: %(role)s is now %(person)s.") % {
+        "area": target.name, "role": Role(role).label, "person": person.name}
+
+
+def _assign_catchment(request: HttpRequest, what: str, group: Area, village: Area) -> str:
+    user = request.user
+    if not access.may_assign(user, access.CATCHMENT, group):
+        raise PermissionDenied
+    form = CatchmentForm(request.POST, schools=access.candidate_schools(user, group))
+    if not form.is_valid():
+        return _form_errors(request, form)
+    school = form.cleaned_data["school"]
+    responsibilities.assign_catchment(user, [group], school, [form.cleaned_data["stage"]], request)
+    return _("%(group)s is now in the catchment of %(school)s.") % {"group": group.name, "school": school.name}
+
+
+def _assign_teacher(request: HttpRequest, what: str, group: Area, village: Area) -> str:
+    user = request.user
+    try:
+        child = access.visible_children(user).select_related("group").get(
+            pk=int(request.POST.get("child", "0")), group=group)
+    except (ValueError, Child.DoesNotExist):
+        raise Http404 from None
+    if not access.may_assign(user, Role.CHILD_TEACHER, child):
+        raise PermissionDenied
+    form = TeacherForm(request.POST, teachers=access.candidate_teachers(user, child))
+    if not form.is_valid():
+        return _form_errors(request, form)
+    responsibilities.hand_over(user, Role.CHILD_TEACHER, child, form.cleaned_data["person"],
+                               form.cleaned_data["start_date"], request)
+    return _("%(child)s: responsible teacher is now %(teacher)s.") % {
+        "child": child.name, "teacher": form.cleaned_data["person"].name}
+
+
+@login_required
+def grid_export(request: HttpRequest, code: str, fmt: str) -> HttpResponse:
+    """The grid responsibility table (网格包保责任表) of an area, as Excel or CSV."""
+    area = get_object_or_404(grid.grid_roots(request.user), code=code)
+    cells = grid.cells(request.user, area)
+    audit.record(request, AuditAction.EXPORT, area, summary=f"导出网格责任表 {area.name}（{code}）.{fmt}")
+    return exports.grid_table(area, cells, fmt)

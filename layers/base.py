@@ -24,9 +24,10 @@ class MapLayer:
     precision: ClassVar[int] = 5  # GeoJSON decimals: 1e-5 degree ≈ 1 m
     properties: ClassVar[list[str]] = []
 
-    def __init__(self, root: Any, user: Any) -> None:
+    def __init__(self, root: Any, user: Any, cells: list[Any] | None = None) -> None:
         self.root = root
         self.user = user
+        self.cells = cells or []  # the grid's cells (gridmap.grid.Cell), for layers that style by them
 
     def queryset(self) -> QuerySet[Any]:
         raise NotImplementedError

@@ -1,4 +1,4 @@
-"""Registry-line boundaries: county, townships (labelled), villages."""
+"""Registry-line boundaries: county, townships, villages (their names: layers.grid.LabelLayer)."""
 
 from __future__ import annotations
 
@@ -53,15 +53,6 @@ class TownshipLayer(AreaLayer):
     precision = 4
     style = {"color": "#444", "weight": 2, "fill": False}
 
-    def draw(self, group: folium.FeatureGroup) -> None:
-        super().draw(group)
-        for area in self.queryset().only("name", "label_point"):
-            folium.Marker(
-                (area.label_point.y, area.label_point.x),
-                icon=folium.DivIcon(html=f'<div class="gm-label gm-label-township">{area.name}</div>',
-                                    icon_size=(0, 0)),
-            ).add_to(group)
-
 
 class VillageLayer(AreaLayer):
     key = "villages"
@@ -69,4 +60,4 @@ class VillageLayer(AreaLayer):
     level = AreaLevel.VILLAGE
     simplify = 1e-4
     precision = 4
-    style = {"color": "#666", "weight": 1.2, "fill": False, "dashArray": "4 3"}
+    style = {"color": "#333", "weight": 1.8, "fill": False}

@@ -1,16 +1,26 @@
-"""The grid: village groups (the smallest cell) coloured by their village's responsible school."""
+"""The grid: village groups (the smallest cell) coloured by a chosen indicator, the villages whose
+leader is missing, the labels of the level below the root, and the schools' catchments.
+
+Cells carry one class index per indicator; static/gridmap/grid.js colours them from the legend in
+the page's config, so switching indicator needs no round trip.
+"""
 
 from __future__ import annotations
 
+import statistics
+from dataclasses import dataclass
 from typing import Any
 
 import folium
+from django.contrib.gis.db.models.functions import Intersection
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from folium.utilities import JsCode
 
 from gridmap import access
-from gridmap.models import Area, AreaLevel, Responsibility, Role, School
+from gridmap.grid import Cell, Gap
+from gridmap.models import Area, AreaLevel, School
+from gridmap.models.areas import CODE_LENGTH
 from gridmap.models.schools import SchoolQuerySet
 from layers.base import MapLayer
 
@@ -18,81 +28,215 @@ from layers.base import MapLayer
 PALETTE = ["#8dd3c7", "#fdb462", "#bebada", "#fb8072", "#80b1d3", "#b3de69", "#fccde5",
            "#ffed6f", "#bc80bd", "#ccebc5"]
 GAP_COLOR = "#d9d9d9"
-STYLE_FROM_PROPERTIES = """
-function(feature, layer) {
-    var p = feature.properties;
-    layer.setStyle({fillColor: p.color, fillOpacity: 0.55, weight: p.gap ? 2 : 0.4,
-                    color: p.gap ? "#d7301f" : "#555"});
-}"""
+BLUES = ["#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c"]
+CHILD_LEVEL = {AreaLevel.COUNTY: AreaLevel.TOWNSHIP, AreaLevel.TOWNSHIP: AreaLevel.VILLAGE,
+               AreaLevel.VILLAGE: AreaLevel.GROUP}
 
 
 def school_colors(schools: SchoolQuerySet) -> dict[int, str]:
     """Greedy colouring so that schools with touching catchments get different colours."""
     neighbours = School.objects.touching_pairs(schools)
-    colors: dict[int, str] = {}
-    degree = {s: 0 for s in schools.values_list("pk", flat=True)}
-    for a, b in neighbours:
-        degree[a] = degree.get(a, 0) + 1
-        degree[b] = degree.get(b, 0) + 1
-    adjacent: dict[int, set[int]] = {}
+    adjacent: dict[int, set[int]] = {s: set() for s in schools.values_list("pk", flat=True)}
     for a, b in neighbours:
         adjacent.setdefault(a, set()).add(b)
         adjacent.setdefault(b, set()).add(a)
-    for school in sorted(degree, key=lambda s: (-degree[s], s)):
-        taken = {colors.get(n) for n in adjacent.get(school, ())}
+    colors: dict[int, str] = {}
+    for school in sorted(adjacent, key=lambda s: (-len(adjacent[s]), s)):
+        taken = {colors.get(n) for n in adjacent[school]}
         colors[school] = next((c for c in PALETTE if c not in taken), PALETTE[school % len(PALETTE)])
     return colors
 
 
-class GroupLayer(MapLayer):
-    key = "groups"
-    title = _("Village groups by responsible school")
-    simplify = 1e-4  # ≈10 m: invisible at county scale, halves the page
-    precision = 4
-    properties = ["pk", "code", "name", "parent_id", "parent__name"]
+@dataclass
+class Indicator:
+    key: str
+    label: str
+    classes: list[tuple[str, str]]  # legend: (label, colour), in order
+    of: dict[int, int]  # cell pk → class index
 
-    def __init__(self, root: Area, user: Any) -> None:
-        super().__init__(root, user)
-        villages = access.visible_areas(user).filter(code__startswith=root.code).at_level(AreaLevel.VILLAGE)
-        current = Responsibility.objects.filter(end_date__isnull=True)
-        self.school_of_village = {
-            r.area_id: r.responsible_school for r in current.filter(
-                role=Role.RESPONSIBLE_SCHOOL, area__in=villages).select_related("responsible_school")
-        }
-        self.cadre_of_group = {
-            r.area_id: r.person for r in current.filter(
-                role=Role.GROUP_CADRE, area__in=self.queryset()).select_related("person")
-        }
-        self.colors = school_colors(School.objects.filter(township__code__startswith=root.code[:6]))
+    def config(self) -> dict[str, Any]:
+        return {"key": self.key, "label": self.label,
+                "classes": [{"label": label, "color": color} for label, color in self.classes]}
+
+
+def children_indicator(cells: list[Cell]) -> Indicator:
+    """School-age children per cell: 0, "<5" (aggregate logins), then quartiles of the rest."""
+    counts = sorted(c.children for c in cells if isinstance(c.children, int) and c.children > 0)
+    cuts = sorted({round(q) for q in statistics.quantiles(counts, n=4)}) if len(counts) >= 4 else []
+    bounds, low = [], 1 if not any(isinstance(c.children, str) for c in cells) else 5
+    for cut in [*cuts, max(counts, default=0)]:
+        if cut >= low:
+            bounds.append((low, cut))
+            low = cut + 1
+    classes = [("0", "#f7f7f7")]
+    if any(isinstance(c.children, str) for c in cells):
+        classes.append(("<5", "#eff3ff"))
+    first_range = len(classes)
+    classes += [(f"{a}–{b}" if a != b else f"{a}", BLUES[i + 5 - len(bounds)]) for i, (a, b) in enumerate(bounds)]
+
+    def of(c: Cell) -> int:
+        if isinstance(c.children, str):
+            return 1
+        if c.children == 0:
+            return 0
+        return first_range + next((i for i, (_a, b) in enumerate(bounds) if c.children <= b), len(bounds) - 1)
+    return Indicator("children", str(_("School-age children")), classes, {c.pk: of(c) for c in cells})
+
+
+RATE_CLASSES = [(None, _("no school-age children"), "#ffffff"), (0.0, "0", "#f2f0f7"),
+                (1.0, "0–1", "#fee5d9"), (2.0, "1–2", "#fcae91"), (5.0, "2–5", "#fb6a4a"),
+                (float("inf"), "≥5", "#cb181d")]
+
+
+def rate_indicator(cells: list[Cell]) -> Indicator:
+    classes = [(str(label), color) for _b, label, color in RATE_CLASSES]
+    hidden = len(classes)
+    classes.append((str(_("fewer than 5: not shown")), "#bdbdbd"))
+
+    def of(c: Cell) -> int:
+        rate = c.off_school_per_100
+        if rate is None:
+            return hidden
+        if c.children == 0:
+            return 0
+        return next(i for i, (bound, _l, _c) in enumerate(RATE_CLASSES) if bound is not None and rate <= bound)
+    return Indicator("rate", str(_("Suspected + dropped out per 100")), classes, {c.pk: of(c) for c in cells})
+
+
+STATUS_CLASSES = [  # worst first: a cell shows the first gap it has
+    (Gap.NO_SCHOOL, _("no responsible school"), "#d7301f"),
+    (Gap.NO_CADRE, _("no responsible cadre"), "#fc8d59"),
+    (Gap.UNTAUGHT, _("at-risk child without teacher"), "#fee08b"),
+    (None, _("complete"), "#a6d96a"),
+]
+
+
+def status_indicator(cells: list[Cell]) -> Indicator:
+    classes = [(str(label), color) for _g, label, color in STATUS_CLASSES]
+
+    def of(c: Cell) -> int:
+        return next(i for i, (gap, _l, _c) in enumerate(STATUS_CLASSES) if gap is None or gap in c.gaps)
+    return Indicator("status", str(_("Responsibility status")), classes, {c.pk: of(c) for c in cells})
+
+
+def root_school_colors(root: Area) -> dict[int, str]:
+    """One colour per school of the root's townships, the same in the indicator and the catchments."""
+    return school_colors(School.objects.filter(township__code__startswith=root.code[:9]))
+
+
+def school_indicator(cells: list[Cell], root: Area) -> Indicator:
+    colors = root_school_colors(root)
+    schools = sorted({c.school for c in cells if c.school}, key=lambda s: s.name)
+    classes = [(s.name, colors.get(s.pk, PALETTE[s.pk % len(PALETTE)])) for s in schools]
+    index = {s.pk: i for i, s in enumerate(schools)}
+    classes.append((str(_("none (gap)")), GAP_COLOR))
+    return Indicator("school", str(_("Responsible school")), classes,
+                     {c.pk: index[c.school.pk] if c.school else len(schools) for c in cells})
+
+
+def indicators(cells: list[Cell], root: Area) -> list[Indicator]:
+    return [status_indicator(cells), rate_indicator(cells), children_indicator(cells),
+            school_indicator(cells, root)]
+
+
+class CellLayer(MapLayer):
+    """The cells, styled and wired (click → card, hover, labels, search) by gmGrid in grid.js."""
+
+    key = "cells"
+    title = _("Village groups (grid cells)")
+    properties = ["pk", "code", "name", "parent__name", "label_point"]
+
+    def __init__(self, root: Area, user: Any, cells: list[Cell]) -> None:
+        super().__init__(root, user, cells)
+        # Coarser at county scale, where 3,600 cells would otherwise make the page heavy.
+        self.simplify = 1e-4 if root.level == AreaLevel.COUNTY else 2e-5
+        self.precision = 4 if root.level == AreaLevel.COUNTY else 5
+        self.indicators = indicators(cells, root)
+        self.by_pk = {c.pk: c for c in cells}
 
     def queryset(self) -> QuerySet[Any]:
         return access.visible_cells(self.user).filter(code__startswith=self.root.code)
 
     def feature_properties(self, row: dict[str, Any]) -> dict[str, Any]:
-        school = self.school_of_village.get(row["parent_id"])
-        cadre = self.cadre_of_group.get(row["pk"])
-        none = str(_("none (gap)"))
-        return {
-            "code": row["code"],
-            "name": row["name"],
-            "village": row["parent__name"],
-            "school": school.name if school else none,
-            "cadre": f"{cadre.name} {cadre.phone}" if cadre else none,
-            "color": self.colors.get(school.pk, GAP_COLOR) if school else GAP_COLOR,
-            "gap": school is None or cadre is None,
-        }
+        point, cell = row["label_point"], self.by_pk.get(row["pk"])
+        return {"code": row["code"], "name": row["name"], "village": row["parent__name"],
+                "lb": cell.short_name if cell else row["name"],
+                "lp": [round(point.y, 5), round(point.x, 5)],  # where grid.js puts the name
+                "k": {ind.key: ind.of.get(row["pk"], 0) for ind in self.indicators}}
 
     def draw(self, group: folium.FeatureGroup) -> None:
-        folium.GeoJson(
-            self.features(), name=self.key,
-            # Styled in the browser from each feature's colour: a Python style_function would make
-            # folium write one style case per feature into the page (~0.7 MB for a county).
-            on_each_feature=JsCode(STYLE_FROM_PROPERTIES),
-            highlight_function=lambda _f: {"weight": 2.5, "color": "#000"},
-            popup=folium.GeoJsonPopup(
-                fields=["name", "code", "village", "school", "cadre"],
-                aliases=[str(_("Village group")), str(_("Code")), str(_("Village")),
-                         str(_("Responsible school")),
-                         str(_("Responsible cadre"))]),
-            tooltip=folium.GeoJsonTooltip(fields=["village", "name"], labels=False),
-        ).add_to(group)
+        folium.GeoJson(self.features(), name=self.key,
+                       on_each_feature=JsCode("function(f, layer) { gmGrid.addCell(f, layer); }"),
+                       ).add_to(group)
+
+
+class VillageGapLayer(MapLayer):
+    """Villages with no responsible township leader, outlined in red."""
+
+    key = "village_gaps"
+    title = _("Villages without a responsible leader")
+    properties = ["code", "name"]
+    simplify = 2e-5
+
+    def queryset(self) -> QuerySet[Any]:
+        missing = {c.village_pk for c in self.cells if Gap.NO_LEADER in c.gaps}
+        return Area.objects.filter(pk__in=missing)
+
+    def draw(self, group: folium.FeatureGroup) -> None:
+        folium.GeoJson(self.features(), name=self.key,
+                       style_function=lambda _f: {"color": "#b2182b", "weight": 3.5, "dashArray": "8 5",
+                                                  "fill": False},
+                       tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False)).add_to(group)
+
+
+class LabelLayer(MapLayer):
+    """Names of the level below the root (townships on the county, villages on a township)."""
+
+    key = "labels"
+    title = _("Names")
+    geom_field = "label_point"
+    properties = ["name"]
+
+    def queryset(self) -> QuerySet[Any]:
+        level = CHILD_LEVEL.get(AreaLevel(self.root.level))
+        if level is None or level == AreaLevel.GROUP:  # group names come with the cells (grid.js)
+            return Area.objects.none()
+        codes = {c.code[:CODE_LENGTH[level]] for c in self.cells}
+        return Area.objects.filter(code__in=codes)
+
+    def draw(self, group: folium.FeatureGroup) -> None:
+        level = CHILD_LEVEL[AreaLevel(self.root.level)]
+        for feature in self.features()["features"]:
+            x, y = feature["geometry"]["coordinates"]
+            folium.Marker((y, x), icon=folium.DivIcon(
+                html=f'<div class="gm-label gm-label-{level}">{feature["properties"]["name"]}</div>',
+                icon_size=(0, 0))).add_to(group)
+
+
+class CatchmentLayer(MapLayer):
+    """The catchments (学区) of the schools serving the root's cells, as coloured outlines."""
+
+    key = "catchments"
+    title = _("School catchments")
+    show = False
+    properties = ["pk", "name"]
+    simplify = 5e-5
+
+    def queryset(self) -> QuerySet[Any]:
+        serving = access.visible_schools(self.user).filter(
+            catchment_assignments__area__code__startswith=self.root.code)
+        return School.objects.filter(pk__in=serving.values("pk"), catchment__isnull=False)
+
+    def geometry(self) -> Any:
+        return Intersection("catchment", self.root.geom)
+
+    def draw(self, group: folium.FeatureGroup) -> None:
+        colors = root_school_colors(self.root)
+        features = self.features()
+        for f in features["features"]:
+            pk = f["properties"].pop("pk")
+            f["properties"]["color"] = colors.get(pk, PALETTE[pk % len(PALETTE)])
+        folium.GeoJson(features, name=self.key,
+                       style_function=lambda f: {"color": f["properties"]["color"], "weight": 3,
+                                                 "opacity": 0.9, "fill": False, "dashArray": "6 4"},
+                       tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False)).add_to(group)

@@ -12,9 +12,11 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from jinja2 import Template
 
+from gridmap.grid import Cell
 from gridmap.models import Area, SchoolKind
 from layers import assets
-from layers.registry import COUNTY_MAP_LAYERS
+from layers.grid import CellLayer
+from layers.registry import GRID_MAP_LAYERS
 from layers.schools import KIND_STYLE
 
 CREDITS = ("© OpenStreetMap contributors (ODbL) · 天地图 via 1chenhang/dongyangCIM · "
@@ -49,7 +51,14 @@ class RenderedMap:
     script: str  # the map's JavaScript
 
 
-def area_map(area: Area, user: Any) -> folium.Map:
+@dataclass
+class GridMap:
+    map: folium.Map
+    config: dict[str, Any]  # for static/gridmap/grid.js: indicators and their legends
+
+
+def grid_map(area: Area, user: Any, cells: list[Cell]) -> GridMap:
+    """The map of an area's grid: cells coloured by indicator, with boundaries, roads and schools."""
     xmin, ymin, xmax, ymax = area.geom.extent
     fmap = folium.Map(location=[(ymin + ymax) / 2, (xmin + xmax) / 2], tiles=None,
                       zoom_start=11, control_scale=False, prefer_canvas=False, zoom_snap=0.25)
@@ -58,14 +67,19 @@ def area_map(area: Area, user: Any) -> folium.Map:
     if settings.GRIDMAP_TILE_URL:
         folium.TileLayer(settings.GRIDMAP_TILE_URL, attr=settings.GRIDMAP_TILE_ATTRIBUTION,
                          name=_("Base map")).add_to(fmap)
-    for layer in COUNTY_MAP_LAYERS:
-        layer(area, user).add_to(fmap)
-    folium.LayerControl(collapsed=False).add_to(fmap)
+    config: dict[str, Any] = {}
+    for layer_class in GRID_MAP_LAYERS:
+        layer = layer_class(area, user, cells)
+        layer.add_to(fmap)
+        if isinstance(layer, CellLayer):
+            config["indicators"] = [ind.config() for ind in layer.indicators]
+    folium.LayerControl(collapsed=True).add_to(fmap)
     fmap.fit_bounds([[ymin, xmin], [ymax, xmax]])
     root: Any = fmap.get_root()  # a branca Figure
     root.html.add_child(Element(_legend_html()))
     fmap.add_child(_MapControls(CREDITS))
-    return fmap
+    config["map"] = fmap.get_name()
+    return GridMap(fmap, config)
 
 
 def render(fmap: folium.Map) -> RenderedMap:

@@ -82,10 +82,27 @@ KEY_GROUPS = {
 }
 
 
+# At-risk children (each needs a responsible teacher, 教师包人): off school or recently back, taught
+# at home, suspended, or from a household that poverty or loss of care puts at risk.
+AT_RISK_STATUSES = ["suspected", "dropped_out", "returned", "home_taught", "suspended"]
+AT_RISK_KEY_GROUPS = ["kg_orphan", "kg_in_difficulty", "kg_poverty_relief", "kg_at_risk",
+                      "kg_sudden_hardship"]
+
+
+def at_risk_q(prefix: str = "") -> Q:
+    q = Q(**{f"{prefix}status__in": AT_RISK_STATUSES})
+    for field in AT_RISK_KEY_GROUPS:
+        q |= Q(**{f"{prefix}{field}": True})
+    return q
+
+
 class ChildQuerySet(models.QuerySet["Child"]):
     def school_age_on(self, on: date) -> ChildQuerySet:
         earliest, latest = schooling.school_age_birth_range(on)
         return self.filter(birth_date__range=(earliest, latest))
+
+    def at_risk(self) -> ChildQuerySet:
+        return self.filter(at_risk_q())
 
 
 class Child(models.Model):

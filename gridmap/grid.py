@@ -1,0 +1,221 @@
+"""The grid of an area as its users read it: for every cell (village group) who answers for it, how
+many school-age children live there and how many are off school, and its responsibility gaps.
+
+Plain queries over gridmap.access's scoped querysets, testable without HTTP; the grid page, the cell
+card, the grid export and the map layer all read from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery
+from django.utils.translation import gettext_lazy as _
+from pypinyin import Style, lazy_pinyin
+
+from gridmap import access, numerals
+from gridmap.models import (
+    KEY_GROUPS,
+    Area,
+    AreaLevel,
+    Case,
+    CatchmentAssignment,
+    Child,
+    ChildStatus,
+    Person,
+    Responsibility,
+    Role,
+    School,
+)
+from gridmap.models.children import at_risk_q
+
+OFF_SCHOOL = [ChildStatus.SUSPECTED, ChildStatus.DROPPED_OUT]
+AREA_ROLES = [Role.RESPONSIBLE_SCHOOL, Role.VILLAGE_LEADER, Role.GROUP_CADRE]
+
+
+class Gap(StrEnum):
+    """A responsibility gap (DESIGN.md: a cell with no responsible school or official)."""
+
+    NO_SCHOOL = "no_school"
+    NO_CADRE = "no_cadre"
+    NO_LEADER = "no_leader"  # the cell's village has no responsible township leader
+    UNTAUGHT = "untaught"  # at-risk children with no responsible teacher
+
+
+GAP_LABELS = {
+    Gap.NO_SCHOOL: _("no responsible school"),
+    Gap.NO_CADRE: _("no responsible cadre"),
+    Gap.NO_LEADER: _("village has no responsible leader"),
+    Gap.UNTAUGHT: _("at-risk children without a responsible teacher"),
+}
+
+
+@dataclass
+class Cell:
+    pk: int
+    code: str
+    name: str
+    village_pk: int
+    village_code: str
+    village_name: str
+    township_name: str
+    school: School | None
+    cadre: Person | None
+    leader: Person | None
+    children: int | str = 0  # "<5" for logins that see aggregates only
+    off_school: int | str = 0
+    untaught: int | str = 0  # at-risk children without a responsible teacher
+    gaps: list[Gap] = field(default_factory=list)
+
+    @property
+    def off_school_per_100(self) -> float | None:
+        """Suspected + dropped out per 100 school-age children; None when a count is hidden."""
+        if not isinstance(self.children, int) or not isinstance(self.off_school, int):
+            return None
+        return 100 * self.off_school / self.children if self.children else 0.0
+
+    @property
+    def gap_labels(self) -> list[str]:
+        return [str(GAP_LABELS[g]) for g in self.gaps]
+
+    @property
+    def gap_items(self) -> list[tuple[str, str]]:
+        return [(g.value, str(GAP_LABELS[g])) for g in self.gaps]
+
+    @property
+    def short_name(self) -> str:
+        """第三村民小组 → 3组, for map labels; other names unchanged."""
+        number = numerals.from_chinese(self.name.removeprefix("第").split("村民小组")[0].split("组")[0])
+        return f"{number}组" if number is not None and self.name.endswith("组") else self.name
+
+    def search_key(self) -> str:
+        """What the sidebar search matches: names, codes, pinyin and its initials, "3组" for 第三…"""
+        names = [self.name, self.village_name]
+        keys = [*names, self.code]
+        for name in names:
+            syllables = lazy_pinyin(name, errors="ignore")
+            keys += ["".join(syllables), "".join(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore"))]
+        if self.short_name != self.name:
+            keys += [self.short_name, f"{numerals.to_chinese(int(self.short_name[:-1]))}组"]
+        return " ".join(keys).lower()
+
+
+def current_holders(areas: QuerySet[Area]) -> dict[tuple[int, str], Responsibility]:
+    """The current responsibility of each role for each of the given areas."""
+    rows = (Responsibility.objects.filter(end_date__isnull=True, role__in=AREA_ROLES, area__in=areas)
+            .select_related("person", "responsible_school"))
+    return {(r.area_id, r.role): r for r in rows if r.area_id is not None}
+
+
+def countable_children(user: Any) -> QuerySet[Child]:
+    """The children counted for this login: those it may see, or all for aggregate-only logins
+    (whose counts are then suppressed below 5)."""
+    scope = access.scope_of(user)
+    return access.visible_children(user) if scope.individual_children else Child.objects.all()
+
+
+def has_child_teacher() -> Exists:
+    return Exists(Responsibility.objects.filter(role=Role.CHILD_TEACHER, end_date__isnull=True,
+                                                child=OuterRef("pk")))
+
+
+def cells(user: Any, root: Area) -> list[Cell]:
+    """Every cell under `root` that the login may see, with holders, counts and gaps."""
+    scope = access.scope_of(user)
+    in_scope = access.visible_cells(user).filter(code__startswith=root.code)
+    rows = list(in_scope.order_by("code").values(
+        "pk", "code", "name", "parent_id", "parent__code", "parent__name", "parent__parent__name"))
+    village_ids = {r["parent_id"] for r in rows}
+    holders = current_holders(Area.objects.filter(Q(pk__in=village_ids) | Q(pk__in=in_scope)))
+    counts = {
+        c["group_id"]: c for c in countable_children(user).filter(group__in=in_scope)
+        .annotate(taught=has_child_teacher()).values("group_id").annotate(
+            children=Count("pk"), off_school=Count("pk", filter=Q(status__in=OFF_SCHOOL)),
+            untaught=Count("pk", filter=at_risk_q() & Q(taught=False)))
+    }
+    out = []
+    for r in rows:
+        def holder(area_id: int, role: Role) -> Responsibility | None:
+            return holders.get((area_id, role))
+        school = holder(r["pk"], Role.RESPONSIBLE_SCHOOL) or holder(r["parent_id"], Role.RESPONSIBLE_SCHOOL)
+        cadre, leader = holder(r["pk"], Role.GROUP_CADRE), holder(r["parent_id"], Role.VILLAGE_LEADER)
+        count = counts.get(r["pk"], {})
+        cell = Cell(
+            pk=r["pk"], code=r["code"], name=r["name"], village_pk=r["parent_id"],
+            village_code=r["parent__code"], village_name=r["parent__name"],
+            township_name=r["parent__parent__name"],
+            school=school.responsible_school if school else None,
+            cadre=cadre.person if cadre else None, leader=leader.person if leader else None,
+            **{k: access.suppress(count.get(k, 0), scope) for k in ("children", "off_school", "untaught")})
+        cell.gaps = [gap for gap, missing in [
+            (Gap.NO_SCHOOL, cell.school is None), (Gap.NO_CADRE, cell.cadre is None),
+            (Gap.NO_LEADER, cell.leader is None), (Gap.UNTAUGHT, cell.untaught != 0)] if missing]
+        out.append(cell)
+    return out
+
+
+def gap_summary(grid: list[Cell]) -> list[tuple[Gap, str, int]]:
+    """How many cells (for villages: villages) have each gap, in the order of GAP_LABELS."""
+    out = []
+    for gap, label in GAP_LABELS.items():
+        hit = [c for c in grid if gap in c.gaps]
+        n = len({c.village_pk for c in hit}) if gap == Gap.NO_LEADER else len(hit)
+        out.append((gap, str(label), n))
+    return out
+
+
+@dataclass
+class CardChild:
+    child: Child
+    teacher: str | None
+    at_risk: bool
+    candidates: list[Person] | None = None  # teachers this login may make responsible (card forms)
+
+
+@dataclass
+class CellCard:
+    cell: Cell
+    area: Area
+    catchment: list[tuple[str, School]]
+    principal: Person | None
+    by_status: list[tuple[str, int | str]]
+    by_key_group: list[tuple[str, int | str]]
+    children: list[CardChild] | None  # None: this login sees aggregates only
+    cases: list[Case] | None
+
+
+def card(user: Any, code: str) -> CellCard:
+    """The card of one cell; Area.DoesNotExist if the login may not see it."""
+    area = access.visible_cells(user).select_related("parent__parent").get(code=code)
+    scope = access.scope_of(user)
+    (cell,) = [c for c in cells(user, area.parent) if c.pk == area.pk]
+    catchment = [(str(a.get_stage_display()), a.school) for a in
+                 CatchmentAssignment.objects.filter(area=area).select_related("school").order_by("stage")]
+    principal = None
+    if cell.school is not None:
+        row = (Responsibility.objects.filter(role=Role.PRINCIPAL, school=cell.school, end_date__isnull=True)
+               .select_related("person").first())
+        principal = row.person if row else None
+    children = countable_children(user).filter(group=area)
+    status_counts = dict(children.values_list("status").annotate(n=Count("pk")))
+    by_status = [(str(label), access.suppress(status_counts.get(value, 0), scope))
+                 for value, label in ChildStatus.choices if status_counts.get(value)]
+    key_counts = children.aggregate(**{f: Count("pk", filter=Q(**{f: True})) for f in KEY_GROUPS})
+    by_key_group = [(str(KEY_GROUPS[f]), access.suppress(n, scope)) for f, n in key_counts.items() if n]
+    listed = cases = None
+    if scope.individual_children:
+        teacher = Responsibility.objects.filter(role=Role.CHILD_TEACHER, end_date__isnull=True,
+                                                child=OuterRef("pk")).values("person__name")[:1]
+        listed = [CardChild(c, c.teacher_name, c.is_at_risk) for c in children.annotate(
+            teacher_name=Subquery(teacher),
+            is_at_risk=ExpressionWrapper(at_risk_q(), output_field=BooleanField())).select_related("school_class__school", "household").order_by("household__number", "name")]
+        cases = list(Case.objects.filter(child__in=children).select_related("child")
+                     .annotate(steps_done=Count("steps")).order_by("-opened_on"))
+    return CellCard(cell, area, catchment, principal, by_status, by_key_group, listed, cases)
+
+
+def grid_roots(user: Any) -> QuerySet[Area]:
+    """Areas whose grid page this login may open: those it sees, above the cells themselves."""
+    return access.visible_areas(user).exclude(level=AreaLevel.GROUP)
