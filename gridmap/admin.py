@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.gis import admin as gis_admin
 from django.contrib.gis.forms.widgets import OSMWidget
-from django.db.models import Model
+from django.db.models import Model, Q, QuerySet
 
+from gridmap import access, audit, responsibilities
 from gridmap import models as m
+from gridmap.models import AuditAction
+from gridmap.models.people import SINGLE_HOLDER_ROLES
 
 _M = TypeVar("_M", bound=Model)
 
@@ -36,8 +40,24 @@ class OfflineMapWidget(OSMWidget):
         return context
 
 
+class ScopedAdmin(admin.ModelAdmin[_M]):
+    """The admin shows a staff login only what gridmap.access lets it see (superusers: all)."""
+
+    def scope(self, request: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
+        raise NotImplementedError
+
+    def get_queryset(self, request: Any) -> QuerySet[_M]:
+        return self.scope(request, super().get_queryset(request))
+
+
 class MapAdmin(gis_admin.GISModelAdmin[_M]):
     gis_widget = OfflineMapWidget
+
+    def scope(self, request: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
+        raise NotImplementedError
+
+    def get_queryset(self, request: Any) -> QuerySet[_M]:  # scoped like ScopedAdmin
+        return self.scope(request, super().get_queryset(request))
 
 
 @admin.register(m.Area)
@@ -47,6 +67,9 @@ class AreaAdmin(MapAdmin[m.Area]):
     search_fields = ["code", "name"]
     raw_id_fields = ["parent"]
     readonly_fields = ["source"]
+
+    def scope(self, request: Any, qs: QuerySet[m.Area]) -> QuerySet[m.Area]:
+        return qs.filter(pk__in=access.visible_areas(request.user).values("pk"))
 
 
 class CatchmentInline(admin.TabularInline[m.CatchmentAssignment, m.School]):
@@ -58,25 +81,51 @@ class CatchmentInline(admin.TabularInline[m.CatchmentAssignment, m.School]):
 @admin.register(m.School)
 class SchoolAdmin(MapAdmin[m.School]):
     list_display = ["code", "name", "kind", "first_grade", "last_grade", "capacity", "status", "township"]
-    list_filter = ["kind", "status", "boarding", "township"]
+    list_filter = ["kind", "status", "boarding", ("township", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["code", "name"]
     inlines = [CatchmentInline]
 
+    def scope(self, request: Any, qs: QuerySet[m.School]) -> QuerySet[m.School]:
+        return qs.filter(pk__in=access.visible_schools(request.user).values("pk"))
+
+    def save_formset(self, request: Any, form: Any, formset: Any, change: bool) -> None:
+        before = [str(a) for a in formset.queryset] if hasattr(formset, "queryset") else None
+        super().save_formset(request, form, formset, change)
+        if formset.has_changed():
+            audit.record(request, AuditAction.CHANGE, form.instance, summary=f"学区划片（后台）：{form.instance}",
+                         before=before, after=[str(a) for a in formset.queryset.all()])
+
 
 @admin.register(m.CatchmentAssignment)
-class CatchmentAssignmentAdmin(admin.ModelAdmin[m.CatchmentAssignment]):
+class CatchmentAssignmentAdmin(ScopedAdmin[m.CatchmentAssignment]):
     list_display = ["area", "school", "stage"]
     list_filter = ["stage"]
     raw_id_fields = ["area", "school"]
     search_fields = ["area__code", "area__name", "school__name"]
 
+    def scope(self, request: Any, qs: QuerySet[m.CatchmentAssignment]) -> QuerySet[m.CatchmentAssignment]:
+        return qs.filter(area__in=access.visible_cells(request.user))
+
+    def save_model(self, request: Any, obj: m.CatchmentAssignment, form: Any, change: bool) -> None:
+        before = str(m.CatchmentAssignment.objects.get(pk=obj.pk)) if change else None
+        super().save_model(request, obj, form, change)
+        audit.record(request, AuditAction.CHANGE, obj, summary=f"学区划片（后台）：{obj}", before=before,
+                     after=str(obj))
+
+    def delete_model(self, request: Any, obj: m.CatchmentAssignment) -> None:
+        audit.record(request, AuditAction.CHANGE, obj, summary=f"删除学区划片（后台）：{obj}", before=str(obj))
+        super().delete_model(request, obj)
+
 
 @admin.register(m.SchoolClass)
-class SchoolClassAdmin(admin.ModelAdmin[m.SchoolClass]):
+class SchoolClassAdmin(ScopedAdmin[m.SchoolClass]):
     list_display = ["school", "school_year", "grade", "number"]
     list_filter = ["school_year", "grade"]
     search_fields = ["school__name"]
     raw_id_fields = ["school"]
+
+    def scope(self, request: Any, qs: QuerySet[m.SchoolClass]) -> QuerySet[m.SchoolClass]:
+        return qs.filter(school__in=access.visible_schools(request.user))
 
 
 @admin.register(m.Person)
@@ -86,13 +135,46 @@ class PersonAdmin(admin.ModelAdmin[m.Person]):
     raw_id_fields = ["school", "user"]
 
 
+class ResponsibilityForm(forms.ModelForm[m.Responsibility]):
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        self.instance.hands_over = self.instance.pk is None  # a new holder replaces the current one
+        return data
+
+
 @admin.register(m.Responsibility)
-class ResponsibilityAdmin(admin.ModelAdmin[m.Responsibility]):
+class ResponsibilityAdmin(ScopedAdmin[m.Responsibility]):
+    """Adding a holder hands the responsibility over (the current row ends); a saved row can only
+    be ended, never rewritten, so the history stays true. Every save is in the audit log."""
+
+    form = ResponsibilityForm
     list_display = ["role", "person", "responsible_school", "area", "school", "school_class",
                     "start_date", "end_date"]
-    list_filter = ["role"]
+    list_filter = ["role", ("end_date", admin.EmptyFieldListFilter)]
     raw_id_fields = ["person", "responsible_school", "area", "school", "school_class", "child"]
     search_fields = ["person__name", "area__name", "area__code", "school__name"]
+
+    def get_readonly_fields(self, request: Any, obj: Any = None) -> list[str]:
+        if obj is None:
+            return []
+        return ["role", "person", "responsible_school", "area", "school", "school_class", "child",
+                "start_date"]
+
+    def save_model(self, request: Any, obj: m.Responsibility, form: Any, change: bool) -> None:
+        before = None
+        if change:
+            before = responsibilities.describe(m.Responsibility.objects.get(pk=obj.pk))
+        elif obj.end_date is None and obj.role in SINGLE_HOLDER_ROLES:
+            target = obj.area or obj.school or obj.school_class or obj.child
+            before = responsibilities.end_current(obj.role, target, obj.start_date)
+        super().save_model(request, obj, form, change)
+        responsibilities.record_hand_over(request, request.user, obj, before)
+
+    def scope(self, request: Any, qs: Any) -> Any:
+        user = request.user
+        return qs.filter(Q(area__in=access.visible_areas(user)) | Q(school__in=access.visible_schools(user))
+                         | Q(school_class__school__in=access.visible_schools(user))
+                         | Q(child__in=access.visible_children(user)))
 
 
 @admin.register(m.Household)
@@ -100,6 +182,9 @@ class HouseholdAdmin(MapAdmin[m.Household]):
     list_display = ["group", "number", "head_name", "address"]
     search_fields = ["head_name", "address", "group__code"]
     raw_id_fields = ["group"]
+
+    def scope(self, request: Any, qs: QuerySet[m.Household]) -> QuerySet[m.Household]:
+        return qs.filter(pk__in=access.visible_children(request.user).values("household"))
 
 
 class StatusHistoryInline(admin.TabularInline[m.ChildStatusChange, m.Child]):
@@ -122,6 +207,22 @@ class ChildAdmin(MapAdmin[m.Child]):
     exclude = ["id_hash"]
     inlines = [StatusHistoryInline]
 
+    def scope(self, request: Any, qs: QuerySet[m.Child]) -> QuerySet[m.Child]:
+        return qs.filter(pk__in=access.visible_children(request.user).values("pk"))
+
+    def change_view(self, request: Any, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> Any:
+        child = self.get_queryset(request).filter(pk=object_id).first()
+        if child is not None:
+            audit.record(request, AuditAction.VIEW, child, summary=f"查看儿童（后台）{child.id_masked}")
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request: Any, obj: m.Child, form: Any, change: bool) -> None:
+        before = {f: str(form.initial.get(f, "")) for f in form.changed_data} if change else None
+        super().save_model(request, obj, form, change)
+        audit.record(request, AuditAction.CHANGE, obj, summary=f"修改儿童（后台）{obj.id_masked}", before=before,
+                     after={f: str(form.cleaned_data.get(f, "")) for f in form.changed_data})
+
 
 class CaseStepInline(admin.TabularInline[m.CaseStep, m.Case]):
     model = m.CaseStep
@@ -130,11 +231,14 @@ class CaseStepInline(admin.TabularInline[m.CaseStep, m.Case]):
 
 
 @admin.register(m.Case)
-class CaseAdmin(admin.ModelAdmin[m.Case]):
+class CaseAdmin(ScopedAdmin[m.Case]):
     list_display = ["child", "opened_on", "status", "township", "village", "school"]
-    list_filter = ["status", "township"]
+    list_filter = ["status", ("township", admin.RelatedOnlyFieldListFilter)]
     raw_id_fields = ["child", "township", "village", "school", "members"]
     inlines = [CaseStepInline]
+
+    def scope(self, request: Any, qs: QuerySet[m.Case]) -> QuerySet[m.Case]:
+        return qs.filter(child__in=access.visible_children(request.user))
 
 
 class HomeVisitInline(admin.TabularInline[m.HomeVisit, m.HomeTeachingPlan]):
@@ -144,10 +248,13 @@ class HomeVisitInline(admin.TabularInline[m.HomeVisit, m.HomeTeachingPlan]):
 
 
 @admin.register(m.HomeTeachingPlan)
-class HomeTeachingPlanAdmin(admin.ModelAdmin[m.HomeTeachingPlan]):
+class HomeTeachingPlanAdmin(ScopedAdmin[m.HomeTeachingPlan]):
     list_display = ["child", "school", "place", "visits_per_week", "start_date"]
     raw_id_fields = ["child", "school", "teachers"]
     inlines = [HomeVisitInline]
+
+    def scope(self, request: Any, qs: QuerySet[m.HomeTeachingPlan]) -> QuerySet[m.HomeTeachingPlan]:
+        return qs.filter(child__in=access.visible_children(request.user))
 
 
 @admin.register(m.Road)
@@ -156,24 +263,41 @@ class RoadAdmin(MapAdmin[m.Road]):
     list_filter = ["highway", "oneway"]
     search_fields = ["name", "ref"]
 
+    def scope(self, request: Any, qs: QuerySet[m.Road]) -> QuerySet[m.Road]:
+        return qs  # public OpenStreetMap data
+
 
 @admin.register(m.Feature)
 class FeatureAdmin(MapAdmin[m.Feature]):
     list_display = ["kind", "name", "source"]
 
+    def scope(self, request: Any, qs: QuerySet[m.Feature]) -> QuerySet[m.Feature]:
+        return qs  # public OpenStreetMap data
+
+
+def county_admin_only(request: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
+    """Logins, scopes and the audit trail are for the county administrator alone."""
+    return qs if access.scope_of(request.user).role == m.UserRole.COUNTY_ADMIN else qs.none()
+
 
 @admin.register(m.Profile)
-class ProfileAdmin(admin.ModelAdmin[m.Profile]):
+class ProfileAdmin(ScopedAdmin[m.Profile]):
     list_display = ["user", "role"]
     list_filter = ["role"]
     search_fields = ["user__username"]
     raw_id_fields = ["user"]
     filter_horizontal = ["areas", "schools"]
 
+    def scope(self, request: Any, qs: QuerySet[m.Profile]) -> QuerySet[m.Profile]:
+        return county_admin_only(request, qs)
+
 
 @admin.register(m.AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin[m.AuditEvent]):
+class AuditEventAdmin(ScopedAdmin[m.AuditEvent]):
     """Searchable, never editable: the audit trail is append-only."""
+
+    def scope(self, request: Any, qs: QuerySet[m.AuditEvent]) -> QuerySet[m.AuditEvent]:
+        return county_admin_only(request, qs)
 
     list_display = ["at", "username", "action", "object_type", "object_id", "summary", "ip"]
     list_filter = ["action", "object_type", "at"]

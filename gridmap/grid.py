@@ -97,7 +97,7 @@ class Cell:
         for name in names:
             syllables = lazy_pinyin(name, errors="ignore")
             keys += ["".join(syllables), "".join(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore"))]
-        if self.short_name != self.name:
+        if self.short_name != self.name and 1 <= int(self.short_name[:-1]) <= 99:
             keys += [self.short_name, f"{numerals.to_chinese(int(self.short_name[:-1]))}组"]
         return " ".join(keys).lower()
 
@@ -141,14 +141,16 @@ def cells(user: Any, root: Area) -> list[Cell]:
             return holders.get((area_id, role))
         school = holder(r["pk"], Role.RESPONSIBLE_SCHOOL) or holder(r["parent_id"], Role.RESPONSIBLE_SCHOOL)
         cadre, leader = holder(r["pk"], Role.GROUP_CADRE), holder(r["parent_id"], Role.VILLAGE_LEADER)
-        count = counts.get(r["pk"], {})
+        count: Any = counts.get(r["pk"], {})
         cell = Cell(
             pk=r["pk"], code=r["code"], name=r["name"], village_pk=r["parent_id"],
             village_code=r["parent__code"], village_name=r["parent__name"],
             township_name=r["parent__parent__name"],
             school=school.responsible_school if school else None,
             cadre=cadre.person if cadre else None, leader=leader.person if leader else None,
-            **{k: access.suppress(count.get(k, 0), scope) for k in ("children", "off_school", "untaught")})
+            children=access.suppress(count.get("children", 0), scope),
+            off_school=access.suppress(count.get("off_school", 0), scope),
+            untaught=access.suppress(count.get("untaught", 0), scope))
         cell.gaps = [gap for gap, missing in [
             (Gap.NO_SCHOOL, cell.school is None), (Gap.NO_CADRE, cell.cadre is None),
             (Gap.NO_LEADER, cell.leader is None), (Gap.UNTAUGHT, cell.untaught != 0)] if missing]
@@ -183,13 +185,14 @@ class CellCard:
     by_status: list[tuple[str, int | str]]
     by_key_group: list[tuple[str, int | str]]
     children: list[CardChild] | None  # None: this login sees aggregates only
-    cases: list[Case] | None
+    cases: list[Any] | None  # Case rows annotated with steps_done
 
 
 def card(user: Any, code: str) -> CellCard:
     """The card of one cell; Area.DoesNotExist if the login may not see it."""
     area = access.visible_cells(user).select_related("parent__parent").get(code=code)
     scope = access.scope_of(user)
+    assert area.parent is not None  # a group always has its village
     (cell,) = [c for c in cells(user, area.parent) if c.pk == area.pk]
     catchment = [(str(a.get_stage_display()), a.school) for a in
                  CatchmentAssignment.objects.filter(area=area).select_related("school").order_by("stage")]
@@ -208,9 +211,11 @@ def card(user: Any, code: str) -> CellCard:
     if scope.individual_children:
         teacher = Responsibility.objects.filter(role=Role.CHILD_TEACHER, end_date__isnull=True,
                                                 child=OuterRef("pk")).values("person__name")[:1]
-        listed = [CardChild(c, c.teacher_name, c.is_at_risk) for c in children.annotate(
+        rows = children.annotate(
             teacher_name=Subquery(teacher),
-            is_at_risk=ExpressionWrapper(at_risk_q(), output_field=BooleanField())).select_related("school_class__school", "household").order_by("household__number", "name")]
+            is_at_risk=ExpressionWrapper(at_risk_q(), output_field=BooleanField()),
+        ).select_related("school_class__school", "household").order_by("household__number", "name")
+        listed = [CardChild(c, c.teacher_name, c.is_at_risk) for c in rows]
         cases = list(Case.objects.filter(child__in=children).select_related("child")
                      .annotate(steps_done=Count("steps")).order_by("-opened_on"))
     return CellCard(cell, area, catchment, principal, by_status, by_key_group, listed, cases)

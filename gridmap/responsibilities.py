@@ -26,7 +26,7 @@ from gridmap.models import (
     School,
     Stage,
 )
-from gridmap.models.people import ROLE_TARGET
+from gridmap.models.people import ROLE_TARGET, SINGLE_HOLDER_ROLES
 
 
 def describe(row: Responsibility | None) -> dict[str, Any] | None:
@@ -42,13 +42,15 @@ def describe(row: Responsibility | None) -> dict[str, Any] | None:
 
 
 def hand_over(user: Any, role: Role, target: Area | Child, holder: Person | School, on: date,
-              request: HttpRequest | None = None, check: bool = True) -> Responsibility | None:
+              request: HttpRequest | None = None) -> Responsibility | None:
     """Make `holder` the current holder of `role` for `target` from `on`; None if it already is.
 
     The current row (if any) ends the day before `on` (or on `on` when it started that day), so the
-    history reads without overlap. `check=False` is for the admin, which has its own permissions.
+    history reads without overlap.
     """
-    if check and not access.may_assign(user, role, target):
+    if role not in SINGLE_HOLDER_ROLES:
+        raise ValueError(f"{role} may have several holders at once")
+    if not access.may_assign(user, role, target):
         raise PermissionDenied
     target_field, holder_field = ROLE_TARGET[role]
     with transaction.atomic():
@@ -56,18 +58,35 @@ def hand_over(user: Any, role: Role, target: Area | Child, holder: Person | Scho
                    .filter(role=role, end_date__isnull=True, **{target_field: target}).first())
         if current is not None and getattr(current, f"{holder_field}_id") == holder.pk:
             return None
-        before = describe(current)
-        if current is not None:
-            if on < current.start_date:
-                raise ValueError("a hand-over cannot start before the current holder's start")
-            current.end_date = max(on - timedelta(days=1), current.start_date)
-            current.save(update_fields=["end_date"])
+        before = end_current(role, target, on)
         new = Responsibility.objects.create(role=role, start_date=on, **{target_field: target,
                                                                          holder_field: holder})
-        audit.record(request, AuditAction.CHANGE, new, user=user,
-                     summary=f"{Role(role).label}：{target_label(target)} → {holder}",
-                     before=before, after=describe(new))
+        record_hand_over(request, user, new, before)
     return new
+
+
+def end_current(role: str, target: Any, on: date) -> dict[str, Any] | None:
+    """End the current holder of a single-holder role for `target` before `on`; what it was."""
+    target_field, _holder = ROLE_TARGET[Role(role)]
+    current = (Responsibility.objects.select_for_update()
+               .filter(role=role, end_date__isnull=True, **{target_field: target}).first())
+    if current is None:
+        return None
+    if on < current.start_date:
+        raise ValueError("a hand-over cannot start before the current holder's start")
+    before = describe(current)
+    current.end_date = max(on - timedelta(days=1), current.start_date)
+    current.save(update_fields=["end_date"])
+    return before
+
+
+def record_hand_over(request: HttpRequest | None, user: Any, new: Responsibility,
+                     before: dict[str, Any] | None) -> None:
+    target = new.area or new.school or new.school_class or new.child
+    holder = new.responsible_school or new.person
+    label = target_label(target) if isinstance(target, Area | Child) else str(target)
+    audit.record(request, AuditAction.CHANGE, new, user=user, summary=f"{Role(new.role).label}：{label} → {holder}",
+                 before=before, after=describe(new))
 
 
 def target_label(target: Area | Child) -> str:
@@ -80,10 +99,10 @@ def stages_of(school: School) -> list[Stage]:
 
 
 def assign_catchment(user: Any, groups: list[Area], school: School, stages: list[Stage],
-                     request: HttpRequest | None = None, check: bool = True) -> int:
+                     request: HttpRequest | None = None) -> int:
     """Put village groups in `school`'s catchment for `stages`; the catchment polygons follow by
     trigger. Returns how many (group, stage) assignments changed."""
-    if check and not all(access.may_assign(user, access.CATCHMENT, g) for g in groups):
+    if not all(access.may_assign(user, access.CATCHMENT, g) for g in groups):
         raise PermissionDenied
     if any(g.level != AreaLevel.GROUP for g in groups):
         raise ValueError("catchments are made of village groups")

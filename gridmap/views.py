@@ -32,14 +32,14 @@ def home(request: HttpRequest) -> HttpResponse:
 def grid_page(request: HttpRequest, code: str) -> HttpResponse:
     area = get_object_or_404(access.visible_areas(request.user), code=code)
     if area.level == AreaLevel.GROUP:  # a cell: its village's grid with the card open
-        return HttpResponseRedirect(f"{reverse('grid', args=[area.parent.code])}?cell={area.code}")
+        return HttpResponseRedirect(f"{reverse('grid', args=[area.code[:12]])}?cell={area.code}")
     cells = grid.cells(request.user, area)
     fmap = grid_map(area, request.user, cells)
     return render(request, "gridmap/grid.html", {
         "area": area, "cells": cells, "gaps": grid.gap_summary(cells),
         "villages": _by_village(cells), "map": render_map(fmap.map), "config": fmap.config,
         "trail": list(access.visible_areas(request.user).ancestors_of(area).order_by("code")),
-        "open_cell": request.GET.get("cell", ""),
+        "open_cell": next((c.code for c in cells if c.code == request.GET.get("cell")), ""),
     })
 
 
@@ -68,7 +68,7 @@ def cell_card(request: HttpRequest, code: str) -> HttpResponse:
 
 def _card_forms(user: Any, card: grid.CellCard) -> dict[str, Any]:
     """The hand-over forms this login may use on this card (none for read-only roles)."""
-    village, group = card.area.parent, card.area
+    village, group = village_of(card.area), card.area
     forms: dict[str, Any] = {}
     if access.may_assign(user, Role.RESPONSIBLE_SCHOOL, village):
         forms["school"] = ResponsibleSchoolForm(schools=access.candidate_schools(user, village))
@@ -96,7 +96,7 @@ def _card_forms(user: Any, card: grid.CellCard) -> dict[str, Any]:
 def assign(request: HttpRequest, code: str, what: str) -> HttpResponse:
     """Hand over a responsibility of the cell `code` (or of its village, or of one of its children)."""
     group = get_object_or_404(access.visible_cells(request.user).select_related("parent"), code=code)
-    village, user = group.parent, request.user
+    village, user = village_of(group), request.user
     handlers = {"school": _assign_school, "leader": _assign_person, "cadre": _assign_person,
                 "catchment": _assign_catchment, "teacher": _assign_teacher}
     if what not in handlers:
@@ -112,6 +112,11 @@ def assign(request: HttpRequest, code: str, what: str) -> HttpResponse:
     if not grid.grid_roots(user).filter(code=root).exists():
         root = village.code
     return HttpResponseRedirect(f"{reverse('grid', args=[root])}?cell={code}")
+
+
+def village_of(group: Area) -> Area:
+    assert group.parent is not None  # the schema gives every group its village
+    return group.parent
 
 
 def _form_errors(request: HttpRequest, form: Any) -> str:

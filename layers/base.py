@@ -20,8 +20,8 @@ class MapLayer:
     show: ClassVar[bool] = True
     geom_field: ClassVar[str] = "geom"
     # Simplification tolerance in degrees for drawing (1e-4 ≈ 10 m here); 0 keeps the geometry.
-    simplify: ClassVar[float] = 0.0
-    precision: ClassVar[int] = 5  # GeoJSON decimals: 1e-5 degree ≈ 1 m
+    simplify: float = 0.0
+    precision: int = 5  # GeoJSON decimals: 1e-5 degree ≈ 1 m
     properties: ClassVar[list[str]] = []
 
     def __init__(self, root: Any, user: Any, cells: list[Any] | None = None) -> None:

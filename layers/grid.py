@@ -21,6 +21,7 @@ from gridmap import access
 from gridmap.grid import Cell, Gap
 from gridmap.models import Area, AreaLevel, School
 from gridmap.models.areas import CODE_LENGTH
+from gridmap.models.functions import PolygonalPart
 from gridmap.models.schools import SchoolQuerySet
 from layers.base import MapLayer
 
@@ -225,10 +226,10 @@ class CatchmentLayer(MapLayer):
     def queryset(self) -> QuerySet[Any]:
         serving = access.visible_schools(self.user).filter(
             catchment_assignments__area__code__startswith=self.root.code)
-        return School.objects.filter(pk__in=serving.values("pk"), catchment__isnull=False)
+        return School.objects.filter(pk__in=serving.values("pk"), catchment__intersects=self.root.geom)
 
     def geometry(self) -> Any:
-        return Intersection("catchment", self.root.geom)
+        return PolygonalPart(Intersection("catchment", self.root.geom))
 
     def draw(self, group: folium.FeatureGroup) -> None:
         colors = root_school_colors(self.root)

@@ -4,21 +4,37 @@ search; planners and inspectors see counts only; reads of children are audited; 
 Township A is 歌山镇 (330783108), B is 三单乡 (330783201), both in the session's demo county.
 """
 
+import re
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from gridmap.models import Area, AuditEvent, Child, Profile, School, UserRole
+from django.contrib.auth.models import Permission
+
+from gridmap.models import (
+    Area,
+    AuditEvent,
+    CatchmentAssignment,
+    Child,
+    Profile,
+    Responsibility,
+    School,
+    UserRole,
+)
 
 pytestmark = pytest.mark.django_db
 A, B = "330783108", "330783201"
 
 
-def login(role, areas=(), schools=(), superuser=False):
+def login(role, areas=(), schools=(), superuser=False, staff=False):
     User = get_user_model()
     name = f"{role}-{len(User.objects.all())}"
     user = (User.objects.create_superuser(name, "", "pw-long-enough-1") if superuser
-            else User.objects.create_user(name, password="pw-long-enough-1"))
+            else User.objects.create_user(name, password="pw-long-enough-1", is_staff=staff))
+    if staff:  # a township clerk with every admin permission: the admin must still scope
+        user.user_permissions.set(Permission.objects.filter(content_type__app_label="gridmap"))
     if role and not superuser:
         profile = Profile.objects.create(user=user, role=role)
         profile.areas.set(Area.objects.filter(code__in=areas))
@@ -49,6 +65,7 @@ def scoped_clients():
     school_a = School.objects.filter(township__code=A, kind="central_primary").first()
     return {
         "township official A": login(UserRole.TOWNSHIP_OFFICIAL, [A]),
+        "staff township official A": login(UserRole.TOWNSHIP_OFFICIAL, [A], staff=True),
         "village cadre A": login(UserRole.VILLAGE_CADRE, [village_a.code]),
         "school staff A": login(UserRole.SCHOOL_STAFF, schools=[school_a]),
         "no profile": login(None),
@@ -65,6 +82,38 @@ def urls(b):
         f"/api/v1/cells/?in_bbox={b['bbox']}", f"/api/v1/areas/?in_bbox={b['bbox']}&level=group",
         f"/api/v1/schools/?in_bbox={b['bbox']}", f"/api/v1/schools/?q={b['school'].name}",
         f"/admin/gridmap/child/{b['child'].pk}/change/", "/admin/gridmap/child/", "/admin/import/",
+        # the grid pages, cards and exports: own area, the county above it, and B's by code
+        "/grid/330783/", f"/grid/{A}/", f"/grid/{B}/", f"/grid/{b['village'].code}/", f"/grid/{b['cell'].code}/",
+        f"/grid/cell/{b['cell'].code}/", f"/grid/330783/?cell={b['cell'].code}", f"/grid/{B}/cells.xlsx",
+        "/grid/330783/cells.csv", f"/grid/{A}/cells.csv",
+        # the admin lists and searches of everything that names children, areas or responsibilities
+        f"/admin/gridmap/child/?q={B}", "/admin/gridmap/household/", "/admin/gridmap/case/",
+        f"/admin/gridmap/area/?q={B}", f"/admin/gridmap/area/{b['village'].pk}/change/",
+        f"/admin/gridmap/responsibility/?q={B}", f"/admin/gridmap/catchmentassignment/?q={B}",
+        "/admin/gridmap/hometeachingplan/", "/admin/gridmap/auditevent/", "/admin/gridmap/profile/",
+        f"/admin/gridmap/school/{b['school'].pk}/change/",
+    ]
+
+
+def echoes_removed(body, url):
+    """Pages repeat what was asked (the language form's next URL, the admin's search box and
+    links): that is the guess itself, not B's data."""
+    body = body.replace(url, "")
+    for values in parse_qs(urlsplit(url).query).values():
+        for v in values:
+            body = re.sub(r'(q%3D|q=|value="|cell=)' + re.escape(v), "", body)
+    return body
+
+
+def posts(b):
+    """Changes a guesser would try on B: hand-overs from the card, and admin additions."""
+    cell = b["cell"].code
+    return [
+        (f"/grid/cell/{cell}/assign/cadre/", {"cadre-new_name": "x", "cadre-new_sex": "M",
+                                             "cadre-new_phone": "13800000000", "cadre-start_date": "2026-11-24"}),
+        (f"/grid/cell/{cell}/assign/school/", {"school": b["school"].pk, "start_date": "2026-11-24"}),
+        (f"/grid/cell/{cell}/assign/catchment/", {"school": b["school"].pk, "stage": "primary"}),
+        (f"/grid/cell/{cell}/assign/teacher/", {"child": b["child"].pk, "person": 1, "start_date": "2026-11-24"}),
     ]
 
 
@@ -73,7 +122,7 @@ def test_township_a_gets_nothing_of_township_b(b):
         for url in urls(b):
             response = client.get(url)
             assert response.status_code in (200, 302, 403, 404), (who, url, response.status_code)
-            body = response.content.decode()
+            body = echoes_removed(response.content.decode(), url)
             assert B not in body, (who, url)  # no code of B: township, village, group
             leaked = [m for m in b["masked"] if m in body]
             assert not leaked, (who, url, leaked[:3])
@@ -85,6 +134,12 @@ def test_township_a_gets_nothing_of_township_b(b):
         # and the detail pages of B's things are simply not there (or, without any scope, refused)
         for url in urls(b)[5:9]:
             assert client.get(url).status_code in (404, 403 if who == "no profile" else 404), (who, url)
+        for url in (f"/grid/{B}/", f"/grid/cell/{b['cell'].code}/", f"/grid/{B}/cells.xlsx"):
+            assert client.get(url).status_code == 404, (who, url)
+        changes_before = Responsibility.objects.count(), CatchmentAssignment.objects.count()
+        for url, data in posts(b):
+            assert client.post(url, data).status_code == 404, (who, url)
+        assert (Responsibility.objects.count(), CatchmentAssignment.objects.count()) == changes_before
 
 
 def test_own_township_is_visible(b):
@@ -94,10 +149,10 @@ def test_own_township_is_visible(b):
     assert codes == set(Area.objects.filter(code__startswith=A, level="group").values_list("code", flat=True))
     children = client.get("/api/v1/children/?page_size=100000").json()
     assert len(children) == Child.objects.filter(group__code__startswith=A).count()
-    home = client.get("/").content.decode()
+    home = client.get("/", follow=True).content.decode()
     assert "歌山镇" in home and "三单乡" not in home
-    villages = Area.objects.filter(code__startswith=A, level="village").count()
-    assert f"{villages}个行政村" in home and "个乡镇" not in home  # counts only below the root
+    groups = Area.objects.filter(code__startswith=A, level="group").count()
+    assert f"{groups} 个网格" in home
 
 
 def test_admin_sees_b(b):
@@ -114,7 +169,7 @@ def test_planners_and_inspectors_see_counts_only(role, b):
     counts = [f["properties"]["children"] for f in cells]
     assert counts and all(c == 0 or c == "<5" or (isinstance(c, int) and c >= 5) for c in counts)
     assert "<5" in counts  # the small demo has small cells: they are suppressed, not shown
-    body = client.get("/").content.decode()
+    body = client.get("/", follow=True).content.decode()
     assert b["masked"] and not [m for m in b["masked"] if m in body]
 
 
@@ -144,3 +199,12 @@ def test_openapi_schema(db):
     client = login(UserRole.COUNTY_ADMIN, superuser=True)
     schema = client.get("/api/v1/schema/?format=json").json()
     assert {"/api/v1/cells/", "/api/v1/children/{id}/"} <= set(schema["paths"])
+
+
+def test_a_staff_official_administers_their_own_township(db):
+    client = login(UserRole.TOWNSHIP_OFFICIAL, [A], staff=True)
+    child = Child.objects.filter(group__code__startswith=A).order_by("pk").first()
+    assert child.id_masked in client.get(f"/admin/gridmap/child/?q={child.name}").content.decode()
+    assert client.get(f"/admin/gridmap/child/{child.pk}/change/").status_code == 200
+    assert AuditEvent.objects.filter(action="view", object_id=str(child.pk)).exists()
+    assert client.get("/admin/gridmap/auditevent/").content.decode().count('class="action-select"') == 0

@@ -34,12 +34,14 @@ def test_login_page_is_chinese_even_for_an_english_browser(client):
     assert "登录 gridmap" in response.content.decode()
 
 
-def test_home_draws_the_county_offline(client_in):
-    html = client_in.get("/").content.decode()
+def test_home_opens_the_county_grid_offline(client_in):
+    response = client_in.get("/")
+    assert response.status_code == 302 and response["Location"] == "/grid/330783/"
+    html = client_in.get("/grid/330783/").content.decode()
     assert "东阳市" in html and "330783" in html
-    assert in_page("村民小组（按包保学校着色）", html)  # layer control entry, in Chinese
+    assert in_page("村民小组（网格）", html)  # layer control entry, in Chinese
     assert "L.geoJson" in html and "L.control.layers" in html
-    assert "390个行政村" in html
+    assert "3630 个网格" in html
     assert not EXTERNAL.search(html), EXTERNAL.search(html)
     assert "/static/vendor/leaflet-1.9.3/leaflet.js" in html
     for url in re.findall(r'(?:src|href)="(/static/[^"]+)"', html):  # every asset is really served
@@ -48,14 +50,14 @@ def test_home_draws_the_county_offline(client_in):
 
 def test_english_is_available(client_in):
     client_in.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    html = client_in.get("/").content.decode()
-    assert in_page("Village groups by responsible school", html)
+    html = client_in.get("/grid/330783/").content.decode()
+    assert in_page("Village groups (grid cells)", html) and "3630 cells" in html
 
 
 def test_configured_tile_url_is_used(client_in, settings):
     settings.GRIDMAP_TILE_URL = "http://tiles.bureau.lan/{z}/{x}/{y}.png"
     settings.GRIDMAP_TILE_ATTRIBUTION = "县自然资源局"
-    html = client_in.get("/").content.decode()
+    html = client_in.get("/grid/330783118/").content.decode()
     assert in_page("http://tiles.bureau.lan/{z}/{x}/{y}.png", html) and in_page("县自然资源局", html)
 
 

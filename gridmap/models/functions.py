@@ -8,3 +8,12 @@ class SimplifyPreserveTopology(GeomOutputGeoFunc):
 
     function = "ST_SimplifyPreserveTopology"
     geom_param_pos = (0,)
+
+
+class PolygonalPart(GeomOutputGeoFunc):
+    """ST_CollectionExtract(geom, 3): the polygons of a result, without the lines and points an
+    intersection leaves where shapes only touch."""
+
+    function = "ST_CollectionExtract"
+    geom_param_pos = (0,)
+    template = "%(function)s(%(expressions)s, 3)"
