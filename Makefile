@@ -45,8 +45,9 @@ test: venv db  ## set up, then run the whole test suite against the private Post
 	$(PY) manage.py compilemessages -v0 --ignore='.venv/*'
 	$(PY) -m pytest --create-db
 
-bench: venv db  ## import benchmarks (scratch database gridmap_bench): prints rows/s and peak memory
+bench: migrate  ## benchmarks: imports (scratch database gridmap_bench; rows/s, peak memory) and the grid page
 	$(PY) -m benchmarks.imports
+	$(PY) -m benchmarks.grid_page
 
 lint:  ## ruff + mypy
 	$(VENV)/bin/ruff check .

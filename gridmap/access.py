@@ -212,8 +212,7 @@ def candidate_people(user: Any, area: Area) -> QuerySet[Person]:
 def candidate_teachers(user: Any, child: Child) -> QuerySet[Person]:
     """Teachers of the child's school, and of the schools the login sees in the child's township."""
     township = child.group.code[:CODE_LENGTH[AreaLevel.TOWNSHIP]]
-    schools = visible_schools(user).filter(township__code=township).values("pk")
-    q = Q(school__in=schools)
-    if child.school_class_id is not None:
-        q |= Q(school__classes=child.school_class_id)
-    return Person.objects.filter(q, school__isnull=False).distinct().order_by("school__name", "name")
+    q = Q(school__in=visible_schools(user).filter(township__code=township).values("pk"))
+    if child.school_class is not None:
+        q |= Q(school=child.school_class.school_id)
+    return Person.objects.filter(q).select_related("school").order_by("school__name", "name")

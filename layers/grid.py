@@ -221,7 +221,11 @@ class CatchmentLayer(MapLayer):
     title = _("School catchments")
     show = False
     properties = ["pk", "name"]
-    simplify = 5e-5
+
+    def __init__(self, root: Area, user: Any, cells: list[Cell]) -> None:
+        super().__init__(root, user, cells)
+        self.simplify = 2e-4 if root.level == AreaLevel.COUNTY else 5e-5  # outlines only
+        self.precision = 4 if root.level == AreaLevel.COUNTY else 5
 
     def queryset(self) -> QuerySet[Any]:
         serving = access.visible_schools(self.user).filter(

@@ -9,9 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.test import Client
-
 from django.contrib.auth.models import Permission
+from django.test import Client
 
 from gridmap.models import (
     Area,

@@ -1,6 +1,7 @@
-"""Headless Chromium loads the demo county map after a real login, with no request leaving the machine.
+"""Headless Chromium after a real login: the county grid with no request leaving the machine, and a
+township official clicking a cell whose card shows the counts that SQL finds.
 
-Saves var/screenshots/home.png for a person to look at.
+Saves var/screenshots/home.png and var/screenshots/grid-card.png for a person to look at.
 """
 
 import os
@@ -46,13 +47,79 @@ def test_map_renders_in_chromium(live_server, browser):
     page.fill("#id_username", "viewer")
     page.fill("#id_password", "a-long-test-password")
     page.click("button[type=submit]")
-    page.wait_for_selector(".leaflet-overlay-pane svg path", timeout=30_000)
+    page.wait_for_function("window.gmGridReady === true", timeout=30_000)
+    assert page.url.endswith("/grid/330783/")
     paths = page.locator(".leaflet-overlay-pane svg path").count()
     assert paths > 3000  # village groups, villages, townships, roads, schools
     assert page.locator(".gm-label-township").count() == 18
-    assert "村民小组（按包保学校着色）" in page.inner_text(".leaflet-control-layers")
+    page.hover(".leaflet-control-layers")
+    assert "村民小组（网格）" in page.inner_text(".leaflet-control-layers")
     page.locator(".leaflet-overlay-pane svg path.leaflet-interactive").nth(2000).click(force=True)
     assert outside == []
     shots = Path(settings.VAR_DIR) / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shots / "home.png"))
+
+
+def test_township_official_clicks_a_cell_and_reads_its_card(live_server, browser):
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from gridmap.models import Area, Profile, UserRole
+    from tests.conftest import load_small_demo
+
+    load_small_demo()
+    town = "330783118"  # 南马镇, the largest township
+    official = get_user_model().objects.create_user("nanma", password="a-long-test-password")
+    Profile.objects.create(user=official, role=UserRole.TOWNSHIP_OFFICIAL).areas.set(
+        Area.objects.filter(code=town))
+    with connection.cursor() as cursor:  # the cell with most children, and its counts by status
+        cursor.execute("""SELECT g.code FROM gridmap_area g JOIN gridmap_child c ON c.group_id = g.id
+                          WHERE g.code LIKE %s GROUP BY g.code ORDER BY count(*) DESC, g.code LIMIT 1""",
+                       [town + "%"])
+        (code,) = cursor.fetchone()
+        cursor.execute("""SELECT c.status, count(*) FROM gridmap_child c JOIN gridmap_area g
+                          ON g.id = c.group_id WHERE g.code = %s GROUP BY c.status""", [code])
+        by_status = dict(cursor.fetchall())
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(f"{live_server.url}/")
+    page.fill("#id_username", "nanma")
+    page.fill("#id_password", "a-long-test-password")
+    page.click("button[type=submit]")
+    page.wait_for_function("window.gmGridReady === true", timeout=30_000)
+    assert page.url.endswith(f"/grid/{town}/")
+    # Zoom to the cell's village, then click the map where the cell's label point lies.
+    page.fill("#gm-search", code[:12])
+    page.wait_for_timeout(600)
+    point = page.evaluate("""code => {
+        const map = window[JSON.parse(document.getElementById("gm-config").textContent).map];
+        let target = null;
+        map.eachLayer(l => { if (l.feature && l.feature.properties.code === code) target = l; });
+        const p = map.latLngToContainerPoint(target.feature.properties.lp);
+        const box = map.getContainer().getBoundingClientRect();
+        return [box.left + p.x, box.top + p.y];
+    }""", code)
+    page.mouse.click(*point)
+    page.wait_for_selector(f'.gm-card[data-code="{code}"]', timeout=10_000)
+    shown = {row.locator("th").inner_text(): int(row.locator("td").inner_text())
+             for row in page.locator(".gm-status-counts tr").all()}
+    from gridmap.models import ChildStatus
+
+    assert shown == {str(ChildStatus(s).label): n for s, n in by_status.items()}
+    assert int(page.get_attribute(".gm-card", "data-total")) == sum(by_status.values())
+    assert page.locator(".gm-children tbody tr").count() == sum(by_status.values())
+    # pinyin search: 南马 → nanma finds the township's own villages, not another's
+    page.click(".gm-back")
+    page.fill("#gm-search", "baita")
+    page.wait_for_timeout(300)
+    visible = page.locator(".gm-cell-item:visible").count()
+    assert visible == Area.objects.filter(parent__name="柏塔村委会", code__startswith=town).count() > 0
+    page.fill("#gm-search", "")
+    page.click('.gm-cell-item >> nth=0')
+    page.wait_for_selector(".gm-card")
+    page.evaluate(f"gmGrid.open('{code}', true)")
+    page.wait_for_selector(f'.gm-card[data-code="{code}"]')
+    page.wait_for_timeout(800)
+    shots = Path(settings.VAR_DIR) / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "grid-card.png"))

@@ -169,11 +169,14 @@ var gmGrid = (function () {
                document.getElementById("gm-side").dataset.found || "%n");
       });
     });
-    document.getElementById("gm-list").addEventListener("click", function (e) {
-      var link = e.target.closest(".gm-cell-link");
-      if (!link) return;
-      e.preventDefault();
-      open(link.closest(".gm-cell-item").dataset.code, true);
+    var list = document.getElementById("gm-list");
+    list.addEventListener("click", function (e) {
+      var item = e.target.closest(".gm-cell-item");
+      if (item) open(item.dataset.code, true);
+    });
+    list.addEventListener("keydown", function (e) {
+      var item = e.target.closest(".gm-cell-item");
+      if (item && e.key === "Enter") open(item.dataset.code, true);
     });
     var wanted = document.getElementById("gm-side").dataset.open;
     if (wanted && cells[wanted]) open(wanted, "now");
