@@ -88,6 +88,9 @@ def _card_forms(user: Any, card: grid.CellCard) -> dict[str, Any]:
                 if school not in by_school:
                     by_school[school] = list(access.candidate_teachers(user, row.child))
                 row.candidates = by_school[school]
+    titles = {"school": _("Change the village's responsible school"), "leader": _("Change the village leader"),
+              "cadre": _("Change the group cadre"), "catchment": _("Move this group to another school's catchment")}
+    forms["edits"] = [(what, title, forms[what]) for what, title in titles.items() if what in forms]
     return forms
 
 
