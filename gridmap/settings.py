@@ -176,3 +176,5 @@ GRIDMAP_ID_HASH_KEY = os.environ.get("GRIDMAP_ID_HASH_KEY") or (
 
 # GRIDMAP_COUNTY_CODE (default "330783", 东阳市): the county this installation serves.
 GRIDMAP_COUNTY_CODE = os.environ.get("GRIDMAP_COUNTY_CODE", "330783")
+# GRIDMAP_NOTICE_DAYS (default 7): the deadline a 《限期复学通知书》 gives, in days.
+GRIDMAP_NOTICE_DAYS = int(os.environ.get("GRIDMAP_NOTICE_DAYS", "7"))

@@ -10,6 +10,7 @@ from gridmap.models.children import (
     Household,
     ResidenceBasis,
 )
+from gridmap.models.ledgers import Absence, CalendarDay, FollowUpPlan, FollowUpReview, ReportSubmission
 from gridmap.models.people import Person, Responsibility, Role, Sex
 from gridmap.models.roads import Feature, Road, RoadEdge, RoadVertex
 from gridmap.models.schools import (
@@ -22,6 +23,7 @@ from gridmap.models.schools import (
 )
 
 __all__ = [
+    "Absence", "CalendarDay", "FollowUpPlan", "FollowUpReview", "ReportSubmission",
     "AuditAction", "AuditEvent", "Profile", "UserRole",
     "KEY_GROUPS", "LEVELS", "PARENT_LEVEL", "Area", "AreaLevel", "AreaQuerySet", "Case",
     "CaseStatus", "CaseStep", "CatchmentAssignment", "Child", "ChildStatus", "ChildStatusChange",

@@ -177,6 +177,8 @@ class ChildStatusChange(models.Model):
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("changed by"),
                                    on_delete=models.PROTECT, null=True, blank=True)
     reason = models.CharField(_("reason"), max_length=300)
+    destination = models.CharField(_("transferred to"), max_length=200, blank=True, db_default="")
+    until = models.DateField(_("suspended until"), null=True, blank=True)
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
     class Meta:

@@ -1,0 +1,129 @@
+"""Persuading a dropout back (劝返) by the four-step procedure (四步法), and 销号.
+
+Confirming a dropout opens the case with its working group; steps are recorded in order (step 1
+may be repeated: several persuasion visits); the written order (step 2) sets a deadline (default
+GRIDMAP_NOTICE_DAYS), after which an open case without a penalty decision is overdue; the penalty
+(step 3) may only follow a passed deadline; closing the case (销号) returns the child to school and
+starts a one-child follow-up plan (一人一案) reviewed monthly through the next term.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
+
+from gridmap import audit, ledgers
+from gridmap.models import (
+    AuditAction,
+    Case,
+    CaseStatus,
+    CaseStep,
+    Child,
+    ChildStatus,
+    FollowUpPlan,
+    FollowUpReview,
+    Person,
+    School,
+    Step,
+)
+
+FOLLOW_UP_MONTHS = 6  # monthly reviews: the rest of this term and the next one
+
+
+class CaseError(ValueError):
+    pass
+
+
+@transaction.atomic
+def confirm_dropout(child: Child, on: date, by: Any, reason: str, members: list[Person],
+                    school: School | None = None, notes: str = "", request: Any = None) -> Case:
+    """A suspected child is confirmed as dropped out: on the dropout ledger, with a case."""
+    ledgers.change_status(child, ChildStatus.DROPPED_OUT, on, by, reason, request=request)
+    group = child.group
+    village = group.parent
+    assert village is not None and village.parent is not None
+    if school is None and child.school_class is not None:
+        school = child.school_class.school
+    case = Case.objects.create(child=child, opened_on=on, township=village.parent, village=village,
+                               school=school, notes=notes)
+    case.members.set(members)
+    audit.record(request, AuditAction.CHANGE, case, user=by, summary=f"立案 {child.id_masked}",
+                 after={"opened_on": on.isoformat(), "members": [p.name for p in members]})
+    return case
+
+
+def steps_done(case: Case) -> set[int]:
+    return set(case.steps.values_list("step", flat=True))
+
+
+@transaction.atomic
+def add_step(case: Case, step: int, on: date, person: Person, document_number: str = "", notes: str = "",
+             deadline: date | None = None, by: Any = None, request: Any = None) -> CaseStep:
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if case.status != CaseStatus.OPEN:
+        raise CaseError("案件已销号，不能再登记步骤")
+    done = steps_done(case)
+    if step > 1 and step - 1 not in done:
+        raise CaseError(f"须先完成第{step - 1}步")
+    if step in done and step != Step.PERSUASION:
+        raise CaseError(f"第{step}步已登记")
+    if on < case.opened_on:
+        raise CaseError("步骤日期早于立案日期")
+    if step in (Step.ORDER_TO_CORRECT, Step.PENALTY) and not document_number.strip():
+        raise CaseError("须填写文书编号")
+    if step == Step.ORDER_TO_CORRECT:
+        deadline = deadline or on + timedelta(days=settings.GRIDMAP_NOTICE_DAYS)
+        if deadline <= on:
+            raise CaseError("限期须晚于通知日期")
+    if step == Step.PENALTY:
+        notice = case.steps.get(step=Step.ORDER_TO_CORRECT)
+        if notice.deadline is not None and on <= notice.deadline:
+            raise CaseError(f"复学期限（{notice.deadline}）未满，不能作出行政处罚")
+    row = CaseStep.objects.create(case=case, step=step, date=on, person=person,
+                                  document_number=document_number.strip(), notes=notes, deadline=deadline)
+    audit.record(request, AuditAction.CHANGE, case, user=by, summary=f"第{step}步 {Step(step).label}",
+                 after={"step": step, "date": on.isoformat(), "document": document_number})
+    return row
+
+
+def overdue(cases: QuerySet[Case], on: date) -> QuerySet[Case]:
+    """Open cases whose written order's deadline has passed with no penalty decision yet."""
+    passed = CaseStep.objects.filter(case=OuterRef("pk"), step=Step.ORDER_TO_CORRECT, deadline__lt=on)
+    penalised = CaseStep.objects.filter(case=OuterRef("pk"), step__gte=Step.PENALTY)
+    return cases.filter(Exists(passed), ~Exists(penalised), status=CaseStatus.OPEN)
+
+
+def with_progress(cases: QuerySet[Case]) -> QuerySet[Case]:
+    return cases.annotate(last_step=Max("steps__step"),
+                          deadline=Max("steps__deadline", filter=Q(steps__step=Step.ORDER_TO_CORRECT)))
+
+
+@transaction.atomic
+def close_case(case: Case, on: date, by: Any, reason: str, measures: str = "",
+               school: School | None = None, request: Any = None) -> FollowUpPlan:
+    """销号: the child is back at school; the case closes and a follow-up plan starts."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if case.status != CaseStatus.OPEN:
+        raise CaseError("案件已销号")
+    if not case.steps.exists():
+        raise CaseError("未做任何劝返工作，不能销号")
+    ledgers.change_status(case.child, ChildStatus.RETURNED, on, by, reason, request=request)
+    case.status, case.closed_on = CaseStatus.CLOSED, on
+    case.save(update_fields=["status", "closed_on"])
+    plan = FollowUpPlan.objects.create(case=case, child=case.child, school=school or case.school,
+                                       start_date=on, measures=measures)
+    FollowUpReview.objects.bulk_create(
+        FollowUpReview(plan=plan, due=_add_months(on, n)) for n in range(1, FOLLOW_UP_MONTHS + 1))
+    audit.record(request, AuditAction.CHANGE, case, user=by, summary=f"销号 {case.child.id_masked}",
+                 before={"status": CaseStatus.OPEN}, after={"status": CaseStatus.CLOSED, "closed_on": on.isoformat()})
+    return plan
+
+
+def _add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return date(year, month, min(day.day, 28))

@@ -1,0 +1,129 @@
+"""Status changes only by actions, the three ledgers, the 3-day absence rule, the four-step case to 销号.
+
+Dates are in December 2026 (the demo's history ends on 23 November 2026); 1 December is a Tuesday.
+"""
+
+from datetime import date
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from gridmap import cases, ledgers
+from gridmap.ledgers import Ledger
+from gridmap.models import (
+    AuditEvent,
+    CalendarDay,
+    Case,
+    Child,
+    ChildStatus,
+    ChildStatusChange,
+    FollowUpPlan,
+    Person,
+    Step,
+)
+
+pytestmark = pytest.mark.django_db
+ON = date(2026, 12, 1)
+
+
+@pytest.fixture
+def clerk(db):
+    return get_user_model().objects.create_user("clerk", password="pw-long-enough-1")
+
+
+@pytest.fixture
+def child(db):
+    """An enrolled school-age child with a class (so a head teacher and a school)."""
+    return (Child.objects.filter(status=ChildStatus.ENROLLED, school_class__isnull=False)
+            .school_age_on(ON).order_by("pk").first())
+
+
+def on_ledgers(child):
+    child.refresh_from_db()
+    return ledgers.ledgers_of(child, ON)
+
+
+def test_three_days_do_not_fire_the_fourth_does_and_weekends_do_not_count(child, clerk):
+    for day in (3, 4, 7):  # Thursday, Friday, (weekend), Monday
+        assert ledgers.record_absence(child, date(2026, 12, day), clerk) is None
+    assert on_ledgers(child) == {Ledger.SCHOOL_AGE}
+    change = ledgers.record_absence(child, date(2026, 12, 8), clerk)  # Tuesday: the 4th school day
+    assert change is not None and change.date == date(2026, 12, 8) and change.to_status == "suspected"
+    assert "连续4个上学日" in change.reason
+    assert on_ledgers(child) == {Ledger.SCHOOL_AGE, Ledger.SUSPECTED}
+    with pytest.raises(ledgers.StatusChangeError):
+        ledgers.record_absence(child, date(2026, 12, 12), clerk)  # a Saturday is no school day
+
+
+def test_an_excused_day_or_a_holiday_breaks_the_run(child, clerk):
+    for day, excused in ((1, False), (2, False), (3, True), (4, False), (7, False), (8, False)):
+        ledgers.record_absence(child, date(2026, 12, day), clerk, excused=excused, reason="病假" if excused else "")
+    assert on_ledgers(child) == {Ledger.SCHOOL_AGE}  # 3 unexcused days after the excused one
+    other = Child.objects.filter(status="enrolled").exclude(pk=child.pk).school_age_on(ON).first()
+    CalendarDay.objects.create(date=date(2026, 12, 14), school_day=False, name="调休")
+    for day in (10, 11, 15):  # Thu, Fri, (Mon holiday), Tue
+        ledgers.record_absence(other, date(2026, 12, day), clerk)
+    assert on_ledgers(other) == {Ledger.SCHOOL_AGE}
+    assert ledgers.record_absence(other, date(2026, 12, 16), clerk) is not None  # Wednesday: 4th
+
+
+def test_escalation_chain_names_the_head_teacher_on_day_one(child, clerk):
+    ledgers.record_absence(child, date(2026, 12, 1), clerk)
+    chain = ledgers.escalation(child, date(2026, 12, 1))
+    assert [s.day for s in chain] == [1, 2, 3] and chain[0].reached and not chain[1].reached
+    assert chain[0].person is not None and chain[0].who == "班主任家访"
+    assert chain[1].due == date(2026, 12, 2) and chain[2].due == date(2026, 12, 3)
+
+
+def test_status_changes_need_their_facts_and_follow_the_rules(child, clerk):
+    with pytest.raises(ledgers.StatusChangeError):
+        ledgers.change_status(child, ChildStatus.RETURNED, ON, clerk, "x")  # only by closing a case
+    with pytest.raises(ledgers.StatusChangeError):
+        ledgers.change_status(child, ChildStatus.TRANSFERRED_OUT, ON, clerk, "随父母外出")  # no destination
+    with pytest.raises(ledgers.StatusChangeError):
+        ledgers.change_status(child, ChildStatus.SUSPENDED, ON, clerk, "病休", until=ON)
+    with pytest.raises(ledgers.StatusChangeError):
+        ledgers.change_status(child, ChildStatus.SUSPENDED, ON, clerk, "  ", until=date(2027, 1, 31))
+    ledgers.change_status(child, ChildStatus.SUSPENDED, ON, clerk, "病休", until=date(2027, 1, 31))
+    assert on_ledgers(child) == {Ledger.SCHOOL_AGE}
+    ledgers.change_status(child, ChildStatus.ENROLLED, date(2027, 2, 1), clerk, "休学期满复学")
+    ledgers.change_status(child, ChildStatus.TRANSFERRED_OUT, date(2027, 2, 2), clerk, "随迁", destination="杭州市某小学")
+    history = list(child.status_history.filter(date__gte=ON).values_list("to_status", "destination"))
+    assert history == [("suspended", ""), ("enrolled", ""), ("transferred_out", "杭州市某小学")]
+    with pytest.raises(ledgers.StatusChangeError):  # no back-dating before the last change
+        ledgers.change_status(child, ChildStatus.ENROLLED, ON, clerk, "转回")
+    assert AuditEvent.objects.filter(action="change", object_id=str(child.pk)).count() == 3
+
+
+def test_a_child_walks_through_a_case_to_strike_off(child, clerk, settings):
+    settings.GRIDMAP_NOTICE_DAYS = 7
+    teacher, official = Person.objects.filter(school__isnull=False)[:2]
+    for day in (1, 2, 3, 4):
+        ledgers.record_absence(child, date(2026, 12, day), clerk)
+    assert on_ledgers(child) == {Ledger.SCHOOL_AGE, Ledger.SUSPECTED}
+    case = cases.confirm_dropout(child, date(2026, 12, 7), clerk, "多次劝返无效，确认辍学", [teacher, official])
+    assert on_ledgers(child) == {Ledger.SCHOOL_AGE, Ledger.DROPPED_OUT}  # never on both
+    assert case.township.code == child.group.code[:9] and case.village.code == child.group.code[:12]
+    with pytest.raises(cases.CaseError):  # steps in order
+        cases.add_step(case, Step.ORDER_TO_CORRECT, date(2026, 12, 8), official, "东教限〔2026〕1号")
+    cases.add_step(case, Step.PERSUASION, date(2026, 12, 8), teacher, notes="第一次入户")
+    cases.add_step(case, Step.PERSUASION, date(2026, 12, 9), teacher, notes="第二次入户")
+    notice = cases.add_step(case, Step.ORDER_TO_CORRECT, date(2026, 12, 10), official, "东教限〔2026〕1号")
+    assert notice.deadline == date(2026, 12, 17)
+    assert not cases.overdue(Case.objects.filter(pk=case.pk), date(2026, 12, 17)).exists()
+    assert cases.overdue(Case.objects.filter(pk=case.pk), date(2026, 12, 18)).exists()
+    with pytest.raises(cases.CaseError):  # no penalty before the deadline has passed
+        cases.add_step(case, Step.PENALTY, date(2026, 12, 17), official, "东教罚〔2026〕1号")
+    cases.add_step(case, Step.PENALTY, date(2026, 12, 18), official, "东教罚〔2026〕1号")
+    assert not cases.overdue(Case.objects.filter(pk=case.pk), date(2026, 12, 20)).exists()
+    cases.add_step(case, Step.LAWSUIT, date(2027, 1, 5), official, notes="申请法院强制执行")
+    plan = cases.close_case(case, date(2027, 1, 20), clerk, "已返校就读", measures="每周家访，结对帮扶")
+    case.refresh_from_db()
+    assert case.status == "closed" and case.closed_on == date(2027, 1, 20)
+    assert on_ledgers(child) == {Ledger.SCHOOL_AGE} and child.status == "returned"
+    assert FollowUpPlan.objects.get(case=case) == plan and plan.reviews.count() == cases.FOLLOW_UP_MONTHS
+    assert plan.reviews.order_by("due").first().due == date(2027, 2, 20)
+    with pytest.raises(cases.CaseError):
+        cases.add_step(case, Step.PERSUASION, date(2027, 1, 21), teacher)
+    path = list(ChildStatusChange.objects.filter(child=child, date__gte=ON).values_list("to_status", flat=True))
+    assert path == ["suspected", "dropped_out", "returned"]
