@@ -91,10 +91,12 @@ def add_step(case: Case, step: int, on: date, person: Person, document_number: s
 
 
 def overdue(cases: QuerySet[Case], on: date) -> QuerySet[Case]:
-    """Open cases whose written order's deadline has passed with no penalty decision yet."""
-    passed = CaseStep.objects.filter(case=OuterRef("pk"), step=Step.ORDER_TO_CORRECT, deadline__lt=on)
-    penalised = CaseStep.objects.filter(case=OuterRef("pk"), step__gte=Step.PENALTY)
-    return cases.filter(Exists(passed), ~Exists(penalised), status=CaseStatus.OPEN)
+    """Cases open on `on` whose written order's deadline passed before it, with no penalty decision
+    recorded before it (so a past month's report sees what was overdue then)."""
+    passed = CaseStep.objects.filter(case=OuterRef("pk"), step=Step.ORDER_TO_CORRECT, date__lt=on, deadline__lt=on)
+    penalised = CaseStep.objects.filter(case=OuterRef("pk"), step__gte=Step.PENALTY, date__lt=on)
+    return cases.filter(Exists(passed), ~Exists(penalised), Q(closed_on__isnull=True) | Q(closed_on__gte=on),
+                        opened_on__lt=on)
 
 
 def with_progress(cases: QuerySet[Case]) -> QuerySet[Case]:

@@ -218,11 +218,3 @@ DISCREPANCY_TITLES = {
     "roll_not_school_age": _("on a school's roll, but not of school age by the registry"),
     "no_catchment": _("living in a village group that no school serves"),
 }
-
-
-def children_with_status_on(children: QuerySet[Child], status: str, on: date) -> QuerySet[Child]:
-    """Children whose status on a past date was `status`, from the status history."""
-    latest = (ChildStatusChange.objects.filter(child=OuterRef("pk"), date__lte=on)
-              .order_by("-date", "-recorded_at").values("to_status")[:1])
-    return children.annotate(status_then=latest).filter(status_then=status)
-
