@@ -127,3 +127,30 @@ def test_a_child_walks_through_a_case_to_strike_off(child, clerk, settings):
         cases.add_step(case, Step.PERSUASION, date(2027, 1, 21), teacher)
     path = list(ChildStatusChange.objects.filter(child=child, date__gte=ON).values_list("to_status", flat=True))
     assert path == ["suspected", "dropped_out", "returned"]
+
+
+def test_the_written_order_prints_with_masked_id_and_deadline(child, clerk, tmp_path, settings):
+    import subprocess
+    from pathlib import Path
+
+    from gridmap import documents
+
+    teacher = Person.objects.filter(school__isnull=False).first()
+    for day in (1, 2, 3, 4):
+        ledgers.record_absence(child, date(2026, 12, day), clerk)
+    case = cases.confirm_dropout(child, date(2026, 12, 7), clerk, "确认辍学", [teacher])
+    cases.add_step(case, Step.PERSUASION, date(2026, 12, 8), teacher)
+    order = cases.add_step(case, Step.ORDER_TO_CORRECT, date(2026, 12, 9), teacher, "东教限〔2026〕88号")
+    pdf = tmp_path / "notice.pdf"
+    pdf.write_bytes(documents.case_document_pdf(order))
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "限期复学通知书" in text and child.id_masked in text and "2026年12月16日" in text
+    assert "东教限〔2026〕88号" in text and child.name in text
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert "WenQuanYi" in fonts and all(" yes " in line for line in fonts.splitlines()[2:])  # embedded
+    shots = Path(settings.VAR_DIR) / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["pdftoppm", "-png", "-r", "80", "-singlefile", str(pdf), str(shots / "notice")], check=True)
+    assert (shots / "notice.png").stat().st_size > 10_000
+    with pytest.raises(ValueError):
+        documents.case_document_pdf(case.steps.get(step=Step.PERSUASION))
