@@ -312,3 +312,45 @@ class AuditEventAdmin(ScopedAdmin[m.AuditEvent]):
 
     def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(m.CalendarDay)
+class CalendarDayAdmin(admin.ModelAdmin[m.CalendarDay]):
+    list_display = ["date", "school_day", "name"]
+    list_filter = ["school_day"]
+
+
+@admin.register(m.Absence)
+class AbsenceAdmin(ScopedAdmin[m.Absence]):
+    list_display = ["child", "date", "excused", "reason", "recorded_by"]
+    list_filter = ["excused", "date"]
+    raw_id_fields = ["child", "recorded_by"]
+
+    def scope(self, request: Any, qs: QuerySet[m.Absence]) -> QuerySet[m.Absence]:
+        return qs.filter(child__in=access.visible_children(request.user))
+
+
+class FollowUpReviewInline(admin.TabularInline[m.FollowUpReview, m.FollowUpPlan]):
+    model = m.FollowUpReview
+    extra = 0
+
+
+@admin.register(m.FollowUpPlan)
+class FollowUpPlanAdmin(ScopedAdmin[m.FollowUpPlan]):
+    list_display = ["child", "school", "start_date"]
+    raw_id_fields = ["case", "child", "school"]
+    inlines = [FollowUpReviewInline]
+
+    def scope(self, request: Any, qs: QuerySet[m.FollowUpPlan]) -> QuerySet[m.FollowUpPlan]:
+        return qs.filter(child__in=access.visible_children(request.user))
+
+
+@admin.register(m.ReportSubmission)
+class ReportSubmissionAdmin(ScopedAdmin[m.ReportSubmission]):
+    list_display = ["month", "area", "school", "zero_report", "submitted_by", "submitted_at"]
+    list_filter = ["zero_report", "month"]
+    readonly_fields = ["figures", "submitted_by", "submitted_at"]
+
+    def scope(self, request: Any, qs: QuerySet[m.ReportSubmission]) -> QuerySet[m.ReportSubmission]:
+        user = request.user
+        return qs.filter(Q(area__in=access.visible_areas(user)) | Q(school__in=access.visible_schools(user)))

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gridmap.audit import client_ip, record, too_many_failures
-from gridmap.models import AuditAction, Person, School, Sex, Stage
+from gridmap.models import KEY_GROUPS, AuditAction, ChildStatus, Person, School, Sex, Stage
 from gridmap.responsibilities import stages_of
 
 
@@ -94,3 +94,22 @@ class TeacherForm(HandOverForm):
     def __init__(self, *args: Any, teachers: QuerySet[Person], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["person"].queryset = teachers  # type: ignore[attr-defined]
+
+
+class LedgerFilterForm(forms.Form):
+    on = forms.DateField(label=_("as of"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    status = forms.ChoiceField(label=_("status"), required=False, choices=[("", "—"), *ChildStatus.choices])
+    key_group = forms.ChoiceField(label=_("key group"), required=False,
+                                  choices=[("", "—"), *[(k, v) for k, v in KEY_GROUPS.items()]])
+    grade = forms.TypedChoiceField(label=_("grade due"), required=False, coerce=int, empty_value=None,
+                                   choices=[("", "—"), *[(g, f"{g}") for g in range(1, 10)]])
+    age = forms.TypedChoiceField(label=_("age"), required=False, coerce=int, empty_value=None,
+                                 choices=[("", "—"), *[(a, f"{a}") for a in range(5, 17)]])
+    school = forms.ChoiceField(label=_("school"), required=False)
+
+    def __init__(self, *args: Any, area: Any, user: Any, **kwargs: Any) -> None:
+        from gridmap import access
+
+        super().__init__(*args, **kwargs)
+        schools = access.visible_schools(user).filter(township__code__startswith=area.code[:9]).order_by("name")
+        self.fields["school"].choices = [("", "—"), *schools.values_list("code", "name")]  # type: ignore[attr-defined]

@@ -12,16 +12,17 @@ ledger the same day (the 4th day); weekends and calendar holidays are not school
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext_lazy as _
 
-from gridmap import audit
+from gridmap import audit, schooling
 from gridmap.models import (
     Absence,
     AuditAction,
@@ -218,3 +219,57 @@ DISCREPANCY_TITLES = {
     "roll_not_school_age": _("on a school's roll, but not of school age by the registry"),
     "no_catchment": _("living in a village group that no school serves"),
 }
+
+
+# --- ledger pages and exports ----------------------------------------------------------------------
+
+KEY_GRADES = [6, 8, 9]  # DESIGN.md: primary 6, junior 8 and 9
+
+
+def filtered(children: QuerySet[Child], which: Ledger, on: date, status: str = "", key_group: str = "",
+             grade: int | None = None, age: int | None = None, school: str = "") -> QuerySet[Child]:
+    """A ledger narrowed by the page's filters; grade and age are computed from the birth date."""
+    from gridmap.models import KEY_GROUPS
+
+    rows = ledger(children, which, on)
+    if status:
+        rows = rows.filter(status=status)
+    if key_group in KEY_GROUPS:
+        rows = rows.filter(**{key_group: True})
+    if grade is not None:  # expected grade by the 31 August rule
+        year = schooling.school_year(on)
+        rows = rows.filter(birth_date__range=(date(year - grade - 6, 9, 1), date(year - grade - 5, 8, 31)))
+    if age is not None:  # full years on the day
+        rows = rows.filter(birth_date__gt=_years_before(on, age + 1), birth_date__lte=_years_before(on, age))
+    if school:
+        rows = rows.filter(school_class__school__code=school)
+    last_change = (ChildStatusChange.objects.filter(child=OuterRef("pk")).order_by("-date", "-recorded_at", "-pk"))
+    return (rows.select_related("group__parent", "household", "school_class__school")
+            .annotate(status_since=Subquery(last_change.values("date")[:1]),
+                      status_reason=Subquery(last_change.values("reason")[:1]))
+            .order_by("group__code", "household__number", "name"))
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+LEDGER_HEADERS = ["行政村", "村民小组", "户号", "姓名", "性别", "身份证号", "出生日期", "应读年级", "学校", "年级",
+                  "状态", "状态日期", "原因", "重点人群"]
+LEDGER_WIDTHS = [14, 12, 6, 8, 5, 20, 11, 8, 22, 6, 10, 11, 24, 20]
+
+
+def ledger_rows(children: Iterable[Child], on: date) -> list[list[Any]]:
+    out = []
+    for c in children:
+        klass = c.school_class
+        out.append([c.group.parent.name if c.group.parent else "", c.group.name,
+                    c.household.number if c.household else "", c.name, c.get_sex_display(), c.id_masked,
+                    c.birth_date.isoformat(), schooling.expected_grade(c.birth_date, on),
+                    klass.school.name if klass else "", klass.grade if klass else "", c.get_status_display(),
+                    since.isoformat() if (since := getattr(c, "status_since", None)) else "",
+                    getattr(c, "status_reason", "") or "", "、".join(c.key_groups())])
+    return out

@@ -16,6 +16,7 @@ router.register("children", api.ChildViewSet, basename="child")
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("ledgers/<str:code>/<str:which>/", views.ledger_page, name="ledger"),
     path("grid/cell/<str:code>/", views.cell_card, name="cell-card"),
     path("grid/cell/<str:code>/assign/<str:what>/", views.assign, name="grid-assign"),
     path("grid/<str:code>/", views.grid_page, name="grid"),

@@ -5,14 +5,16 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from gridmap import access, audit, exports, grid, responsibilities
-from gridmap.forms import CatchmentForm, PersonForm, ResponsibleSchoolForm, TeacherForm
+from gridmap import access, audit, exports, grid, ledgers, responsibilities
+from gridmap.forms import CatchmentForm, LedgerFilterForm, PersonForm, ResponsibleSchoolForm, TeacherForm
 from gridmap.models import Area, AreaLevel, AuditAction, Child, Person, Role
 from layers.maps import grid_map
 from layers.maps import render as render_map
@@ -196,3 +198,39 @@ def grid_export(request: HttpRequest, code: str, fmt: str) -> HttpResponse:
     cells = grid.cells(request.user, area)
     audit.record(request, AuditAction.EXPORT, area, summary=f"导出网格责任表 {area.name}（{code}）.{fmt}")
     return exports.grid_table(area, cells, fmt)
+
+
+@login_required
+def ledger_page(request: HttpRequest, code: str, which: str) -> HttpResponse:
+    """One of the three ledgers for an area in scope, filtered; ?format=xlsx|csv exports it."""
+    area = get_object_or_404(grid.grid_roots(request.user), code=code)
+    try:
+        kind = ledgers.Ledger(which)
+    except ValueError:
+        raise Http404 from None
+    if not access.scope_of(request.user).individual_children:
+        audit.record(request, AuditAction.DENIED, area, summary=f"台账明细（仅可查看汇总）{code}")
+        raise PermissionDenied(_("Your role sees children in aggregate only."))
+    form = LedgerFilterForm(request.GET or None, area=area, user=request.user)
+    filters = form.cleaned_data if form.is_valid() else {}
+    on = filters.get("on") or timezone.localdate()
+    children = access.visible_children(request.user).filter(group__code__startswith=area.code)
+    rows = ledgers.filtered(children, kind, on, status=filters.get("status", ""),
+                            key_group=filters.get("key_group", ""), grade=filters.get("grade"),
+                            age=filters.get("age"), school=filters.get("school", ""))
+    title = f"{area.name}{ledgers.LEDGER_TITLES[kind]}"
+    fmt = request.GET.get("format")
+    if fmt in ("xlsx", "csv"):
+        audit.record(request, AuditAction.EXPORT, area, summary=f"导出{title}（{request.get_full_path()}）"[:300])
+        return exports.table_response(title, ledgers.LEDGER_HEADERS, ledgers.ledger_rows(rows, on), fmt,
+                                      f"{title}_{on:%Y%m%d}", ledgers.LEDGER_WIDTHS,
+                                      note=f"截至 {on:%Y-%m-%d}；身份证号已脱敏")
+    page = Paginator(rows, 100).get_page(request.GET.get("page"))
+    audit.record(request, AuditAction.LIST, area, summary=f"{title} 第{page.number}页")
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "gridmap/ledger.html", {
+        "area": area, "kind": kind, "title": title, "form": form, "page": page, "on": on,
+        "ledgers": [(k, ledgers.LEDGER_TITLES[k]) for k in ledgers.Ledger], "query": query.urlencode(),
+        "rows": zip(page.object_list, ledgers.ledger_rows(page.object_list, on), strict=True),
+    })

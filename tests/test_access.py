@@ -85,6 +85,8 @@ def urls(b):
         "/grid/330783/", f"/grid/{A}/", f"/grid/{B}/", f"/grid/{b['village'].code}/", f"/grid/{b['cell'].code}/",
         f"/grid/cell/{b['cell'].code}/", f"/grid/330783/?cell={b['cell'].code}", f"/grid/{B}/cells.xlsx",
         "/grid/330783/cells.csv", f"/grid/{A}/cells.csv",
+        f"/ledgers/{B}/school_age/", f"/ledgers/{B}/suspected/?format=xlsx", f"/ledgers/{A}/school_age/",
+        f"/ledgers/{b['village'].code}/dropped_out/?format=csv", "/ledgers/330783/school_age/?format=csv",
         # the admin lists and searches of everything that names children, areas or responsibilities
         f"/admin/gridmap/child/?q={B}", "/admin/gridmap/household/", "/admin/gridmap/case/",
         f"/admin/gridmap/area/?q={B}", f"/admin/gridmap/area/{b['village'].pk}/change/",

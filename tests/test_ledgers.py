@@ -154,3 +154,40 @@ def test_the_written_order_prints_with_masked_id_and_deadline(child, clerk, tmp_
     assert (shots / "notice.png").stat().st_size > 10_000
     with pytest.raises(ValueError):
         documents.case_document_pdf(case.steps.get(step=Step.PERSUASION))
+
+
+def test_ledger_pages_filter_export_and_stay_in_scope(clerk):
+    from io import BytesIO
+
+    from django.db import connection
+    from django.test import Client
+    from openpyxl import load_workbook
+
+    from gridmap.models import Area, AuditEvent, Profile, UserRole
+
+    town, other = "330783118", "330783201"
+    official = get_user_model().objects.create_user("ledger-official")
+    Profile.objects.create(user=official, role=UserRole.TOWNSHIP_OFFICIAL).areas.set(Area.objects.filter(code=town))
+    client = Client()
+    client.force_login(official)
+    on = "2026-11-22"
+    with connection.cursor() as cursor:  # grade 9 in 2026/27: born 2011-09-01 .. 2012-08-31
+        cursor.execute("""SELECT count(*) FROM gridmap_child c JOIN gridmap_area g ON g.id = c.group_id
+                          WHERE g.code LIKE %s AND c.birth_date BETWEEN '2011-09-01' AND '2012-08-31'""",
+                       [town + "%"])
+        (grade_nine,) = cursor.fetchone()
+    response = client.get(f"/ledgers/{town}/school_age/?on={on}&grade=9&format=xlsx")
+    sheet = load_workbook(BytesIO(response.content)).active
+    data = [r for r in sheet.iter_rows(min_row=3, values_only=True) if r[5]]
+    assert len(data) == grade_nine > 0 and all(r[7] == 9 for r in data)
+    assert all("*" in r[5] and len(r[5]) == 18 for r in data)  # masked IDs only
+    assert AuditEvent.objects.filter(action="export", username="ledger-official").exists()
+    suspected = client.get(f"/ledgers/{town}/suspected/?on={on}").content.decode()
+    expected = Child.objects.filter(group__code__startswith=town, status="suspected").school_age_on(date(2026, 11, 22))
+    assert suspected.count("<tr data-child=") == min(expected.count(), 100)
+    assert client.get(f"/ledgers/{other}/suspected/").status_code == 404
+    assert client.get(f"/ledgers/{town}/nonsense/").status_code == 404
+    planner = get_user_model().objects.create_user("ledger-planner")
+    Profile.objects.create(user=planner, role=UserRole.COUNTY_PLANNER)
+    client.force_login(planner)
+    assert client.get(f"/ledgers/{town}/suspected/").status_code == 403
