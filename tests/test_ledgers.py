@@ -191,3 +191,22 @@ def test_ledger_pages_filter_export_and_stay_in_scope(clerk):
     Profile.objects.create(user=planner, role=UserRole.COUNTY_PLANNER)
     client.force_login(planner)
     assert client.get(f"/ledgers/{town}/suspected/").status_code == 403
+
+
+def test_registry_and_roll_discrepancies_are_listed(child):
+    from gridmap.models import CatchmentAssignment
+
+    on = date(2026, 11, 22)
+    pool = Child.objects.filter(group__code__startswith=child.group.code[:9])
+    before = {k: set(v.values_list("pk", flat=True)) for k, v in ledgers.discrepancies(pool, on).items()}
+    off_roll = pool.filter(status="enrolled", school_class__isnull=False).school_age_on(on).exclude(pk=child.pk).first()
+    off_roll.school_class = None
+    off_roll.save()
+    too_old = pool.filter(school_class__isnull=False, status="enrolled").exclude(pk__in=[child.pk, off_roll.pk]).first()
+    too_old.birth_date = date(2009, 5, 1)
+    too_old.save()
+    CatchmentAssignment.objects.filter(area=child.group).delete()
+    after = {k: set(v.values_list("pk", flat=True)) for k, v in ledgers.discrepancies(pool, on).items()}
+    assert after["no_roll"] - before["no_roll"] == {off_roll.pk}
+    assert after["roll_not_school_age"] - before["roll_not_school_age"] == {too_old.pk}
+    assert child.pk in after["no_catchment"] - before["no_catchment"]
