@@ -137,6 +137,12 @@ def visible_children(user: Any) -> QuerySet[Child]:
 OFF_SCHOOL = [ChildStatus.SUSPECTED, ChildStatus.DROPPED_OUT]
 
 
+def countable_children(user: Any) -> QuerySet[Child]:
+    """The children counted for this login: those it may see, or all for aggregate-only logins
+    (whose counts are then suppressed below 5)."""
+    return visible_children(user) if scope_of(user).individual_children else Child.objects.all()
+
+
 def child_counts(user: Any, cells: QuerySet[Area]) -> dict[int, dict[str, int | str]]:
     """Per cell: school-age children and those off school (suspected + dropped out).
 
@@ -144,8 +150,7 @@ def child_counts(user: Any, cells: QuerySet[Area]) -> dict[int, dict[str, int | 
     all children of the cells in scope, with 1-4 shown as "<5".
     """
     scope = scope_of(user)
-    children = visible_children(user) if scope.individual_children else Child.objects.all()
-    rows = (children.filter(group__in=cells).values("group_id")
+    rows = (countable_children(user).filter(group__in=cells).values("group_id")
             .annotate(children=Count("pk"), off_school=Count("pk", filter=Q(status__in=OFF_SCHOOL))))
     out: dict[int, dict[str, int | str]] = {}
     for row in rows:

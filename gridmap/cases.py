@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from gridmap import audit, ledgers
 from gridmap.models import (
@@ -97,11 +97,6 @@ def overdue(cases: QuerySet[Case], on: date) -> QuerySet[Case]:
     penalised = CaseStep.objects.filter(case=OuterRef("pk"), step__gte=Step.PENALTY, date__lt=on)
     return cases.filter(Exists(passed), ~Exists(penalised), Q(closed_on__isnull=True) | Q(closed_on__gte=on),
                         opened_on__lt=on)
-
-
-def with_progress(cases: QuerySet[Case]) -> QuerySet[Case]:
-    return cases.annotate(last_step=Max("steps__step"),
-                          deadline=Max("steps__deadline", filter=Q(steps__step=Step.ORDER_TO_CORRECT)))
 
 
 @transaction.atomic

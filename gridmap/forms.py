@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gridmap import access
 from gridmap.audit import client_ip, record, too_many_failures
 from gridmap.models import KEY_GROUPS, AuditAction, ChildStatus, Person, School, Sex, Stage
 from gridmap.responsibilities import stages_of
@@ -108,8 +109,6 @@ class LedgerFilterForm(forms.Form):
     school = forms.ChoiceField(label=_("school"), required=False)
 
     def __init__(self, *args: Any, area: Any, user: Any, **kwargs: Any) -> None:
-        from gridmap import access
-
         super().__init__(*args, **kwargs)
         schools = access.visible_schools(user).filter(township__code__startswith=area.code[:9]).order_by("name")
         self.fields["school"].choices = [("", "—"), *schools.values_list("code", "name")]  # type: ignore[attr-defined]

@@ -109,13 +109,6 @@ def current_holders(areas: QuerySet[Area]) -> dict[tuple[int, str], Responsibili
     return {(r.area_id, r.role): r for r in rows if r.area_id is not None}
 
 
-def countable_children(user: Any) -> QuerySet[Child]:
-    """The children counted for this login: those it may see, or all for aggregate-only logins
-    (whose counts are then suppressed below 5)."""
-    scope = access.scope_of(user)
-    return access.visible_children(user) if scope.individual_children else Child.objects.all()
-
-
 def has_child_teacher() -> Exists:
     return Exists(Responsibility.objects.filter(role=Role.CHILD_TEACHER, end_date__isnull=True,
                                                 child=OuterRef("pk")))
@@ -130,7 +123,7 @@ def cells(user: Any, root: Area) -> list[Cell]:
     village_ids = {r["parent_id"] for r in rows}
     holders = current_holders(Area.objects.filter(Q(pk__in=village_ids) | Q(pk__in=in_scope)))
     counts = {
-        c["group_id"]: c for c in countable_children(user).filter(group__in=in_scope)
+        c["group_id"]: c for c in access.countable_children(user).filter(group__in=in_scope)
         .annotate(taught=has_child_teacher()).values("group_id").annotate(
             children=Count("pk"), off_school=Count("pk", filter=Q(status__in=OFF_SCHOOL)),
             untaught=Count("pk", filter=at_risk_q() & Q(taught=False)))
@@ -192,8 +185,7 @@ def card(user: Any, code: str) -> CellCard:
     """The card of one cell; Area.DoesNotExist if the login may not see it."""
     area = access.visible_cells(user).select_related("parent__parent").get(code=code)
     scope = access.scope_of(user)
-    assert area.parent is not None  # a group always has its village
-    (cell,) = [c for c in cells(user, area.parent) if c.pk == area.pk]
+    (cell,) = cells(user, area)  # a group is the root of its own one-cell grid
     catchment = [(str(a.get_stage_display()), a.school) for a in
                  CatchmentAssignment.objects.filter(area=area).select_related("school").order_by("stage")]
     principal = None
@@ -201,7 +193,7 @@ def card(user: Any, code: str) -> CellCard:
         row = (Responsibility.objects.filter(role=Role.PRINCIPAL, school=cell.school, end_date__isnull=True)
                .select_related("person").first())
         principal = row.person if row else None
-    children = countable_children(user).filter(group=area)
+    children = access.countable_children(user).filter(group=area)
     status_counts = dict(children.values_list("status").annotate(n=Count("pk")))
     by_status = [(str(label), access.suppress(status_counts.get(value, 0), scope))
                  for value, label in ChildStatus.choices if status_counts.get(value)]

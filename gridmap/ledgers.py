@@ -223,9 +223,6 @@ DISCREPANCY_TITLES = {
 
 # --- ledger pages and exports ----------------------------------------------------------------------
 
-KEY_GRADES = [6, 8, 9]  # DESIGN.md: primary 6, junior 8 and 9
-
-
 def filtered(children: QuerySet[Child], which: Ledger, on: date, status: str = "", key_group: str = "",
              grade: int | None = None, age: int | None = None, school: str = "") -> QuerySet[Child]:
     """A ledger narrowed by the page's filters; grade and age are computed from the birth date."""
@@ -237,8 +234,7 @@ def filtered(children: QuerySet[Child], which: Ledger, on: date, status: str = "
     if key_group in KEY_GROUPS:
         rows = rows.filter(**{key_group: True})
     if grade is not None:  # expected grade by the 31 August rule
-        year = schooling.school_year(on)
-        rows = rows.filter(birth_date__range=(date(year - grade - 6, 9, 1), date(year - grade - 5, 8, 31)))
+        rows = rows.filter(birth_date__range=schooling.grade_birth_range(grade, on))
     if age is not None:  # full years on the day
         rows = rows.filter(birth_date__gt=_years_before(on, age + 1), birth_date__lte=_years_before(on, age))
     if school:

@@ -30,6 +30,7 @@ from gridmap import cases as case_flow
 from gridmap import ledgers, schooling
 from gridmap.models import (
     Area,
+    AreaLevel,
     Case,
     Child,
     ChildStatus,
@@ -102,7 +103,7 @@ def monthly(children: QuerySet[Child], month: str | date, unit: str, code: str,
     in_school = sum(counts.get(s, 0) for s in ledgers.IN_SCHOOL)
     disabled = on_ledger.filter(kg_disabled=True)
     disabled_in = disabled.filter(status_then__in=ledgers.IN_SCHOOL).count()
-    cohort = on_ledger.filter(birth_date__range=_grade_nine_births(last))
+    cohort = on_ledger.filter(birth_date__range=schooling.grade_birth_range(9, last))
     cohort_in = cohort.filter(status_then__in=[*ledgers.IN_SCHOOL, S.GRADUATED]).count()
     cases = cases if cases is not None else Case.objects.filter(child__in=children)
     opened = cases.filter(opened_on__range=(first, last)).count()
@@ -133,18 +134,11 @@ def _status_then(children: QuerySet[Child], on: date) -> QuerySet[Any]:
     return children.annotate(status_then=Subquery(latest))
 
 
-def _grade_nine_births(on: date) -> tuple[date, date]:
-    """Birth dates of the cohort due in grade 9 in the school year of `on` (31 August rule)."""
-    school_year = on.year if on.month >= 9 else on.year - 1
-    entry_year = school_year - 8  # grade 1 nine school years before grade 9
-    return date(entry_year - 7, 9, 1), date(entry_year - 6, 8, 31)
-
-
 def _visits(plans: QuerySet[HomeTeachingPlan], first: date, last: date) -> tuple[int, int]:
     last = min(last, timezone.localdate())  # a month in progress owes only the weeks begun so far
     active = plans.filter(Q(start_date__lte=last), Q(end_date__isnull=True) | Q(end_date__gte=first))
     weeks = {d.isocalendar()[:2] for d in ledgers.school_days(first, last)}
-    due = made = 0
+    due = 0
     for plan in active:
         start, end = max(plan.start_date, first), min(plan.end_date or last, last)
         plan_weeks = {w for w in weeks if any(start <= d <= end for d in _week_days(*w))}
@@ -205,8 +199,6 @@ def _blank(value: float | None) -> float | str:
 
 def report_units(area: Area, month: str | date) -> list[MonthlyFigures]:
     """The rows of a report: a county's townships, or a township's schools, then the area itself."""
-    from gridmap.models import AreaLevel
-
     if area.level == AreaLevel.COUNTY:
         rows = [for_area(t, month) for t in Area.objects.filter(parent=area).order_by("code")]
     else:

@@ -54,22 +54,29 @@ def hand_over(user: Any, role: Role, target: Area | Child, holder: Person | Scho
         raise PermissionDenied
     target_field, holder_field = ROLE_TARGET[role]
     with transaction.atomic():
-        current = (Responsibility.objects.select_for_update()
-                   .filter(role=role, end_date__isnull=True, **{target_field: target}).first())
+        current = _current(role, target)
         if current is not None and getattr(current, f"{holder_field}_id") == holder.pk:
             return None
-        before = end_current(role, target, on)
+        before = _end(current, on)
         new = Responsibility.objects.create(role=role, start_date=on, **{target_field: target,
                                                                          holder_field: holder})
         record_hand_over(request, user, new, before)
     return new
 
 
+def _current(role: str, target: Any) -> Responsibility | None:
+    """The current row of a single-holder role for `target`, locked until the transaction ends."""
+    target_field, _holder = ROLE_TARGET[Role(role)]
+    return (Responsibility.objects.select_for_update()
+            .filter(role=role, end_date__isnull=True, **{target_field: target}).first())
+
+
 def end_current(role: str, target: Any, on: date) -> dict[str, Any] | None:
     """End the current holder of a single-holder role for `target` before `on`; what it was."""
-    target_field, _holder = ROLE_TARGET[Role(role)]
-    current = (Responsibility.objects.select_for_update()
-               .filter(role=role, end_date__isnull=True, **{target_field: target}).first())
+    return _end(_current(role, target), on)
+
+
+def _end(current: Responsibility | None, on: date) -> dict[str, Any] | None:
     if current is None:
         return None
     if on < current.start_date:

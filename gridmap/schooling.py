@@ -35,6 +35,12 @@ def is_school_age(birth_date: date, on: date) -> bool:
     return FIRST_GRADE <= expected_grade(birth_date, on) <= LAST_GRADE
 
 
+def grade_birth_range(grade: int, on: date) -> tuple[date, date]:
+    """Inclusive birth-date range of the children due in `grade` in the school year of `on`."""
+    entry = school_year(on) - grade + 1
+    return date(entry - ENTRY_AGE - 1, CUTOFF_MONTH + 1, 1), date(entry - ENTRY_AGE, CUTOFF_MONTH, CUTOFF_DAY)
+
+
 def school_age_birth_range(on: date) -> tuple[date, date]:
     """Inclusive birth-date range of children of compulsory-school age on `on`.
 

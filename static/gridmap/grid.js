@@ -140,7 +140,7 @@ var gmGrid = (function () {
     restyle();
     map.on("zoomend moveend", showLabels);
     showLabels();
-    var search = document.getElementById("gm-search"), resultText = search.dataset.result || "%n";
+    var search = document.getElementById("gm-search");
     search.addEventListener("input", function () {
       var q = normalise(search.value);
       document.querySelectorAll(".gm-gap-chip.active").forEach(function (b) { b.classList.remove("active"); });
