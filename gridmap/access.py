@@ -221,3 +221,50 @@ def candidate_teachers(user: Any, child: Child) -> QuerySet[Person]:
     if child.school_class is not None:
         q |= Q(school=child.school_class.school_id)
     return Person.objects.filter(q).select_related("school").order_by("school__name", "name")
+
+
+# Casework (ledgers, cases, reports) per role, within scope. Absences are the school's record; the
+# township follows each suspected child to closure, confirms dropouts, issues the written order and
+# files the monthly report; school staff record persuasion visits (step 1) of their children's cases.
+ABSENCE, STATUS, CONFIRM, CLOSE, REPORT = "absence", "status", "confirm", "close", "report"
+ACTION_RIGHTS: dict[str, set[str]] = {
+    UserRole.COUNTY_ADMIN: {ABSENCE, STATUS, CONFIRM, CLOSE, REPORT},
+    UserRole.TOWNSHIP_OFFICIAL: {STATUS, CONFIRM, CLOSE, REPORT},
+    UserRole.VILLAGE_CADRE: {STATUS},  # only "whereabouts unknown" → suspected (allowed_statuses)
+    UserRole.SCHOOL_STAFF: {ABSENCE, STATUS},
+}
+CASE_STEPS: dict[str, set[int]] = {
+    UserRole.COUNTY_ADMIN: {1, 2, 3, 4},
+    UserRole.TOWNSHIP_OFFICIAL: {1, 2, 3, 4},
+    UserRole.SCHOOL_STAFF: {1},
+}
+
+
+def may_act(user: Any, action: str) -> bool:
+    """May this login take this casework action at all (the record itself is checked for scope)?"""
+    scope = scope_of(user)
+    return scope.can_edit and action in ACTION_RIGHTS.get(scope.role or "", set())
+
+
+def allowed_statuses(user: Any, current: str) -> list[str]:
+    """Statuses this login may move a child to by a plain status change. 辍学 comes only by confirming
+    a dropout (which opens the case), 劝返复学 only by closing one (销号)."""
+    from gridmap.ledgers import TRANSITIONS
+
+    if not may_act(user, STATUS):
+        return []
+    allowed = TRANSITIONS[current] - {ChildStatus.DROPPED_OUT, ChildStatus.RETURNED}
+    if scope_of(user).role == UserRole.VILLAGE_CADRE:
+        allowed &= {ChildStatus.SUSPECTED}
+    return [s for s in ChildStatus.values if s in allowed]
+
+
+def case_steps(user: Any) -> set[int]:
+    scope = scope_of(user)
+    return CASE_STEPS.get(scope.role or "", set()) if scope.can_edit else set()
+
+
+def visible_cases(user: Any) -> QuerySet[Any]:
+    from gridmap.models import Case
+
+    return Case.objects.filter(child__in=visible_children(user))

@@ -56,6 +56,17 @@ def confirm_dropout(child: Child, on: date, by: Any, reason: str, members: list[
     return case
 
 
+def notice_days() -> int:
+    """Days a written order gives the guardian to return the child (settings.GRIDMAP_NOTICE_DAYS)."""
+    return int(settings.GRIDMAP_NOTICE_DAYS)
+
+
+def deadlines(cases: list[Case]) -> dict[int, date]:
+    """The written order's deadline of each case that has one."""
+    rows = CaseStep.objects.filter(case__in=cases, step=Step.ORDER_TO_CORRECT).values_list("case_id", "deadline")
+    return {case_id: deadline for case_id, deadline in rows if deadline is not None}
+
+
 def steps_done(case: Case) -> set[int]:
     return set(case.steps.values_list("step", flat=True))
 
@@ -76,7 +87,7 @@ def add_step(case: Case, step: int, on: date, person: Person, document_number: s
     if step in (Step.ORDER_TO_CORRECT, Step.PENALTY) and not document_number.strip():
         raise CaseError("须填写文书编号")
     if step == Step.ORDER_TO_CORRECT:
-        deadline = deadline or on + timedelta(days=settings.GRIDMAP_NOTICE_DAYS)
+        deadline = deadline or on + timedelta(days=notice_days())
         if deadline <= on:
             raise CaseError("限期须晚于通知日期")
     if step == Step.PENALTY:
@@ -91,12 +102,13 @@ def add_step(case: Case, step: int, on: date, person: Person, document_number: s
 
 
 def overdue(cases: QuerySet[Case], on: date) -> QuerySet[Case]:
-    """Cases open on `on` whose written order's deadline passed before it, with no penalty decision
-    recorded before it (so a past month's report sees what was overdue then)."""
-    passed = CaseStep.objects.filter(case=OuterRef("pk"), step=Step.ORDER_TO_CORRECT, date__lt=on, deadline__lt=on)
-    penalised = CaseStep.objects.filter(case=OuterRef("pk"), step__gte=Step.PENALTY, date__lt=on)
-    return cases.filter(Exists(passed), ~Exists(penalised), Q(closed_on__isnull=True) | Q(closed_on__gte=on),
-                        opened_on__lt=on)
+    """Cases overdue at the end of day `on`: open then, the written order's deadline passed before
+    `on`, no penalty decision recorded by then (so a past month's report sees what was overdue at its
+    end, and a penalty recorded today clears the flag today)."""
+    passed = CaseStep.objects.filter(case=OuterRef("pk"), step=Step.ORDER_TO_CORRECT, date__lte=on, deadline__lt=on)
+    penalised = CaseStep.objects.filter(case=OuterRef("pk"), step__gte=Step.PENALTY, date__lte=on)
+    return cases.filter(Exists(passed), ~Exists(penalised), Q(closed_on__isnull=True) | Q(closed_on__gt=on),
+                        opened_on__lte=on)
 
 
 @transaction.atomic

@@ -112,3 +112,97 @@ class LedgerFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         schools = access.visible_schools(user).filter(township__code__startswith=area.code[:9]).order_by("name")
         self.fields["school"].choices = [("", "—"), *schools.values_list("code", "name")]  # type: ignore[attr-defined]
+
+
+# --- casework: absences, status changes, cases (gridmap.ledgers / gridmap.cases do the work) ---
+
+def _date_field(label: Any, required: bool = True) -> forms.DateField:
+    return forms.DateField(label=label, required=required, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class AbsenceForm(forms.Form):
+    date = _date_field(_("school day"))
+    excused = forms.BooleanField(label=_("with reason (sick leave, approved leave)"), required=False)
+    reason = forms.CharField(label=_("reason / what is known"), max_length=200, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["date"].initial = timezone.localdate()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("excused") and not data.get("reason", "").strip():
+            raise ValidationError(_("An excused absence needs its reason."))
+        return data
+
+
+class StatusForm(forms.Form):
+    to = forms.ChoiceField(label=_("new status"))
+    date = _date_field(_("date"))
+    reason = forms.CharField(label=_("reason"), max_length=300)
+    destination = forms.CharField(label=_("transferred to (school or whereabouts)"), max_length=200, required=False)
+    until = _date_field(_("suspended until"), required=False)
+
+    def __init__(self, *args: Any, statuses: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["to"].choices = [(s, ChildStatus(s).label) for s in statuses]  # type: ignore[attr-defined]
+        self.fields["date"].initial = timezone.localdate()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("to") == ChildStatus.TRANSFERRED_OUT and not data.get("destination", "").strip():
+            self.add_error("destination", _("A transfer needs the school or place the child went to."))
+        if data.get("to") == ChildStatus.SUSPENDED:
+            if not data.get("until"):
+                self.add_error("until", _("A suspension needs its end date."))
+            elif data.get("date") and data["until"] <= data["date"]:
+                self.add_error("until", _("The suspension must end after it starts."))
+        return data
+
+
+class ConfirmDropoutForm(forms.Form):
+    date = _date_field(_("confirmed on"))
+    reason = forms.CharField(label=_("findings (why the child is out of school)"), max_length=300)
+    members = forms.ModelMultipleChoiceField(Person.objects.none(), label=_("working group"),
+                                             help_text=_("township, village and school members of the case"))
+    notes = forms.CharField(label=_("notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, people: QuerySet[Person], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["members"].queryset = people  # type: ignore[attr-defined]
+        self.fields["date"].initial = timezone.localdate()
+
+
+class CaseStepForm(forms.Form):
+    step = forms.TypedChoiceField(label=_("step"), coerce=int)
+    date = _date_field(_("date"))
+    person = forms.ModelChoiceField(Person.objects.none(), label=_("responsible person"))
+    document_number = forms.CharField(label=_("document number"), max_length=50, required=False,
+                                      help_text=_("required for the written order and the penalty decision"))
+    deadline = _date_field(_("deadline to return (written order)"), required=False)
+    notes = forms.CharField(label=_("what was done"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, steps: list[tuple[int, str]], people: QuerySet[Person], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["step"].choices = steps  # type: ignore[attr-defined]
+        self.fields["person"].queryset = people  # type: ignore[attr-defined]
+        self.fields["date"].initial = timezone.localdate()
+
+
+class CloseCaseForm(forms.Form):
+    date = _date_field(_("back at school on"))
+    reason = forms.CharField(label=_("how the child returned"), max_length=300)
+    school = forms.ModelChoiceField(School.objects.none(), label=_("school"), required=False)
+    measures = forms.CharField(label=_("follow-up measures (一人一案)"), required=False,
+                               widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, schools: QuerySet[School], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["school"].queryset = schools  # type: ignore[attr-defined]
+        self.fields["date"].initial = timezone.localdate()
+
+
+class MonthForm(forms.Form):
+    month = forms.CharField(label=_("month"), required=False,
+                            widget=forms.DateInput(attrs={"type": "month"}),
+                            validators=[RegexValidator(r"^\d{4}-(0[1-9]|1[0-2])$", _("Enter a month as YYYY-MM."))])

@@ -19,6 +19,7 @@ past month is what the ledgers said then). Definitions (DESIGN.md where it defin
 from __future__ import annotations
 
 import calendar
+from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -86,44 +87,75 @@ def children_of_area(area: Area) -> QuerySet[Child]:
 
 
 def children_of_school(school: School) -> QuerySet[Child]:
-    return Child.objects.filter(Q(school_class__school=school) | Q(home_teaching_plans__school=school)).distinct()
+    # A subquery rather than a join: no duplicate rows, so no DISTINCT over the whole child row.
+    taught_at_home = HomeTeachingPlan.objects.filter(school=school).values("child")
+    return Child.objects.filter(Q(school_class__school=school) | Q(pk__in=taught_at_home))
+
+
+@dataclass(frozen=True)
+class ChildThen:
+    """What a report needs of one child at a month end (one row of `snapshot`)."""
+
+    pk: int
+    status: str | None  # from the history; None before the child's first entry
+    birth_date: date
+    disabled: bool
+    group_code: str
+    school_id: int | None  # of the class on the roll now (the roll keeps no history)
+
+
+def snapshot(children: QuerySet[Child], last: date) -> list[ChildThen]:
+    """Each child's status at the end of `last`, in one query."""
+    rows = _status_then(children, last).values_list("pk", "status_then", "birth_date", "kg_disabled",
+                                                    "group__code", "school_class__school_id")
+    return [ChildThen(*row) for row in rows]
 
 
 def monthly(children: QuerySet[Child], month: str | date, unit: str, code: str,
             cases: QuerySet[Case] | None = None, plans: QuerySet[HomeTeachingPlan] | None = None) -> MonthlyFigures:
+    last = month_bounds(month)[1]
+    return figures_of(snapshot(children, last), month, unit, code,
+                      cases if cases is not None else Case.objects.filter(child__in=children),
+                      plans if plans is not None else HomeTeachingPlan.objects.filter(child__in=children))
+
+
+def figures_of(rows: list[ChildThen], month: str | date, unit: str, code: str, cases: QuerySet[Case],
+               plans: QuerySet[HomeTeachingPlan]) -> MonthlyFigures:
+    """The month's figures of a unit from its children's snapshot and its cases and plans."""
     first, last = month_bounds(month)
     earliest, latest = schooling.school_age_birth_range(last)
-    then = _status_then(children, last)
-    on_ledger = then.filter(birth_date__range=(earliest, latest), status_then__isnull=False).exclude(
-        status_then=S.TRANSFERRED_OUT)
+    cohort_earliest, cohort_latest = schooling.grade_birth_range(9, last)
+    on_ledger = [c for c in rows if earliest <= c.birth_date <= latest and c.status is not None
+                 and c.status != S.TRANSFERRED_OUT]
     counts: dict[str, int] = {}
-    for status in on_ledger.values_list("status_then", flat=True):
-        counts[status] = counts.get(status, 0) + 1
-    school_age = sum(counts.values())
+    for c in on_ledger:
+        counts[c.status] = counts.get(c.status, 0) + 1  # type: ignore[index]
+    school_age = len(on_ledger)
     in_school = sum(counts.get(s, 0) for s in ledgers.IN_SCHOOL)
-    disabled = on_ledger.filter(kg_disabled=True)
-    disabled_in = disabled.filter(status_then__in=ledgers.IN_SCHOOL).count()
-    cohort = on_ledger.filter(birth_date__range=schooling.grade_birth_range(9, last))
-    cohort_in = cohort.filter(status_then__in=[*ledgers.IN_SCHOOL, S.GRADUATED]).count()
-    cases = cases if cases is not None else Case.objects.filter(child__in=children)
+    disabled = [c for c in on_ledger if c.disabled]
+    disabled_in = sum(c.status in ledgers.IN_SCHOOL for c in disabled)
+    cohort = [c for c in on_ledger if cohort_earliest <= c.birth_date <= cohort_latest]
+    cohort_in = sum(c.status in (*ledgers.IN_SCHOOL, S.GRADUATED) for c in cohort)
     opened = cases.filter(opened_on__range=(first, last)).count()
     closed = cases.filter(closed_on__range=(first, last)).count()
-    open_then = cases.filter(Q(opened_on__lte=last), Q(closed_on__isnull=True) | Q(closed_on__gt=last))
-    overdue = case_flow.overdue(cases, last + timedelta(days=1)).count()
-    new_suspected = ChildStatusChange.objects.filter(child__in=children, to_status=S.SUSPECTED,
-                                                     date__range=(first, last)).count()
-    made, due = _visits(plans if plans is not None else HomeTeachingPlan.objects.filter(child__in=children), first, last)
+    open_then = cases.filter(Q(opened_on__lte=last), Q(closed_on__isnull=True) | Q(closed_on__gt=last)).count()
+    overdue = case_flow.overdue(cases, last).count()
+    # The month's new suspected entries are few county-wide: count them against this unit's children.
+    entries = Counter(ChildStatusChange.objects.filter(to_status=S.SUSPECTED, date__range=(first, last))
+                      .values_list("child_id", flat=True))
+    new_suspected = sum(entries[c.pk] for c in rows) if entries else 0
+    made, due = _visits(plans, first, last)
     suspected, dropped = counts.get(S.SUSPECTED, 0), counts.get(S.DROPPED_OUT, 0)
     return MonthlyFigures(
         unit=unit, code=code, month=f"{first:%Y-%m}", school_age=school_age, by_status=counts,
         suspected=suspected, dropped_out=dropped, new_suspected=new_suspected, cases_opened=opened,
-        cases_closed=closed, cases_open=open_then.count(), cases_overdue=overdue,
+        cases_closed=closed, cases_open=open_then, cases_overdue=overdue,
         dropout_rate=_rate(dropped, school_age),
         enrolment_rate=_rate(in_school, school_age - counts.get(S.SUSPENDED, 0)),
-        consolidation_rate=_rate(cohort_in, cohort.count()), consolidation_is_proxy=True,
-        disabled_enrolment_rate=_rate(disabled_in, disabled.count()),
+        consolidation_rate=_rate(cohort_in, len(cohort)), consolidation_is_proxy=True,
+        disabled_enrolment_rate=_rate(disabled_in, len(disabled)),
         visits_made=made, visits_due=due, visit_compliance=_rate(made, due),
-        zero_report=not (suspected or dropped or opened or closed or open_then.exists()),
+        zero_report=not (suspected or dropped or opened or closed or open_then),
     )
 
 
@@ -198,9 +230,119 @@ def _blank(value: float | None) -> float | str:
 
 
 def report_units(area: Area, month: str | date) -> list[MonthlyFigures]:
-    """The rows of a report: a county's townships, or a township's schools, then the area itself."""
+    """The rows of a report: a county's townships, or a township's schools, then the area itself.
+    One snapshot of every child concerned, split per unit (a school counts the children on its
+    roll or taught at home by it, wherever they live)."""
+    last = month_bounds(month)[1]
     if area.level == AreaLevel.COUNTY:
-        rows = [for_area(t, month) for t in Area.objects.filter(parent=area).order_by("code")]
-    else:
-        rows = [for_school(s, month) for s in School.objects.filter(township=area).order_by("kind", "code")]
-    return [*rows, for_area(area, month)]
+        everyone = snapshot(children_of_area(area), last)
+        rows = []
+        for township in Area.objects.filter(parent=area).order_by("code"):
+            mine = [c for c in everyone if c.group_code.startswith(township.code)]
+            rows.append(figures_of(mine, month, township.name, township.code, _area_cases(township),
+                                   _area_plans(township)))
+        return [*rows, figures_of(everyone, month, area.name, area.code, _area_cases(area), _area_plans(area))]
+    schools = list(School.objects.filter(township=area).order_by("kind", "code"))
+    at_home = dict(HomeTeachingPlan.objects.filter(school__in=schools).values_list("child_id", "school_id"))
+    concerned = snapshot(children_of_area(area) | Child.objects.filter(
+        Q(school_class__school__in=schools) | Q(pk__in=list(at_home))), last)
+    rows = []
+    for school in schools:
+        mine = [c for c in concerned if c.school_id == school.pk or at_home.get(c.pk) == school.pk]
+        rows.append(figures_of(mine, month, school.name, school.code, Case.objects.filter(school=school),
+                               HomeTeachingPlan.objects.filter(school=school)))
+    own = [c for c in concerned if c.group_code.startswith(area.code)]
+    return [*rows, figures_of(own, month, area.name, area.code, _area_cases(area), _area_plans(area))]
+
+
+def _area_cases(area: Area) -> QuerySet[Case]:
+    return Case.objects.filter(child__group__code__startswith=area.code)
+
+
+def _area_plans(area: Area) -> QuerySet[HomeTeachingPlan]:
+    return HomeTeachingPlan.objects.filter(child__group__code__startswith=area.code)
+
+
+# --- the county dashboard's trend: ledger counts at each month end, per unit, in one query ---------
+
+TREND_SQL = """
+WITH months AS (
+    SELECT (date_trunc('month', m) + interval '1 month - 1 day')::date AS month_end
+    FROM generate_series(%(first)s::date, %(last)s::date, interval '1 month') AS m
+), spans AS (  -- each status a child held, from its change until the next one
+    SELECT h.child_id, h.to_status, h.date AS since,
+           lead(h.date) OVER (PARTITION BY h.child_id ORDER BY h.date, h.recorded_at, h.id) AS until
+    FROM gridmap_childstatuschange h
+    JOIN gridmap_child c ON c.id = h.child_id
+    JOIN gridmap_area g ON g.id = c.group_id
+    WHERE g.code LIKE %(prefix)s
+), school_age AS (  -- DESIGN.md's 31 August rule, as schooling.school_age_birth_range
+    SELECT month_end,
+           extract(year FROM month_end)::int - CASE WHEN extract(month FROM month_end) >= 9 THEN 0 ELSE 1 END AS sy
+    FROM months
+)
+SELECT a.month_end, left(g.code, %(unit_length)s) AS unit, s.to_status, count(*)
+FROM school_age a
+JOIN spans s ON s.since <= a.month_end AND (s.until IS NULL OR s.until > a.month_end)
+JOIN gridmap_child c ON c.id = s.child_id
+JOIN gridmap_area g ON g.id = c.group_id
+WHERE c.birth_date BETWEEN make_date(a.sy - 15, 9, 1) AND make_date(a.sy - 6, 8, 31)
+  AND s.to_status <> 'transferred_out'
+GROUP BY 1, 2, 3
+"""
+
+
+@dataclass
+class TrendPoint:
+    month: str  # YYYY-MM
+    school_age: int
+    suspected: int
+    dropped_out: int
+    in_school: int
+
+    @property
+    def off_school(self) -> int:
+        return self.suspected + self.dropped_out
+
+    @property
+    def dropout_rate(self) -> float | None:
+        return _rate(self.dropped_out, self.school_age)
+
+
+def trend(area: Area, last_month: str | date, months: int = 12) -> dict[str, list[TrendPoint]]:
+    """Ledger counts at each of the `months` month ends up to `last_month`, per child unit of the
+    area (townships of a county, villages of a township) and for the area itself (key: its code)."""
+    from django.db import connection
+
+    from gridmap.models.areas import CODE_LENGTH
+
+    first_of_last = month_bounds(last_month)[0]
+    first = _add_months(first_of_last, 1 - months)
+    unit_length = CODE_LENGTH[AreaLevel.TOWNSHIP if area.level == AreaLevel.COUNTY else AreaLevel.VILLAGE]
+    with connection.cursor() as cursor:
+        cursor.execute(TREND_SQL, {"first": first, "last": first_of_last, "prefix": f"{area.code}%",
+                                   "unit_length": unit_length})
+        rows = cursor.fetchall()
+    month_keys = [f"{_add_months(first, i):%Y-%m}" for i in range(months)]
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for month_end, unit, status, n in rows:
+        for key in (unit, area.code):
+            bucket = counts.setdefault((key, f"{month_end:%Y-%m}"), {})
+            bucket[status] = bucket.get(status, 0) + n
+    units = sorted({unit for unit, _m in counts} | {area.code})
+    return {unit: [_point(m, counts.get((unit, m), {})) for m in month_keys] for unit in units}
+
+
+def _point(month: str, c: dict[str, int]) -> TrendPoint:
+    return TrendPoint(month, sum(c.values()), c.get(S.SUSPECTED, 0), c.get(S.DROPPED_OUT, 0),
+                      sum(c.get(s, 0) for s in ledgers.IN_SCHOOL))
+
+
+def _add_months(first: date, months: int) -> date:
+    index = first.year * 12 + first.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def previous_months(month: str | date, n: int) -> list[str]:
+    first = month_bounds(month)[0]
+    return [f"{_add_months(first, -i):%Y-%m}" for i in range(n)]

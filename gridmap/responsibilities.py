@@ -71,6 +71,14 @@ def _current(role: str, target: Any) -> Responsibility | None:
             .filter(role=role, end_date__isnull=True, **{target_field: target}).first())
 
 
+def holder(role: str, target: Any) -> Person | School | None:
+    """Who holds a single-holder role for `target` now (no lock: for display)."""
+    target_field, holder_field = ROLE_TARGET[Role(role)]
+    row = (Responsibility.objects.filter(role=role, end_date__isnull=True, **{target_field: target})
+           .select_related(holder_field).first())
+    return getattr(row, holder_field) if row else None
+
+
 def end_current(role: str, target: Any, on: date) -> dict[str, Any] | None:
     """End the current holder of a single-holder role for `target` before `on`; what it was."""
     return _end(_current(role, target), on)

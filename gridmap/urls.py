@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
-from gridmap import api, views
+from gridmap import api, casework_views, report_views, views
 from gridmap.forms import RateLimitedAuthenticationForm
 from importers import views as import_views
 
@@ -17,6 +17,19 @@ router.register("children", api.ChildViewSet, basename="child")
 urlpatterns = [
     path("", views.home, name="home"),
     path("ledgers/<str:code>/<str:which>/", views.ledger_page, name="ledger"),
+    path("children/<int:pk>/", casework_views.child_page, name="child"),
+    path("children/<int:pk>/absence/", casework_views.record_absence, name="child-absence"),
+    path("children/<int:pk>/status/", casework_views.change_status, name="child-status"),
+    path("children/<int:pk>/confirm-dropout/", casework_views.confirm_dropout, name="child-confirm"),
+    path("case/<int:pk>/", casework_views.case_page, name="case"),
+    path("case/<int:pk>/step/", casework_views.add_case_step, name="case-step"),
+    path("case/<int:pk>/close/", casework_views.close_case, name="case-close"),
+    path("case/<int:pk>/document/<int:step_pk>.pdf", casework_views.case_document, name="case-document"),
+    path("cases/<str:code>/", casework_views.case_list, name="case-list"),
+    path("discrepancies/<str:code>/", casework_views.discrepancy_page, name="discrepancies"),
+    path("reports/<str:code>/", report_views.report_page, name="report"),
+    path("reports/<str:code>/submit/", report_views.submit_report, name="report-submit"),
+    path("dashboard/", report_views.dashboard, name="dashboard"),
     path("grid/cell/<str:code>/", views.cell_card, name="cell-card"),
     path("grid/cell/<str:code>/assign/<str:what>/", views.assign, name="grid-assign"),
     path("grid/<str:code>/", views.grid_page, name="grid"),

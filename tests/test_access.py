@@ -13,11 +13,17 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 
 from gridmap.models import (
+    Absence,
     Area,
     AuditEvent,
+    Case,
+    CaseStep,
     CatchmentAssignment,
     Child,
+    ChildStatusChange,
+    Person,
     Profile,
+    ReportSubmission,
     Responsibility,
     School,
     UserRole,
@@ -54,9 +60,26 @@ def b():
     # Masked IDs repeat (only the area code and the last four digits show): use those found in B alone.
     in_b = set(Child.objects.filter(group__code__startswith=B).values_list("id_masked", flat=True))
     elsewhere = set(Child.objects.exclude(group__code__startswith=B).values_list("id_masked", flat=True))
-    return dict(child=child, cell=cell, village=village, school=school,
-                bbox=f"{xmin},{ymin},{xmax},{ymax}", masked=in_b - elsewhere,
+    case = _case_in_b(child)
+    return dict(child=child, cell=cell, village=village, school=school, case=case,
+                notice=case.steps.get(step=2), bbox=f"{xmin},{ymin},{xmax},{ymax}", masked=in_b - elsewhere,
                 ids=set(Child.objects.filter(group__code__startswith=B).values_list("pk", flat=True)))
+
+
+def _case_in_b(child):
+    """A dropout case of B with its written order (made through the domain, as the township would)."""
+    from datetime import date
+
+    from gridmap import cases, ledgers
+
+    other = Child.objects.filter(group__code__startswith=B, status="enrolled").exclude(pk=child.pk).order_by("pk").first()
+    clerk = get_user_model().objects.create_user("b-clerk")
+    person = Person.objects.filter(school__township__code=B).first()
+    ledgers.change_status(other, "suspected", date(2026, 12, 1), clerk, "连续缺勤")
+    case = cases.confirm_dropout(other, date(2026, 12, 2), clerk, "确认辍学", [person])
+    cases.add_step(case, 1, date(2026, 12, 3), person)
+    cases.add_step(case, 2, date(2026, 12, 4), person, "三政限〔2026〕1号")
+    return case
 
 
 def scoped_clients():
@@ -87,6 +110,11 @@ def urls(b):
         "/grid/330783/cells.csv", f"/grid/{A}/cells.csv",
         f"/ledgers/{B}/school_age/", f"/ledgers/{B}/suspected/?format=xlsx", f"/ledgers/{A}/school_age/",
         f"/ledgers/{b['village'].code}/dropped_out/?format=csv", "/ledgers/330783/school_age/?format=csv",
+        # casework: B's child, case, printed order, case list, 人籍一致, reports; the county's report
+        f"/children/{b['child'].pk}/", f"/case/{b['case'].pk}/", f"/case/{b['case'].pk}/document/{b['notice'].pk}.pdf",
+        f"/cases/{B}/", f"/cases/{b['village'].code}/", "/cases/330783/", f"/discrepancies/{B}/",
+        "/discrepancies/330783/", f"/reports/{B}/", f"/reports/{B}/?format=xlsx", "/reports/330783/",
+        "/reports/330783/?format=csv", "/dashboard/",
         # the admin lists and searches of everything that names children, areas or responsibilities
         f"/admin/gridmap/child/?q={B}", "/admin/gridmap/household/", "/admin/gridmap/case/",
         f"/admin/gridmap/area/?q={B}", f"/admin/gridmap/area/{b['village'].pk}/change/",
@@ -115,6 +143,12 @@ def posts(b):
         (f"/grid/cell/{cell}/assign/school/", {"school": b["school"].pk, "start_date": "2026-11-24"}),
         (f"/grid/cell/{cell}/assign/catchment/", {"school": b["school"].pk, "stage": "primary"}),
         (f"/grid/cell/{cell}/assign/teacher/", {"child": b["child"].pk, "person": 1, "start_date": "2026-11-24"}),
+        (f"/children/{b['child'].pk}/absence/", {"date": "2026-12-01"}),
+        (f"/children/{b['child'].pk}/status/", {"to": "suspected", "date": "2026-12-01", "reason": "x"}),
+        (f"/children/{b['child'].pk}/confirm-dropout/", {"date": "2026-12-01", "reason": "x", "members": [1]}),
+        (f"/case/{b['case'].pk}/step/", {"step": 1, "date": "2026-12-05", "person": 1}),
+        (f"/case/{b['case'].pk}/close/", {"date": "2026-12-05", "reason": "x"}),
+        (f"/reports/{B}/submit/", {"month": "2026-11"}),
     ]
 
 
@@ -137,10 +171,16 @@ def test_township_a_gets_nothing_of_township_b(b):
             assert client.get(url).status_code in (404, 403 if who == "no profile" else 404), (who, url)
         for url in (f"/grid/{B}/", f"/grid/cell/{b['cell'].code}/", f"/grid/{B}/cells.xlsx"):
             assert client.get(url).status_code == 404, (who, url)
-        changes_before = Responsibility.objects.count(), CatchmentAssignment.objects.count()
+        changes_before = changes()
         for url, data in posts(b):
             assert client.post(url, data).status_code == 404, (who, url)
-        assert (Responsibility.objects.count(), CatchmentAssignment.objects.count()) == changes_before
+        assert changes() == changes_before
+
+
+def changes():
+    return (Responsibility.objects.count(), CatchmentAssignment.objects.count(), Absence.objects.count(),
+            ChildStatusChange.objects.count(), CaseStep.objects.count(), Case.objects.filter(status="open").count(),
+            ReportSubmission.objects.count())
 
 
 def test_own_township_is_visible(b):

@@ -210,3 +210,29 @@ def test_registry_and_roll_discrepancies_are_listed(child):
     assert after["no_roll"] - before["no_roll"] == {off_roll.pk}
     assert after["roll_not_school_age"] - before["roll_not_school_age"] == {too_old.pk}
     assert child.pk in after["no_catchment"] - before["no_catchment"]
+
+
+EXPECTED_LEDGERS = {  # where a school-age child with each status stands (DESIGN.md's three ledgers)
+    "enrolled": {Ledger.SCHOOL_AGE}, "suspected": {Ledger.SCHOOL_AGE, Ledger.SUSPECTED},
+    "dropped_out": {Ledger.SCHOOL_AGE, Ledger.DROPPED_OUT}, "returned": {Ledger.SCHOOL_AGE},
+    "home_taught": {Ledger.SCHOOL_AGE}, "included": {Ledger.SCHOOL_AGE}, "suspended": {Ledger.SCHOOL_AGE},
+    "transferred_out": {Ledger.SCHOOL_AGE}, "graduated": {Ledger.SCHOOL_AGE},
+}
+
+
+@pytest.mark.parametrize("start", list(ledgers.TRANSITIONS))
+def test_every_status_path_from_each_status(start, child, clerk):
+    """Each status to each other: allowed moves land on the right ledgers (never two off-school
+    ledgers), forbidden ones are refused and leave the child as it was."""
+    for to in ChildStatus.values:
+        Child.objects.filter(pk=child.pk).update(status=start)  # the starting point, set directly
+        ChildStatusChange.objects.filter(child=child, date__gte=ON).delete()
+        child.refresh_from_db()
+        if to in ledgers.TRANSITIONS[start]:
+            ledgers.change_status(child, to, ON, clerk, "核实", destination="外县某校", until=date(2027, 1, 31))
+            assert on_ledgers(child) == EXPECTED_LEDGERS[to], (start, to)
+            assert child.status_history.latest("recorded_at").from_status == start
+        else:
+            with pytest.raises(ledgers.StatusChangeError):
+                ledgers.change_status(child, to, ON, clerk, "核实", destination="外县某校", until=date(2027, 1, 31))
+            assert on_ledgers(child) == EXPECTED_LEDGERS[start], (start, to)

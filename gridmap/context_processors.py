@@ -1,0 +1,37 @@
+"""The work menu in the navigation bar: the login's own area's grid, ledgers, cases, 人籍一致 check,
+monthly report and (county roles) the dashboard. Computed only when a page renders the menu."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
+from django.utils.translation import gettext as _
+
+from gridmap import access
+from gridmap.models import AreaLevel
+
+
+def work_menu(request: HttpRequest) -> dict[str, Any]:
+    return {"work_menu": SimpleLazyObject(lambda: _menu(request.user))}
+
+
+def _menu(user: Any) -> list[tuple[str, str]]:
+    if not getattr(user, "is_authenticated", False):
+        return []
+    home = access.home_area(user)
+    if home is None:
+        return []
+    scope = access.scope_of(user)
+    items = [(_("Grid"), reverse("grid", args=[home.code]))]
+    if scope.individual_children:
+        items += [(_("Ledgers"), reverse("ledger", args=[home.code, "suspected"])),
+                  (_("Cases"), reverse("case-list", args=[home.code])),
+                  (_("Roll check"), reverse("discrepancies", args=[home.code]))]
+    if scope.everywhere or (home.level == AreaLevel.TOWNSHIP):
+        items.append((_("Monthly report"), reverse("report", args=[home.code])))
+    if scope.everywhere:
+        items.append((_("Dashboard"), reverse("dashboard")))
+    return items
