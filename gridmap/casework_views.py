@@ -162,6 +162,9 @@ def _next_steps(user: Any, case: Case) -> list[tuple[int, str]]:
         return []
     done = cases.steps_done(case)
     possible = {Step.PERSUASION} | {s for s in Step if s > 1 and s - 1 in done and s not in done}
+    deadline = cases.deadlines([case]).get(case.pk)
+    if deadline is not None and timezone.localdate() <= deadline:
+        possible.discard(Step.PENALTY)  # the guardian still has time: no penalty yet
     allowed = access.case_steps(user) & possible
     return [(s, Step(s).label) for s in Step if s in allowed]
 

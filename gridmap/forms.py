@@ -34,7 +34,7 @@ PHONE = RegexValidator(r"^(1\d{10}|0\d{2,3}-?\d{7,8})$",
 
 
 class HandOverForm(forms.Form):
-    start_date = forms.DateField(label=_("from"), widget=forms.DateInput(attrs={"type": "date"}))
+    start_date = forms.DateField(label=_("from"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -98,7 +98,7 @@ class TeacherForm(HandOverForm):
 
 
 class LedgerFilterForm(forms.Form):
-    on = forms.DateField(label=_("as of"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    on = forms.DateField(label=_("as of"), required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
     status = forms.ChoiceField(label=_("status"), required=False, choices=[("", "—"), *ChildStatus.choices])
     key_group = forms.ChoiceField(label=_("key group"), required=False,
                                   choices=[("", "—"), *[(k, v) for k, v in KEY_GROUPS.items()]])
@@ -117,7 +117,7 @@ class LedgerFilterForm(forms.Form):
 # --- casework: absences, status changes, cases (gridmap.ledgers / gridmap.cases do the work) ---
 
 def _date_field(label: Any, required: bool = True) -> forms.DateField:
-    return forms.DateField(label=label, required=required, widget=forms.DateInput(attrs={"type": "date"}))
+    return forms.DateField(label=label, required=required, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
 
 
 class AbsenceForm(forms.Form):
@@ -145,7 +145,7 @@ class StatusForm(forms.Form):
 
     def __init__(self, *args: Any, statuses: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["to"].choices = [(s, ChildStatus(s).label) for s in statuses]  # type: ignore[attr-defined]
+        self.fields["to"].choices = [("", "—"), *[(s, ChildStatus(s).label) for s in statuses]]  # type: ignore[attr-defined]
         self.fields["date"].initial = timezone.localdate()
 
     def clean(self) -> dict[str, Any]:

@@ -111,6 +111,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     month = _month(request)
     rows = reports.report_units(county, month)
     series = reports.trend(county, month, TREND_MONTHS)
+    # Months before the ledgers began hold no data, not zeros: start every chart at the first one.
+    start = next((i for i, p in enumerate(series[county.code]) if p.school_age), 0)
+    series = {code: points[start:] for code, points in series.items()}
     first, _last = reports.month_bounds(month)
     submitted = {s.area.code: s for s in ReportSubmission.objects.filter(month=first, area__parent=county)
                  .select_related("area", "submitted_by")}

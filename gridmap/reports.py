@@ -40,6 +40,7 @@ from gridmap.models import (
     HomeVisit,
     ReportSubmission,
     School,
+    SchoolStatus,
 )
 
 S = ChildStatus
@@ -88,8 +89,15 @@ def children_of_area(area: Area) -> QuerySet[Child]:
 
 def children_of_school(school: School) -> QuerySet[Child]:
     # A subquery rather than a join: no duplicate rows, so no DISTINCT over the whole child row.
-    taught_at_home = HomeTeachingPlan.objects.filter(school=school).values("child")
-    return Child.objects.filter(Q(school_class__school=school) | Q(pk__in=taught_at_home))
+    return Child.objects.filter(school_q([school]))
+
+
+def school_q(schools: list[School]) -> Q:
+    """A school's children: on its roll, taught at home by it, or in a dropout case it answers for
+    (a dropout has usually left the roll, yet counts against the school that lost them)."""
+    taught_at_home = HomeTeachingPlan.objects.filter(school__in=schools).values("child")
+    in_its_cases = Case.objects.filter(school__in=schools).values("child")
+    return Q(school_class__school__in=schools) | Q(pk__in=taught_at_home) | Q(pk__in=in_its_cases)
 
 
 @dataclass(frozen=True)
@@ -242,13 +250,14 @@ def report_units(area: Area, month: str | date) -> list[MonthlyFigures]:
             rows.append(figures_of(mine, month, township.name, township.code, _area_cases(township),
                                    _area_plans(township)))
         return [*rows, figures_of(everyone, month, area.name, area.code, _area_cases(area), _area_plans(area))]
-    schools = list(School.objects.filter(township=area).order_by("kind", "code"))
-    at_home = dict(HomeTeachingPlan.objects.filter(school__in=schools).values_list("child_id", "school_id"))
-    concerned = snapshot(children_of_area(area) | Child.objects.filter(
-        Q(school_class__school__in=schools) | Q(pk__in=list(at_home))), last)
+    schools = list(School.objects.filter(township=area).exclude(status=SchoolStatus.CLOSED).order_by("kind", "code"))
+    at_home = set(HomeTeachingPlan.objects.filter(school__in=schools).values_list("child_id", "school_id"))
+    in_cases = set(Case.objects.filter(school__in=schools).values_list("child_id", "school_id"))
+    concerned = snapshot(children_of_area(area) | Child.objects.filter(school_q(schools)), last)
     rows = []
     for school in schools:
-        mine = [c for c in concerned if c.school_id == school.pk or at_home.get(c.pk) == school.pk]
+        mine = [c for c in concerned if c.school_id == school.pk or (c.pk, school.pk) in at_home
+                or (c.pk, school.pk) in in_cases]
         rows.append(figures_of(mine, month, school.name, school.code, Case.objects.filter(school=school),
                                HomeTeachingPlan.objects.filter(school=school)))
     own = [c for c in concerned if c.group_code.startswith(area.code)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.contrib.gis.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from gridmap.models.areas import Area
 from gridmap.models.children import Child
@@ -16,7 +17,7 @@ from gridmap.models.schools import School
 
 
 class CaseStatus(models.TextChoices):
-    OPEN = "open", _("open")
+    OPEN = "open", pgettext_lazy("cases", "open")  # 在办 (a school's "open" is 开办)
     CLOSED = "closed", _("closed (struck off)")  # 销号
 
 
