@@ -48,6 +48,7 @@ test: venv db  ## set up, then run the whole test suite against the private Post
 bench: migrate  ## benchmarks: imports (scratch database gridmap_bench; rows/s, peak memory) and the grid page
 	$(PY) -m benchmarks.imports
 	$(PY) -m benchmarks.grid_page
+	$(PY) -m benchmarks.reports
 
 lint:  ## ruff + mypy
 	$(VENV)/bin/ruff check .

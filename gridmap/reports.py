@@ -42,6 +42,7 @@ from gridmap.models import (
     School,
     SchoolStatus,
 )
+from gridmap.models.areas import CODE_LENGTH
 
 S = ChildStatus
 
@@ -244,9 +245,12 @@ def report_units(area: Area, month: str | date) -> list[MonthlyFigures]:
     last = month_bounds(month)[1]
     if area.level == AreaLevel.COUNTY:
         everyone = snapshot(children_of_area(area), last)
+        by_township: dict[str, list[ChildThen]] = {}
+        for c in everyone:
+            by_township.setdefault(c.group_code[:CODE_LENGTH[AreaLevel.TOWNSHIP]], []).append(c)
         rows = []
         for township in Area.objects.filter(parent=area).order_by("code"):
-            mine = [c for c in everyone if c.group_code.startswith(township.code)]
+            mine = by_township.get(township.code, [])
             rows.append(figures_of(mine, month, township.name, township.code, _area_cases(township),
                                    _area_plans(township)))
         return [*rows, figures_of(everyone, month, area.name, area.code, _area_cases(area), _area_plans(area))]
@@ -322,8 +326,6 @@ def trend(area: Area, last_month: str | date, months: int = 12) -> dict[str, lis
     """Ledger counts at each of the `months` month ends up to `last_month`, per child unit of the
     area (townships of a county, villages of a township) and for the area itself (key: its code)."""
     from django.db import connection
-
-    from gridmap.models.areas import CODE_LENGTH
 
     first_of_last = month_bounds(last_month)[0]
     first = _add_months(first_of_last, 1 - months)

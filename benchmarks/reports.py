@@ -1,0 +1,74 @@
+"""Monthly report and county dashboard benchmark on the demo county (90,000 children).
+
+    python -m benchmarks.reports            (or: make bench)
+
+Times, on the app's database (demo loaded first if missing), the figures behind the pages: the
+county report (18 townships + total), the largest township's report (its schools + total), the
+12-month trend query and the dashboard page through Django's full stack as the county
+administrator; and the largest township's case list and a child's record as its official. Runs in a
+rolled-back transaction. Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import os
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gridmap.settings")
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import transaction  # noqa: E402
+from django.db.models import Count  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from benchmarks.grid_page import Rollback, timed  # noqa: E402
+from gridmap import reports  # noqa: E402
+from gridmap.models import Area, AreaLevel, Child, Profile, UserRole  # noqa: E402
+
+
+def main() -> None:
+    if not Area.objects.filter(level=AreaLevel.COUNTY).exists():
+        call_command("load_demo")
+    largest = (Area.objects.filter(level=AreaLevel.GROUP).values("parent__parent__code")
+               .annotate(n=Count("pk")).order_by("-n").first())
+    town = Area.objects.get(code=largest["parent__parent__code"])
+    county = town.parent
+    month = f"{timezone.localdate():%Y-%m}"
+    print(f"monthly report and dashboard, {month}: {county.name} ({Child.objects.count():,} children), "
+          f"largest township {town.name}")
+    for label, fn in [
+        (f"county report ({Area.objects.filter(parent=county).count()} townships + total)",
+         lambda: reports.report_units(county, month)),
+        (f"township report {town.name} (schools + total)", lambda: reports.report_units(town, month)),
+        ("12-month trend, county (one query)", lambda: reports.trend(county, month, 12)),
+    ]:
+        median, best, _ = timed(fn, runs=3)
+        print(f"  {label:<48} median {median:6.2f} s  best {best:6.2f} s")
+    try:
+        with transaction.atomic():
+            User = get_user_model()
+            chief = User.objects.create_superuser("bench-chief", "", "x-bench-password-1")
+            official = User.objects.create_user("bench-official", password="x-bench-password-1")
+            Profile.objects.create(user=official, role=UserRole.TOWNSHIP_OFFICIAL).areas.set([town])
+            as_chief, as_official = Client(HTTP_HOST="127.0.0.1"), Client(HTTP_HOST="127.0.0.1")
+            as_chief.force_login(chief)
+            as_official.force_login(official)
+            child = Child.objects.filter(group__code__startswith=town.code, status="suspected").first()
+            pages = [(as_chief, "/dashboard/"), (as_chief, f"/reports/{county.code}/"),
+                     (as_official, f"/reports/{town.code}/"), (as_official, f"/cases/{town.code}/"),
+                     (as_official, f"/children/{child.pk}/" if child else f"/cases/{town.code}/")]
+            for client, url in pages:
+                median, best, response = timed(lambda c=client, u=url: c.get(u), runs=3)
+                print(f"  page {url:<43} median {median:6.2f} s  best {best:6.2f} s  "
+                      f"{len(response.content) / 1024:6.0f} KB  (HTTP {response.status_code})")
+            raise Rollback
+    except Rollback:
+        pass
+
+
+if __name__ == "__main__":
+    main()
