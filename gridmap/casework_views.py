@@ -152,8 +152,9 @@ def confirm_dropout(request: HttpRequest, pk: int) -> HttpResponse:
 # --- cases -------------------------------------------------------------------------------------
 
 def _case(request: HttpRequest, pk: int) -> Case:
-    return get_object_or_404(access.visible_cases(request.user).select_related(
+    case: Case = get_object_or_404(access.visible_cases(request.user).select_related(
         "child__household", "child__group__parent", "township", "village", "school"), pk=pk)
+    return case
 
 
 def _next_steps(user: Any, case: Case) -> list[tuple[int, str]]:
@@ -166,7 +167,7 @@ def _next_steps(user: Any, case: Case) -> list[tuple[int, str]]:
     if deadline is not None and timezone.localdate() <= deadline:
         possible.discard(Step.PENALTY)  # the guardian still has time: no penalty yet
     allowed = access.case_steps(user) & possible
-    return [(s, Step(s).label) for s in Step if s in allowed]
+    return [(int(s), str(Step(s).label)) for s in Step if s in allowed]
 
 
 @login_required

@@ -116,7 +116,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     series = {code: points[start:] for code, points in series.items()}
     first, _last = reports.month_bounds(month)
     submitted = {s.area.code: s for s in ReportSubmission.objects.filter(month=first, area__parent=county)
-                 .select_related("area", "submitted_by")}
+                 .select_related("area", "submitted_by") if s.area is not None}
     townships = [(r, charts.sparkline(series.get(r.code, [])), submitted.get(r.code)) for r in rows[:-1]]
     labels = {"suspected": _("suspected"), "dropped_out": _("dropped out"), "rate": _("dropout rate (‰)")}
     audit.record(request, AuditAction.LIST, county, summary=f"县级看板 {month}")

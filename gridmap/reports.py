@@ -137,8 +137,8 @@ def figures_of(rows: list[ChildThen], month: str | date, unit: str, code: str, c
     on_ledger = [c for c in rows if earliest <= c.birth_date <= latest and c.status is not None
                  and c.status != S.TRANSFERRED_OUT]
     counts: dict[str, int] = {}
-    for c in on_ledger:
-        counts[c.status] = counts.get(c.status, 0) + 1  # type: ignore[index]
+    for status in (c.status for c in on_ledger if c.status is not None):
+        counts[status] = counts.get(status, 0) + 1
     school_age = len(on_ledger)
     in_school = sum(counts.get(s, 0) for s in ledgers.IN_SCHOOL)
     disabled = [c for c in on_ledger if c.disabled]
