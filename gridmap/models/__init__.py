@@ -1,4 +1,5 @@
 from gridmap.models.access import AuditAction, AuditEvent, Profile, UserRole
+from gridmap.models.atlas import AtlasJob, AtlasPer, JobStatus, Paper
 from gridmap.models.areas import LEVELS, PARENT_LEVEL, Area, AreaLevel, AreaQuerySet
 from gridmap.models.cases import Case, CaseStatus, CaseStep, HomeTeachingPlan, HomeVisit, Step
 from gridmap.models.children import (
@@ -23,6 +24,7 @@ from gridmap.models.schools import (
 )
 
 __all__ = [
+    "AtlasJob", "AtlasPer", "JobStatus", "Paper",
     "Absence", "CalendarDay", "FollowUpPlan", "FollowUpReview", "ReportSubmission",
     "AuditAction", "AuditEvent", "Profile", "UserRole",
     "KEY_GROUPS", "LEVELS", "PARENT_LEVEL", "Area", "AreaLevel", "AreaQuerySet", "Case",
