@@ -86,9 +86,7 @@ class Cell:
 
     @property
     def short_name(self) -> str:
-        """第三村民小组 → 3组, for map labels; other names unchanged."""
-        number = numerals.from_chinese(self.name.removeprefix("第").split("村民小组")[0].split("组")[0])
-        return f"{number}组" if number is not None and self.name.endswith("组") else self.name
+        return numerals.short_group_name(self.name)
 
     def search_key(self) -> str:
         """What the sidebar search matches: names, codes, pinyin and its initials, "3组" for 第三…"""

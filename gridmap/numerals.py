@@ -27,3 +27,9 @@ def from_chinese(text: str) -> int | None:
     if len(tens) > 1 or len(ones) > 1:
         return None
     return (DIGITS.index(tens) if tens else 1) * 10 + (DIGITS.index(ones) if ones else 0)
+
+
+def short_group_name(name: str) -> str:
+    """第三村民小组 → 3组 (map labels, household numbers on village sheets); other names unchanged."""
+    number = from_chinese(name.removeprefix("第").split("村民小组")[0].split("组")[0])
+    return f"{number}组" if number is not None and name.endswith("组") else name
