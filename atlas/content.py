@@ -57,7 +57,7 @@ class MapData:
 @dataclass
 class ChecklistRow:
     number: str
-    head: str
+    head: str = ""
     child: Child | None = None
     grade_due: int | None = None
     expected_school: str = ""
@@ -147,7 +147,7 @@ def sheet_households(spec: SheetSpec, user: Any) -> Any:
     """The households a sheet's team walks: of the cell's group(s) in the login's scope."""
     cells = access.visible_cells(user)
     if spec.per == AtlasPer.CATCHMENT:
-        cells = cells.filter(catchment_assignments__school_id=spec.school_id)
+        cells = cells.filter(catchment_assignments__school_id=spec.school_id or 0)
     else:
         cells = cells.filter(code__startswith=spec.code)
     return Household.objects.filter(group__in=cells.values("pk")).order_by("group__code", "number")
@@ -157,18 +157,18 @@ def facts(spec: SheetSpec, user: Any, on: date | None = None) -> SheetFacts:
     on = on or timezone.localdate()
     county = Area.objects.filter(code=settings.GRIDMAP_COUNTY_CODE).first()
     if spec.per == AtlasPer.CATCHMENT:
-        school = School.objects.select_related("township").get(pk=spec.school_id)
-        township = school.township
+        catchment_school = School.objects.select_related("township").get(pk=spec.school_id or 0)
+        township = catchment_school.township
         out = SheetFacts(county.name if county else "", township.name if township else "",
-                         township.code if township else "", "", "", f"{school.name}学区", spec.code, school.name,
-                         _principal_phone(school), _people_of_school(school))
+                         township.code if township else "", "", "", f"{catchment_school.name}学区", spec.code,
+                         catchment_school.name, _principal_phone(catchment_school), _people_of_school(catchment_school))
     else:
         area = Area.objects.select_related("parent__parent").get(code=spec.code)
         village = area if area.level == AreaLevel.VILLAGE else area.parent
         assert village is not None and village.parent is not None
         township = village.parent
         school = responsibilities.holder(Role.RESPONSIBLE_SCHOOL, village)
-        people = []
+        people: list[tuple[str, Person]] = []
         leader = responsibilities.holder(Role.VILLAGE_LEADER, village)
         if isinstance(leader, Person):
             people.append(("包村领导", leader))
@@ -256,8 +256,8 @@ def township_outline(code: str, tolerance_m: float = 15.0) -> tuple[Any, list[tu
 
 
 def area_outline(area: Area) -> Any:
-    rows = Area.objects.filter(pk=area.pk).annotate(metric=Transform("geom", settings.GRIDMAP_METRIC_SRID))
-    return _shape(rows[0].metric)
+    row: Any = Area.objects.filter(pk=area.pk).annotate(metric=Transform("geom", settings.GRIDMAP_METRIC_SRID))[0]
+    return _shape(row.metric)
 
 
 def village_names(codes: list[str]) -> dict[str, str]:

@@ -40,6 +40,9 @@ ROAD_WIDTHS = {"motorway": 2.6, "trunk": 2.4, "primary": 2.0, "secondary": 1.7, 
 ROAD_MINOR_WIDTH = 0.8
 SCHOOL_MARKERS = {"teaching_point": "^", "village_primary": "o", "full_primary": "o", "central_primary": "o",
                   "junior_middle": "s", "nine_year": "D"}
+# Household numbers are written beside their points up to this many and this scale (1:n); beyond, the
+# points alone (a catchment's thousand households would be a black blot; the checklist has the numbers).
+LABELLED_HOUSEHOLDS, LABELLED_SCALE = 400, 10000
 SCALE_BAR_STEPS = [10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000, 20000, 25000, 50000]
 
 
@@ -97,7 +100,7 @@ def _fill(ax: Any, geom: Any, zorder: float, **style: Any) -> None:
 
 
 def _inside(point: Any, extent: tuple[float, float, float, float], pad: float = 0.0) -> bool:
-    return extent[0] + pad <= point.x <= extent[2] - pad and extent[1] + pad <= point.y <= extent[3] - pad
+    return bool(extent[0] + pad <= point.x <= extent[2] - pad and extent[1] + pad <= point.y <= extent[3] - pad)
 
 
 def nice_bar(frame_width_mm: float, metres_per_mm: float) -> float:
@@ -129,8 +132,11 @@ def sheet_map(spec: SheetSpec, data: MapData, keep_figure: bool = False) -> Draw
         width = ROAD_WIDTHS.get(cls, ROAD_MINOR_WIDTH)
         _outline(ax, geoms, 3, color="#7a7a7a", linewidths=width + 0.8, capstyle="round")
         _outline(ax, geoms, 3.1, color="#ffffff" if width < 1.2 else "#f6d27a", linewidths=width, capstyle="round")
-    _outline(ax, [g for _n, g in data.rivers], 2, colors=SYMBOLS["river"]["color"],
-             linewidths=SYMBOLS["river"]["linewidth"])
+    for _name, river in data.rivers:  # a river is a line, or (wide rivers) an area
+        if river.geom_type in ("Polygon", "MultiPolygon"):
+            _fill(ax, river, 2, facecolor="#cfe2f3", edgecolor=SYMBOLS["river"]["color"], linewidth=0.6)
+        else:
+            _outline(ax, [river], 2, colors=SYMBOLS["river"]["color"], linewidths=SYMBOLS["river"]["linewidth"])
     _outline(ax, [g for _c, _n, g in data.groups], 4, colors=SYMBOLS["group"]["color"],
              linewidths=SYMBOLS["group"]["linewidth"])
     _outline(ax, [g for _c, _n, g in data.villages], 5, colors=SYMBOLS["village"]["color"],
@@ -151,10 +157,13 @@ def sheet_map(spec: SheetSpec, data: MapData, keep_figure: bool = False) -> Draw
             ax.text(p.x, p.y + 9 * m_per_pt, name, fontsize=8, color="#444444", ha="center", va="center",
                     family=family, zorder=8)
     _road_names(ax, data, extent, family)
-    for number, point in data.households:
-        ax.plot([point.x], [point.y], linestyle="none", zorder=10, **SYMBOLS["household"])
-        ax.text(point.x + 2.2 * m_per_pt, point.y + 1.6 * m_per_pt, number, fontsize=5.5, color="#000000",
-                family=family, zorder=11)
+    if data.households:
+        xs, ys = [p.x for _n, p in data.households], [p.y for _n, p in data.households]
+        ax.plot(xs, ys, linestyle="none", zorder=10, **SYMBOLS["household"])
+    if len(data.households) <= LABELLED_HOUSEHOLDS and spec.scale <= LABELLED_SCALE:
+        for number, point in data.households:
+            ax.text(point.x + 2.2 * m_per_pt, point.y + 1.6 * m_per_pt, number, fontsize=5.5, color="#000000",
+                    family=family, zorder=11)
     for _code, name, kind, point, highlighted in data.schools:
         ax.plot([point.x], [point.y], marker=SCHOOL_MARKERS.get(kind, "o"), markersize=6 if highlighted else 5,
                 markerfacecolor="#1f6fb2", markeredgecolor="#c0392b" if highlighted else "#ffffff",
@@ -267,7 +276,7 @@ def index_map(area_geom: Any, sheets: list[tuple[int, Any]], width_mm: float, he
     return _svg(fig)
 
 
-def legend(width_mm: float = 52.0, height_mm: float = 42.0) -> str:
+def legend(width_mm: float = 44.0, height_mm: float = 42.0) -> str:
     """The legend, from the same SYMBOLS as the maps."""
     family = _family()
     fig = Figure(figsize=(width_mm * MM, height_mm * MM), dpi=72)

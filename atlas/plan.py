@@ -24,8 +24,8 @@ from gridmap.models import Area, AreaLevel, AtlasPer, School, SchoolStatus
 # Map frame (width, height) in millimetres per paper and orientation; the rest of the page holds the
 # title block, legend, locator and QR code (below the map in portrait, beside it in landscape).
 FRAMES: dict[tuple[str, str], tuple[float, float]] = {
-    ("A4", "portrait"): (194.0, 200.0), ("A4", "landscape"): (200.0, 186.0),
-    ("A3", "portrait"): (281.0, 300.0), ("A3", "landscape"): (300.0, 273.0),
+    ("A4", "portrait"): (194.0, 212.0), ("A4", "landscape"): (212.0, 186.0),
+    ("A3", "portrait"): (281.0, 330.0), ("A3", "landscape"): (320.0, 273.0),
 }
 PAGES_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
 NICE_SCALES = [500, 1000, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 15000, 20000, 25000, 30000, 40000,
@@ -62,23 +62,31 @@ class SheetSpec:
         return cx - half_w, cy - half_h, cx + half_w, cy + half_h
 
 
-def needed_scale(geom: Any, frame: tuple[float, float]) -> int:
-    """The largest nice scale (smallest n) at which the geometry plus its margin fits the frame."""
+def exact_scale(geom: Any, frame: tuple[float, float]) -> float:
+    """The n of 1:n at which the geometry plus its margin just fits the frame."""
     x0, y0, x1, y1 = geom.bounds
     width, height = (x1 - x0) * (1 + 2 * MARGIN), (y1 - y0) * (1 + 2 * MARGIN)
-    exact = max(width / frame[0], height / frame[1], 1e-9) * 1000  # metres per mm × 1000
+    return float(max(width / frame[0], height / frame[1], 1e-9) * 1000)  # metres per mm × 1000
+
+
+def nice(exact: float) -> int:
     return next((n for n in NICE_SCALES if n >= exact), math.ceil(exact / 1000) * 1000)
 
 
+def needed_scale(geom: Any, frame: tuple[float, float]) -> int:
+    """The largest nice scale (smallest n) at which the geometry plus its margin fits the frame."""
+    return nice(exact_scale(geom, frame))
+
+
 def fit(geom: Any, paper: str) -> tuple[str, int]:
-    """(orientation, scale) giving the larger scale; portrait on a tie."""
-    options = [(needed_scale(geom, FRAMES[(paper, o)]), o) for o in ("portrait", "landscape")]
-    scale, orientation = min(options)
-    return orientation, scale
+    """(orientation, scale): the orientation in which the cell can be drawn largest; portrait on a tie."""
+    portrait, landscape = (exact_scale(geom, FRAMES[(paper, o)]) for o in ("portrait", "landscape"))
+    return ("landscape", nice(landscape)) if landscape < portrait else ("portrait", nice(portrait))
 
 
 def _metric(queryset: QuerySet[Any], field: str) -> QuerySet[Any]:
-    return queryset.annotate(metric=Transform(field, settings.GRIDMAP_METRIC_SRID))
+    annotated: QuerySet[Any] = queryset.annotate(metric=Transform(field, settings.GRIDMAP_METRIC_SRID))
+    return annotated
 
 
 def cells_for(user: Any, area: Area, per: str) -> list[tuple[str, str, Any, int | None]]:

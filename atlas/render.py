@@ -29,6 +29,7 @@ from atlas.plan import PAGES_MM, SheetSpec, plan
 from gridmap.models import Area, AtlasPer
 
 CHUNK = 20  # sheets per WeasyPrint document: bounds memory, keeps the font subset shared
+CHUNK_ROWS = 600  # checklist rows per document, for sheets with many households
 PER_LABELS = {AtlasPer.GROUP: "按村民小组分幅", AtlasPer.VILLAGE: "按行政村分幅", AtlasPer.CATCHMENT: "按学校学区分幅"}
 TOC_ROWS_PER_PAGE = 38
 
@@ -55,7 +56,7 @@ def data_uri(svg: str) -> str:
 def qr_svg(url: str) -> str:
     buffer = __import__("io").BytesIO()
     segno.make(url, error="m").save(buffer, kind="svg", scale=4, border=1, xmldecl=False)
-    return buffer.getvalue().decode()
+    return str(buffer.getvalue().decode())
 
 
 def cell_url(spec: SheetSpec, facts: content.SheetFacts) -> str:
@@ -102,7 +103,7 @@ def _pdf(html: str, out: Path) -> Any:
 
 
 def _sheet_starts(document: Any, first_page: int) -> dict[int, int]:
-    starts = {}
+    starts: dict[int, int] = {}
     for index, page in enumerate(document.pages):
         for anchor in page.anchors:
             if anchor.startswith("sheet-"):
@@ -126,20 +127,27 @@ def build(user: Any, area: Area, per: str, paper: str, out: Path, same_scale: bo
         # the front's length depends only on the number of sheets: render it once to learn it
         front_pages = len(_pdf(_front_html(common, specs, {}, area), workdir / "front.pdf").pages)
         starts: dict[int, int] = {}
-        parts, next_page = [], front_pages + 1
-        for k in range(0, len(specs), chunk):
-            batch = specs[k:k + chunk]
-            html = render_to_string("atlas/sheets.html", {
-                **common, "first_page": next_page,
-                "items": [renderer.context(spec, len(specs)) for spec in batch]})
-            part = workdir / f"body-{k // chunk:05d}.pdf"
+        parts: list[Path] = []
+        next_page = front_pages + 1
+        items: list[dict[str, Any]] = []
+        rows = 0
+        for done, spec in enumerate(specs, start=1):
+            item = renderer.context(spec, len(specs))
+            items.append(item)
+            rows += len(item["facts"].rows)
+            # a chunk ends after `chunk` sheets, or sooner when its checklists grow long (catchments)
+            if len(items) < chunk and rows < CHUNK_ROWS and done < len(specs):
+                continue
+            html = render_to_string("atlas/sheets.html", {**common, "first_page": next_page, "items": items})
+            part = workdir / f"body-{len(parts):05d}.pdf"
             document = _pdf(html, part)
             starts.update(_sheet_starts(document, next_page))
             next_page += len(document.pages)
             parts.append(part)
+            items, rows = [], 0
             del document, html
             if progress:
-                progress(min(k + chunk, len(specs)), len(specs))
+                progress(done, len(specs))
         _pdf(_front_html(common, specs, starts, area), workdir / "front.pdf")
         out.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(["pdfunite", str(workdir / "front.pdf"), *map(str, parts), str(out)], check=True)

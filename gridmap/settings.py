@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "gridmap",
     "layers",
     "importers",
+    "atlas",
 ]
 
 MIDDLEWARE = [

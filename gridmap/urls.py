@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
+from atlas import views as atlas_views
 from gridmap import api, casework_views, report_views, views
 from gridmap.forms import RateLimitedAuthenticationForm
 from importers import views as import_views
@@ -30,6 +31,9 @@ urlpatterns = [
     path("reports/<str:code>/", report_views.report_page, name="report"),
     path("reports/<str:code>/submit/", report_views.submit_report, name="report-submit"),
     path("dashboard/", report_views.dashboard, name="dashboard"),
+    path("atlas/<str:code>/", atlas_views.atlas_page, name="atlas"),
+    path("atlas/jobs/<int:pk>/status/", atlas_views.job_status, name="atlas-job-status"),
+    path("atlas/jobs/<int:pk>/download/", atlas_views.job_download, name="atlas-job-download"),
     path("grid/cell/<str:code>/", views.cell_card, name="cell-card"),
     path("grid/cell/<str:code>/assign/<str:what>/", views.assign, name="grid-assign"),
     path("grid/<str:code>/", views.grid_page, name="grid"),

@@ -1,6 +1,6 @@
 from gridmap.models.access import AuditAction, AuditEvent, Profile, UserRole
-from gridmap.models.atlas import AtlasJob, AtlasPer, JobStatus, Paper
 from gridmap.models.areas import LEVELS, PARENT_LEVEL, Area, AreaLevel, AreaQuerySet
+from gridmap.models.atlas import AtlasJob, AtlasPer, JobStatus, Paper
 from gridmap.models.cases import Case, CaseStatus, CaseStep, HomeTeachingPlan, HomeVisit, Step
 from gridmap.models.children import (
     KEY_GROUPS,
