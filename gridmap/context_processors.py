@@ -32,6 +32,8 @@ def _menu(user: Any) -> list[tuple[str, str]]:
                   (_("Roll check"), reverse("discrepancies", args=[home.code]))]
     if scope.everywhere or (home.level == AreaLevel.TOWNSHIP):
         items.append((_("Monthly report"), reverse("report", args=[home.code])))
+    if home.level != AreaLevel.COUNTY:
+        items.append((_("Print maps"), reverse("atlas", args=[home.code])))
     if scope.everywhere:
         items.append((_("Dashboard"), reverse("dashboard")))
     return items

@@ -14,6 +14,7 @@ from django.test import Client
 
 from gridmap.models import (
     Absence,
+    AtlasJob,
     Area,
     AuditEvent,
     Case,
@@ -115,6 +116,8 @@ def urls(b):
         f"/cases/{B}/", f"/cases/{b['village'].code}/", "/cases/330783/", f"/discrepancies/{B}/",
         "/discrepancies/330783/", f"/reports/{B}/", f"/reports/{B}/?format=xlsx", "/reports/330783/",
         "/reports/330783/?format=csv", "/dashboard/",
+        # printed survey maps: B's township and village, the county
+        f"/atlas/{B}/", f"/atlas/{b['village'].code}/", "/atlas/330783/",
         # the admin lists and searches of everything that names children, areas or responsibilities
         f"/admin/gridmap/child/?q={B}", "/admin/gridmap/household/", "/admin/gridmap/case/",
         f"/admin/gridmap/area/?q={B}", f"/admin/gridmap/area/{b['village'].pk}/change/",
@@ -149,6 +152,8 @@ def posts(b):
         (f"/case/{b['case'].pk}/step/", {"step": 1, "date": "2026-12-05", "person": 1}),
         (f"/case/{b['case'].pk}/close/", {"date": "2026-12-05", "reason": "x"}),
         (f"/reports/{B}/submit/", {"month": "2026-11"}),
+        (f"/atlas/{B}/", {"per": "group", "paper": "A4"}),
+        (f"/atlas/{b['village'].code}/", {"per": "village", "paper": "A3"}),
     ]
 
 
@@ -180,7 +185,7 @@ def test_township_a_gets_nothing_of_township_b(b):
 def changes():
     return (Responsibility.objects.count(), CatchmentAssignment.objects.count(), Absence.objects.count(),
             ChildStatusChange.objects.count(), CaseStep.objects.count(), Case.objects.filter(status="open").count(),
-            ReportSubmission.objects.count())
+            ReportSubmission.objects.count(), AtlasJob.objects.count())
 
 
 def test_own_township_is_visible(b):
