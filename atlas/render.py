@@ -28,8 +28,8 @@ from atlas import content, draw
 from atlas.plan import PAGES_MM, SheetSpec, plan
 from gridmap.models import Area, AtlasPer
 
-CHUNK = 20  # sheets per WeasyPrint document: bounds memory, keeps the font subset shared
-CHUNK_ROWS = 600  # checklist rows per document, for sheets with many households
+CHUNK = 10  # sheets per WeasyPrint document: bounds memory, keeps the font subset shared
+CHUNK_ROWS = 300  # checklist rows per document, for sheets with many households
 PER_LABELS = {AtlasPer.GROUP: "按村民小组分幅", AtlasPer.VILLAGE: "按行政村分幅", AtlasPer.CATCHMENT: "按学校学区分幅"}
 TOC_ROWS_PER_PAGE = 38
 
