@@ -117,6 +117,8 @@ def build(user: Any, area: Area, per: str, paper: str, out: Path, same_scale: bo
     specs = specs if specs is not None else plan(user, area, per, paper, same_scale)
     if not specs:
         raise AtlasError(f"{area.name}（{area.code}）没有可打印的图幅")
+    if progress:
+        progress(0, len(specs))  # the page shows "0/N" at once
     renderer = SheetRenderer(user)
     page_w, page_h = PAGES_MM[paper]
     common = {"paper": paper, "page_w": page_w, "page_h": page_h, "area": area, "per_label": PER_LABELS[AtlasPer(per)],

@@ -25,9 +25,9 @@ django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db.models import Count  # noqa: E402
 
-from gridmap.models import Area, AreaLevel  # noqa: E402
+from benchmarks.grid_page import largest_township  # noqa: E402
+from gridmap.models import Area  # noqa: E402
 
 
 def print_sheets(code: str, sheets: int, out: Path) -> tuple[float, int, int]:
@@ -51,16 +51,12 @@ def child(code: str, sheets: int, out: str) -> None:
 
 
 def main() -> None:
-    if not Area.objects.filter(level=AreaLevel.COUNTY).exists():
-        call_command("load_demo")
+    town, groups = largest_township()
     if not get_user_model().objects.filter(is_superuser=True).exists():
         call_command("ensure_demo_admin")
-    largest = (Area.objects.filter(level=AreaLevel.GROUP).values("parent__parent__code")
-               .annotate(n=Count("pk")).order_by("-n").first())
-    town = Area.objects.get(code=largest["parent__parent__code"])
     with tempfile.TemporaryDirectory() as tmp:
-        print(f"atlas of {town.name} ({town.code}), {largest['n']} village groups, A4, one sheet per group")
-        for sheets in (10, 300, largest["n"]):
+        print(f"atlas of {town.name} ({town.code}), {groups} village groups, A4, one sheet per group")
+        for sheets in (10, 300, groups):
             out = Path(tmp) / f"atlas-{sheets}.pdf"
             seconds, pages, peak_mb = print_sheets(town.code, sheets, out)
             print(f"  {sheets:>4} sheets: {seconds:6.1f} s  {seconds / sheets:5.2f} s/sheet  {pages:5} pages  "

@@ -49,12 +49,17 @@ class Rollback(Exception):
     pass
 
 
-def main() -> None:
+def largest_township() -> tuple[Area, int]:
+    """The demo county's township with the most village groups (loading the demo if missing)."""
     if not Area.objects.filter(level=AreaLevel.COUNTY).exists():
         call_command("load_demo")
     largest = (Area.objects.filter(level=AreaLevel.GROUP).values("parent__parent__code")
                .annotate(n=Count("pk")).order_by("-n").first())
-    town = Area.objects.get(code=largest["parent__parent__code"])
+    return Area.objects.get(code=largest["parent__parent__code"]), largest["n"]
+
+
+def main() -> None:
+    town, groups = largest_township()
     county = town.parent
     try:
         with transaction.atomic():
@@ -64,7 +69,7 @@ def main() -> None:
             Profile.objects.create(user=admin, role=UserRole.COUNTY_ADMIN)
             client = Client(HTTP_HOST="127.0.0.1", HTTP_ACCEPT_ENCODING="gzip")
             client.force_login(user)
-            report(f"/grid/{town.code}/ ({town.name}, {largest['n']} cells), township official", client,
+            report(f"/grid/{town.code}/ ({town.name}, {groups} cells), township official", client,
                    f"/grid/{town.code}/", user, town)
             cell = Area.objects.filter(code__startswith=town.code, level=AreaLevel.GROUP).annotate(
                 n=Count("children_registered")).order_by("-n").first()

@@ -19,23 +19,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gridmap.settings")
 django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import transaction  # noqa: E402
-from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from benchmarks.grid_page import Rollback, timed  # noqa: E402
+from benchmarks.grid_page import Rollback, largest_township, timed  # noqa: E402
 from gridmap import reports  # noqa: E402
-from gridmap.models import Area, AreaLevel, Child, Profile, UserRole  # noqa: E402
+from gridmap.models import Area, Child, Profile, UserRole  # noqa: E402
 
 
 def main() -> None:
-    if not Area.objects.filter(level=AreaLevel.COUNTY).exists():
-        call_command("load_demo")
-    largest = (Area.objects.filter(level=AreaLevel.GROUP).values("parent__parent__code")
-               .annotate(n=Count("pk")).order_by("-n").first())
-    town = Area.objects.get(code=largest["parent__parent__code"])
+    town, _groups = largest_township()
     county = town.parent
     month = f"{timezone.localdate():%Y-%m}"
     print(f"monthly report and dashboard, {month}: {county.name} ({Child.objects.count():,} children), "

@@ -6,6 +6,7 @@ every read of a child's record and every action is audited."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -81,28 +82,42 @@ def _redirect_child(child: Child) -> HttpResponseRedirect:
     return HttpResponseRedirect(reverse("child", args=[child.pk]))
 
 
+def _act(request: HttpRequest, form: Any, action: Callable[[dict[str, Any]], str | HttpResponse],
+         back: HttpResponse) -> HttpResponse:
+    """Validate the form, run the domain action; its refusal (a rule it enforces) and the form's
+    errors become messages on the page we go back to. The action returns its success message, or a
+    response to go to instead."""
+    if not form.is_valid():
+        _form_errors(request, form)
+        return back
+    try:
+        done = action(form.cleaned_data)
+    except (ledgers.StatusChangeError, cases.CaseError) as e:
+        messages.error(request, _("Not saved: %(errors)s") % {"errors": e})
+        return back
+    if isinstance(done, HttpResponse):
+        return done
+    messages.success(request, done)
+    return back
+
+
 @login_required
 @require_POST
 def record_absence(request: HttpRequest, pk: int) -> HttpResponse:
     child = _child(request, pk)
     if not access.may_act(request.user, access.ABSENCE):
         _deny(request, child, f"登记缺勤 {child.id_masked}")
-    form = AbsenceForm(request.POST)
-    if not form.is_valid():
-        _form_errors(request, form)
-        return _redirect_child(child)
-    data = form.cleaned_data
-    try:
+
+    def record(data: dict[str, Any]) -> str:
         change = ledgers.record_absence(child, data["date"], request.user, data["excused"], data["reason"],
                                         request=request)
-    except ledgers.StatusChangeError as e:
-        messages.error(request, _("Not saved: %(errors)s") % {"errors": e})
-        return _redirect_child(child)
-    messages.success(request, _("Absence on %(date)s recorded.") % {"date": data["date"]})
-    if change is not None:
-        messages.warning(request, _("%(name)s is now on the suspected dropout ledger: %(reason)s. "
-                                    "Report it to the township today.") % {"name": child.name, "reason": change.reason})
-    return _redirect_child(child)
+        if change is not None:
+            messages.warning(request, _("%(name)s is now on the suspected dropout ledger: %(reason)s. "
+                                        "Report it to the township today.") % {"name": child.name,
+                                                                               "reason": change.reason})
+        return _("Absence on %(date)s recorded.") % {"date": data["date"]}
+
+    return _act(request, AbsenceForm(request.POST), record, _redirect_child(child))
 
 
 @login_required
@@ -112,20 +127,13 @@ def change_status(request: HttpRequest, pk: int) -> HttpResponse:
     statuses = access.allowed_statuses(request.user, child.status)
     if not statuses:
         _deny(request, child, f"变更状态 {child.id_masked}")
-    form = StatusForm(request.POST, statuses=statuses)
-    if not form.is_valid():
-        _form_errors(request, form)
-        return _redirect_child(child)
-    data = form.cleaned_data
-    try:
+
+    def change(data: dict[str, Any]) -> str:
         ledgers.change_status(child, data["to"], data["date"], request.user, data["reason"],
                               destination=data["destination"], until=data["until"], request=request)
-    except ledgers.StatusChangeError as e:
-        messages.error(request, _("Not saved: %(errors)s") % {"errors": e})
-        return _redirect_child(child)
-    messages.success(request, _("%(name)s: status is now %(status)s.") % {
-        "name": child.name, "status": ChildStatus(data["to"]).label})
-    return _redirect_child(child)
+        return _("%(name)s: status is now %(status)s.") % {"name": child.name, "status": ChildStatus(data["to"]).label}
+
+    return _act(request, StatusForm(request.POST, statuses=statuses), change, _redirect_child(child))
 
 
 @login_required
@@ -134,19 +142,15 @@ def confirm_dropout(request: HttpRequest, pk: int) -> HttpResponse:
     child = _child(request, pk)
     if not access.may_act(request.user, access.CONFIRM):
         _deny(request, child, f"确认辍学 {child.id_masked}")
-    form = ConfirmDropoutForm(request.POST, people=_case_people(request.user, child))
-    if not form.is_valid():
-        _form_errors(request, form)
-        return _redirect_child(child)
-    data = form.cleaned_data
-    try:
+
+    def confirm(data: dict[str, Any]) -> HttpResponse:
         case = cases.confirm_dropout(child, data["date"], request.user, data["reason"], list(data["members"]),
                                      notes=data["notes"], request=request)
-    except ledgers.StatusChangeError as e:
-        messages.error(request, _("Not saved: %(errors)s") % {"errors": e})
-        return _redirect_child(child)
-    messages.success(request, _("%(name)s is on the dropout ledger; case opened.") % {"name": child.name})
-    return HttpResponseRedirect(reverse("case", args=[case.pk]))
+        messages.success(request, _("%(name)s is on the dropout ledger; case opened.") % {"name": child.name})
+        return HttpResponseRedirect(reverse("case", args=[case.pk]))
+
+    form = ConfirmDropoutForm(request.POST, people=_case_people(request.user, child))
+    return _act(request, form, confirm, _redirect_child(child))
 
 
 # --- cases -------------------------------------------------------------------------------------
@@ -201,18 +205,13 @@ def add_case_step(request: HttpRequest, pk: int) -> HttpResponse:
     next_steps = _next_steps(request.user, case)
     if not next_steps:
         _deny(request, case, f"登记劝返步骤 {case.child.id_masked}")
+    def add(data: dict[str, Any]) -> str:
+        cases.add_step(case, data["step"], data["date"], data["person"], data["document_number"], data["notes"],
+                       deadline=data["deadline"], by=request.user, request=request)
+        return _("Step %(step)s recorded.") % {"step": Step(data["step"]).label}
+
     form = CaseStepForm(request.POST, steps=next_steps, people=_case_people(request.user, case.child))
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            cases.add_step(case, data["step"], data["date"], data["person"], data["document_number"], data["notes"],
-                           deadline=data["deadline"], by=request.user, request=request)
-            messages.success(request, _("Step %(step)s recorded.") % {"step": Step(data["step"]).label})
-        except cases.CaseError as e:
-            messages.error(request, _("Not saved: %(errors)s") % {"errors": e})
-    else:
-        _form_errors(request, form)
-    return HttpResponseRedirect(reverse("case", args=[case.pk]))
+    return _act(request, form, add, HttpResponseRedirect(reverse("case", args=[case.pk])))
 
 
 @login_required
@@ -221,19 +220,14 @@ def close_case(request: HttpRequest, pk: int) -> HttpResponse:
     case = _case(request, pk)
     if not access.may_act(request.user, access.CLOSE):
         _deny(request, case, f"销号 {case.child.id_masked}")
+    def close(data: dict[str, Any]) -> str:
+        cases.close_case(case, data["date"], request.user, data["reason"], data["measures"], school=data["school"],
+                         request=request)
+        return _("Case closed (销号): %(name)s is back at school; the follow-up plan has monthly reviews.") % {
+            "name": case.child.name}
+
     form = CloseCaseForm(request.POST, schools=access.candidate_schools(request.user, case.village))
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            cases.close_case(case, data["date"], request.user, data["reason"], data["measures"],
-                             school=data["school"], request=request)
-            messages.success(request, _("Case closed (销号): %(name)s is back at school; the follow-up plan "
-                                        "has monthly reviews.") % {"name": case.child.name})
-        except (cases.CaseError, ledgers.StatusChangeError) as e:
-            messages.error(request, _("Not saved: %(errors)s") % {"errors": e})
-    else:
-        _form_errors(request, form)
-    return HttpResponseRedirect(reverse("case", args=[case.pk]))
+    return _act(request, form, close, HttpResponseRedirect(reverse("case", args=[case.pk])))
 
 
 @login_required

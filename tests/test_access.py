@@ -14,8 +14,8 @@ from django.test import Client
 
 from gridmap.models import (
     Absence,
-    AtlasJob,
     Area,
+    AtlasJob,
     AuditEvent,
     Case,
     CaseStep,
