@@ -41,8 +41,8 @@ class Command(BaseCommand):
         started = time.perf_counter()
 
         def progress(done: int, total: int) -> None:
-            rate = (time.perf_counter() - started) / done
-            self.stderr.write(f"\r{done}/{total} 幅  {rate:.2f} s/幅", ending="")
+            rate = f"  {(time.perf_counter() - started) / done:.2f} s/幅" if done else ""
+            self.stderr.write(f"\r{done}/{total} 幅{rate}", ending="")
             sys.stderr.flush()
 
         try:
