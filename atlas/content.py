@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import shapely
 from django.conf import settings
 from django.contrib.gis.db.models.functions import Transform
@@ -80,10 +82,7 @@ class SheetFacts:
     households: int = 0
 
 
-def _to_metric() -> Transformer:
-    return Transformer.from_crs(4326, settings.GRIDMAP_METRIC_SRID, always_xy=True)
-
-
+@lru_cache(maxsize=1)
 def _to_wgs84() -> Transformer:
     return Transformer.from_crs(settings.GRIDMAP_METRIC_SRID, 4326, always_xy=True)
 
@@ -97,8 +96,6 @@ def _bbox_4326(extent: tuple[float, float, float, float]) -> Polygon:
 
 
 def _stack(xy: tuple[Any, Any]) -> Any:
-    import numpy as np
-
     return np.column_stack(xy)
 
 

@@ -10,6 +10,7 @@ where it starts), and the table of contents gives each sheet's first page.
 from __future__ import annotations
 
 import base64
+import io
 import subprocess
 import tempfile
 import time
@@ -54,7 +55,7 @@ def data_uri(svg: str) -> str:
 
 
 def qr_svg(url: str) -> str:
-    buffer = __import__("io").BytesIO()
+    buffer = io.BytesIO()
     segno.make(url, error="m").save(buffer, kind="svg", scale=4, border=1, xmldecl=False)
     return str(buffer.getvalue().decode())
 
