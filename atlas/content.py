@@ -75,7 +75,7 @@ class SheetFacts:
     title: str  # the cell's own name
     code: str
     school: str  # responsible school (village) or the catchment's school
-    school_phone: str
+    school_code: str
     people: list[tuple[str, Person]]  # role label, person
     rows: list[ChecklistRow] = field(default_factory=list)
     children_shown: bool = False
@@ -107,7 +107,8 @@ def _metric(qs: Any, field_name: str = "geom") -> Any:
     return qs.annotate(metric=Transform(field_name, settings.GRIDMAP_METRIC_SRID))
 
 
-def map_data(spec: SheetSpec, user: Any) -> MapData:
+def map_data(spec: SheetSpec, user: Any, highlight: frozenset[str] = frozenset()) -> MapData:
+    """The sheet's map features; `highlight`: codes of the schools to ring (the responsible one)."""
     box = _bbox_4326(spec.extent)
     areas = _metric(Area.objects.filter(geom__bboverlaps=box)).only("code", "name", "level")
     groups, villages, townships = [], [], []
@@ -123,21 +124,12 @@ def map_data(spec: SheetSpec, user: Any) -> MapData:
              _metric(Road.objects.filter(geom__bboverlaps=box, highway__in=ROAD_CLASSES)).only("highway", "name", "ref")]
     rivers = [(f.name, _shape(f.metric)) for f in
               _metric(Feature.objects.filter(geom__bboverlaps=box, kind="river")).only("name")]
-    highlighted = _highlighted_school_codes(spec)
-    schools = [(s.code, s.name, s.kind, _shape(s.metric), s.code in highlighted) for s in
+    schools = [(s.code, s.name, s.kind, _shape(s.metric), s.code in highlight) for s in
                _metric(School.objects.filter(location__bboverlaps=box).exclude(status=SchoolStatus.CLOSED),
                        "location").only("code", "name", "kind")]
     households = [(h.number, _shape(h.metric)) for h in
                   _metric(sheet_households(spec, user).filter(location__isnull=False), "location").only("number")]
     return MapData(spec.geom, groups, villages, townships, roads, rivers, schools, households)
-
-
-def _highlighted_school_codes(spec: SheetSpec) -> set[str]:
-    if spec.per == AtlasPer.CATCHMENT:
-        return {spec.code}
-    village = Area.objects.filter(code=spec.code[:12]).first()
-    school = responsibilities.holder(Role.RESPONSIBLE_SCHOOL, village) if village else None
-    return {school.code} if isinstance(school, School) else set()
 
 
 def sheet_households(spec: SheetSpec, user: Any) -> Any:
@@ -152,44 +144,35 @@ def sheet_households(spec: SheetSpec, user: Any) -> Any:
 
 def facts(spec: SheetSpec, user: Any, on: date | None = None) -> SheetFacts:
     on = on or timezone.localdate()
-    county = Area.objects.filter(code=settings.GRIDMAP_COUNTY_CODE).first()
+    county = Area.objects.filter(code=settings.GRIDMAP_COUNTY_CODE).values_list("name", flat=True).first() or ""
+    people: list[tuple[str, Person]] = []
     if spec.per == AtlasPer.CATCHMENT:
-        catchment_school = School.objects.select_related("township").get(pk=spec.school_id or 0)
-        township = catchment_school.township
-        out = SheetFacts(county.name if county else "", township.name if township else "",
-                         township.code if township else "", "", "", f"{catchment_school.name}学区", spec.code,
-                         catchment_school.name, _principal_phone(catchment_school), _people_of_school(catchment_school))
+        school: Any = School.objects.select_related("township").get(pk=spec.school_id or 0)
+        township, village, title, code = school.township, None, f"{school.name}学区", spec.code
     else:
         area = Area.objects.select_related("parent__parent").get(code=spec.code)
         village = area if area.level == AreaLevel.VILLAGE else area.parent
         assert village is not None and village.parent is not None
-        township = village.parent
+        township, title, code = village.parent, area.name, area.code
         school = responsibilities.holder(Role.RESPONSIBLE_SCHOOL, village)
-        people: list[tuple[str, Person]] = []
-        leader = responsibilities.holder(Role.VILLAGE_LEADER, village)
-        if isinstance(leader, Person):
-            people.append(("包村领导", leader))
+        duties = [(Role.VILLAGE_LEADER, "包村领导", village)]
         if area.level == AreaLevel.GROUP:
-            cadre = responsibilities.holder(Role.GROUP_CADRE, area)
-            if isinstance(cadre, Person):
-                people.append(("包组干部", cadre))
-        if isinstance(school, School):
-            people += _people_of_school(school)
-        out = SheetFacts(county.name if county else "", township.name, township.code, village.name, village.code,
-                         area.name, area.code, school.name if isinstance(school, School) else "",
-                         _principal_phone(school) if isinstance(school, School) else "", people)
+            duties.append((Role.GROUP_CADRE, "包组干部", area))
+        for role, label, target in duties:
+            holder = responsibilities.holder(role, target)
+            if isinstance(holder, Person):
+                people.append((label, holder))
+    if isinstance(school, School):
+        principal = responsibilities.holder(Role.PRINCIPAL, school)
+        if isinstance(principal, Person):
+            people.append(("校长", principal))
+    else:
+        school = None
+    out = SheetFacts(county, township.name if township else "", township.code if township else "",
+                     village.name if village else "", village.code if village else "", title, code,
+                     school.name if school else "", school.code if school else "", people)
     _checklist(out, spec, user, on)
     return out
-
-
-def _people_of_school(school: School) -> list[tuple[str, Person]]:
-    principal = responsibilities.holder(Role.PRINCIPAL, school)
-    return [("校长", principal)] if isinstance(principal, Person) else []
-
-
-def _principal_phone(school: School) -> str:
-    principal = responsibilities.holder(Role.PRINCIPAL, school)
-    return principal.phone if isinstance(principal, Person) else ""
 
 
 def _checklist(out: SheetFacts, spec: SheetSpec, user: Any, on: date) -> None:
@@ -205,7 +188,7 @@ def _checklist(out: SheetFacts, spec: SheetSpec, user: Any, on: date) -> None:
     for child in (access.visible_children(user).school_age_on(on)  # type: ignore[attr-defined]
                   .filter(household__in=[h.pk for h in households]).order_by("birth_date")):
         children.setdefault(child.household_id, []).append(child)
-    expected = _expected_schools([h.group_id for h in households])
+    expected = _expected_schools([h.group_id for h in households], out.county)
     for h in households:
         kids = children.get(h.pk, [])
         if not kids:
@@ -225,9 +208,8 @@ def _number(household: Household, spec: SheetSpec) -> str:
     return f"{numerals.short_group_name(household.group.name)}-{household.number}"
 
 
-def _expected_schools(group_ids: list[int]) -> dict[tuple[int, str], str]:
+def _expected_schools(group_ids: list[int], county: str) -> dict[tuple[int, str], str]:
     rows = CatchmentAssignment.objects.filter(area_id__in=set(group_ids)).values_list("area_id", "stage", "school__name")
-    county = Area.objects.filter(code=settings.GRIDMAP_COUNTY_CODE).values_list("name", flat=True).first() or ""
     # "东阳市南马中心小学" → "南马中心小学": the county is the same on every row
     return {(area, stage): name.removeprefix(county) if county else name for area, stage, name in rows}
 

@@ -24,7 +24,7 @@ from matplotlib.path import Path
 
 from atlas.content import MapData
 from atlas.plan import SheetSpec
-from gridmap.charts import _font
+from gridmap.charts import cjk_font
 from gridmap.numerals import short_group_name
 
 MM = 1 / 25.4  # inches per millimetre
@@ -56,16 +56,12 @@ class DrawnMap:
 
 
 def _svg(fig: Figure) -> str:
-    _font()
+    cjk_font()
     out = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none"}):
         fig.savefig(out, format="svg", metadata={"Date": None})
     svg = out.getvalue()
     return svg[svg.index("<svg"):]
-
-
-def _family() -> list[str]:
-    return _font()
 
 
 def _rings(geom: Any) -> list[Any]:
@@ -114,7 +110,7 @@ def _length_label(metres: float) -> str:
 
 
 def sheet_map(spec: SheetSpec, data: MapData, keep_figure: bool = False) -> DrawnMap:
-    family = _family()
+    family = cjk_font()
     w_mm, h_mm = spec.frame_mm
     fig = Figure(figsize=(w_mm * MM, h_mm * MM), dpi=72)
     ax = fig.add_axes((0, 0, 1, 1))
@@ -256,7 +252,7 @@ def locator(township: Any, villages: list[tuple[str, Any]], village_code: str, c
 
 def index_map(area_geom: Any, sheets: list[tuple[int, Any]], width_mm: float, height_mm: float) -> str:
     """The atlas's area with every sheet's cell outlined and numbered."""
-    family = _family()
+    family = cjk_font()
     fig = Figure(figsize=(width_mm * MM, height_mm * MM), dpi=72)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_axis_off()
@@ -278,7 +274,7 @@ def index_map(area_geom: Any, sheets: list[tuple[int, Any]], width_mm: float, he
 
 def legend(width_mm: float = 44.0, height_mm: float = 42.0) -> str:
     """The legend, from the same SYMBOLS as the maps."""
-    family = _family()
+    family = cjk_font()
     fig = Figure(figsize=(width_mm * MM, height_mm * MM), dpi=72)
     handles = [
         Patch(facecolor=SYMBOLS["cell"]["facecolor"], edgecolor=SYMBOLS["cell"]["edgecolor"], linewidth=1.5,

@@ -82,7 +82,8 @@ class SheetRenderer:
 
     def context(self, spec: SheetSpec, total: int) -> dict[str, Any]:
         facts = content.facts(spec, self.user, self.printed_on)
-        drawn = draw.sheet_map(spec, content.map_data(spec, self.user))
+        highlight = frozenset({facts.school_code} - {""})
+        drawn = draw.sheet_map(spec, content.map_data(spec, self.user, highlight))
         outline, villages = self.township(facts.township_code)
         url = cell_url(spec, facts)
         w_mm, h_mm = spec.frame_mm

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -26,7 +26,7 @@ from django.views.decorators.http import require_POST
 from gridmap import access, audit, cases, documents, grid, ledgers, responsibilities
 from gridmap.forms import AbsenceForm, CaseStepForm, CloseCaseForm, ConfirmDropoutForm, StatusForm
 from gridmap.models import AuditAction, Case, CaseStatus, Child, ChildStatus, Person, Role, Step
-from gridmap.views import _form_errors
+from gridmap.views import form_errors
 
 ABSENCE_DAYS_SHOWN = 30
 
@@ -37,7 +37,7 @@ def _child(request: HttpRequest, pk: int) -> Child:
             "group__parent__parent", "household", "school_class__school"), pk=pk)
 
 
-def _deny(request: HttpRequest, target: Any, what: str) -> None:
+def _deny(request: HttpRequest, target: Any, what: str) -> NoReturn:
     audit.record(request, AuditAction.DENIED, target, summary=f"无权操作：{what}")
     raise PermissionDenied
 
@@ -48,6 +48,7 @@ def child_page(request: HttpRequest, pk: int) -> HttpResponse:
     user, today = request.user, timezone.localdate()
     audit.record(request, AuditAction.VIEW, child, summary=f"查看儿童档案 {child.id_masked}")
     statuses = access.allowed_statuses(user, child.status)
+    run = ledgers.consecutive_unexcused(child, today)
     forms: dict[str, Any] = {}
     if access.may_act(user, access.ABSENCE) and child.status in ledgers.IN_SCHOOL + [ChildStatus.SUSPECTED]:
         forms["absence"] = AbsenceForm()
@@ -59,8 +60,8 @@ def child_page(request: HttpRequest, pk: int) -> HttpResponse:
         "child": child, "today": today, "forms": forms, "absence_days": ABSENCE_DAYS_SHOWN,
         "ledgers": [ledgers.LEDGER_TITLES[k] for k in ledgers.Ledger if k in ledgers.ledgers_of(child, today)],
         "expected_grade": child.expected_grade(today),
-        "run": ledgers.consecutive_unexcused(child, today),
-        "escalation": ledgers.escalation(child, today),
+        "run": run,
+        "escalation": ledgers.escalation(child, today, run),
         "absences": child.absences.filter(date__gt=today - timedelta(days=ABSENCE_DAYS_SHOWN)).order_by("-date"),
         "history": child.status_history.select_related("changed_by").order_by("-date", "-recorded_at"),
         "cases": child.cases.annotate(n_steps=Count("steps")).order_by("-opened_on"),
@@ -88,7 +89,7 @@ def _act(request: HttpRequest, form: Any, action: Callable[[dict[str, Any]], str
     errors become messages on the page we go back to. The action returns its success message, or a
     response to go to instead."""
     if not form.is_valid():
-        _form_errors(request, form)
+        form_errors(request, form)
         return back
     try:
         done = action(form.cleaned_data)
@@ -257,13 +258,13 @@ def case_list(request: HttpRequest, code: str) -> HttpResponse:
     today = timezone.localdate()
     show = request.GET.get("show", "open")
     rows = access.visible_cases(request.user).filter(child__group__code__startswith=area.code)
+    overdue_ids = set(cases.overdue(rows, today).values_list("pk", flat=True))
     counts = {"open": rows.filter(status=CaseStatus.OPEN).count(), "closed": rows.filter(status=CaseStatus.CLOSED).count(),
-              "overdue": cases.overdue(rows, today).count()}
+              "overdue": len(overdue_ids)}
     if show == "overdue":
-        rows = cases.overdue(rows, today)
+        rows = rows.filter(pk__in=overdue_ids)
     elif show in ("open", "closed"):
         rows = rows.filter(status=CaseStatus.OPEN if show == "open" else CaseStatus.CLOSED)
-    overdue_ids = set(cases.overdue(rows, today).values_list("pk", flat=True))
     rows = (rows.select_related("child", "village", "school").annotate(n_steps=Count("steps"))
             .order_by("status", "opened_on", "pk"))
     page = Paginator(rows, 100).get_page(request.GET.get("page"))

@@ -19,7 +19,7 @@ OFF_SCHOOL_COLOR, DROPPED_COLOR, RATE_COLOR = "#d9822b", "#b02a37", "#1f6fb2"
 _font_ready = False
 
 
-def _font() -> list[str]:
+def cjk_font() -> list[str]:
     global _font_ready
     if not _font_ready and CJK_FONT.exists():
         font_manager.fontManager.addfont(str(CJK_FONT))
@@ -53,7 +53,7 @@ def sparkline(points: Sequence[TrendPoint], width_in: float = 2.2, height_in: fl
 
 def county_trend(points: Sequence[TrendPoint], labels: dict[str, str]) -> str:
     """Counts of suspected and dropped-out children (bars) and the dropout rate (line, ‰) by month."""
-    family = _font()
+    family = cjk_font()
     fig = Figure(figsize=(8, 2.6), dpi=72)
     ax = fig.add_axes((0.07, 0.18, 0.84, 0.68))
     months = [p.month[2:] for p in points]  # "26-11"

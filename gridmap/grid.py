@@ -31,7 +31,6 @@ from gridmap.models import (
 )
 from gridmap.models.children import at_risk_q
 
-OFF_SCHOOL = [ChildStatus.SUSPECTED, ChildStatus.DROPPED_OUT]
 AREA_ROLES = [Role.RESPONSIBLE_SCHOOL, Role.VILLAGE_LEADER, Role.GROUP_CADRE]
 
 
@@ -123,7 +122,7 @@ def cells(user: Any, root: Area) -> list[Cell]:
     counts = {
         c["group_id"]: c for c in access.countable_children(user).filter(group__in=in_scope)
         .annotate(taught=has_child_teacher()).values("group_id").annotate(
-            children=Count("pk"), off_school=Count("pk", filter=Q(status__in=OFF_SCHOOL)),
+            children=Count("pk"), off_school=Count("pk", filter=Q(status__in=access.OFF_SCHOOL)),
             untaught=Count("pk", filter=at_risk_q() & Q(taught=False)))
     }
     out = []

@@ -168,10 +168,11 @@ class EscalationStep:
     reached: bool
 
 
-def escalation(child: Child, on: date) -> list[EscalationStep]:
+def escalation(child: Child, on: date, run: list[date] | None = None) -> list[EscalationStep]:
     """Who visits on days 1, 2, 3 of an unexcused absence run (head teacher, middle-level leader,
-    school leader), with the named person where gridmap knows one."""
-    run = consecutive_unexcused(child, on)
+    school leader), with the named person where gridmap knows one. `run`: the child's run up to
+    `on`, if the caller has it already."""
+    run = consecutive_unexcused(child, on) if run is None else run
     if not run:
         return []
     school_class = child.school_class

@@ -64,14 +64,14 @@ def report_page(request: HttpRequest, code: str) -> HttpResponse:
         return exports.table_response(title, reports.REPORT_HEADERS, [reports.report_row(r) for r in rows], fmt,
                                       title.replace(" ", "_"), reports.REPORT_WIDTHS, note=reports.PROXY_NOTE)
     first, _last = reports.month_bounds(month)
-    submissions = {s.area_id: s for s in ReportSubmission.objects.filter(
-        month=first, area__in=[area, *Area.objects.filter(parent=area)]).select_related("submitted_by")}
-    by_code = {a.code: a.pk for a in Area.objects.filter(code__in=[r.code for r in rows])}
-    table = [(r, reports.report_row(r), submissions.get(by_code.get(r.code, -1))) for r in rows]
+    submissions = {s.area.code: s for s in ReportSubmission.objects.filter(
+        month=first, area__in=[area, *Area.objects.filter(parent=area)]).select_related("area", "submitted_by")
+        if s.area is not None}
+    table = [(r, reports.report_row(r), submissions.get(r.code)) for r in rows]
     return render(request, "gridmap/report.html", {
         "area": area, "month": month, "form": MonthForm(initial={"month": month}), "table": table,
         "headers": reports.REPORT_HEADERS, "proxy_note": reports.PROXY_NOTE,
-        "submission": submissions.get(area.pk),
+        "submission": submissions.get(area.code),
         "may_submit": area.level == AreaLevel.TOWNSHIP and access.may_act(request.user, access.REPORT),
         "in_progress": month == f"{timezone.localdate():%Y-%m}",
         "total": rows[-1] if rows and not access.scope_of(request.user).school_ids else None,

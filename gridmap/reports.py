@@ -128,9 +128,17 @@ def monthly(children: QuerySet[Child], month: str | date, unit: str, code: str,
                       plans if plans is not None else HomeTeachingPlan.objects.filter(child__in=children))
 
 
+def new_suspected_entries(month: str | date) -> Counter[int]:
+    """Entries on the suspected ledger during the month, per child (few, county-wide)."""
+    first, last = month_bounds(month)
+    return Counter(ChildStatusChange.objects.filter(to_status=S.SUSPECTED, date__range=(first, last))
+                   .values_list("child_id", flat=True))
+
+
 def figures_of(rows: list[ChildThen], month: str | date, unit: str, code: str, cases: QuerySet[Case],
-               plans: QuerySet[HomeTeachingPlan]) -> MonthlyFigures:
-    """The month's figures of a unit from its children's snapshot and its cases and plans."""
+               plans: QuerySet[HomeTeachingPlan], entries: Counter[int] | None = None) -> MonthlyFigures:
+    """The month's figures of a unit from its children's snapshot, its cases and plans, and the
+    month's new suspected entries (read here unless the caller has them)."""
     first, last = month_bounds(month)
     earliest, latest = schooling.school_age_birth_range(last)
     cohort_earliest, cohort_latest = schooling.grade_birth_range(9, last)
@@ -149,9 +157,7 @@ def figures_of(rows: list[ChildThen], month: str | date, unit: str, code: str, c
     closed = cases.filter(closed_on__range=(first, last)).count()
     open_then = cases.filter(Q(opened_on__lte=last), Q(closed_on__isnull=True) | Q(closed_on__gt=last)).count()
     overdue = case_flow.overdue(cases, last).count()
-    # The month's new suspected entries are few county-wide: count them against this unit's children.
-    entries = Counter(ChildStatusChange.objects.filter(to_status=S.SUSPECTED, date__range=(first, last))
-                      .values_list("child_id", flat=True))
+    entries = new_suspected_entries(month) if entries is None else entries
     new_suspected = sum(entries[c.pk] for c in rows) if entries else 0
     made, due = _visits(plans, first, last)
     suspected, dropped = counts.get(S.SUSPECTED, 0), counts.get(S.DROPPED_OUT, 0)
@@ -243,6 +249,7 @@ def report_units(area: Area, month: str | date) -> list[MonthlyFigures]:
     One snapshot of every child concerned, split per unit (a school counts the children on its
     roll or taught at home by it, wherever they live)."""
     last = month_bounds(month)[1]
+    entries = new_suspected_entries(month)
     if area.level == AreaLevel.COUNTY:
         everyone = snapshot(children_of_area(area), last)
         by_township: dict[str, list[ChildThen]] = {}
@@ -252,8 +259,8 @@ def report_units(area: Area, month: str | date) -> list[MonthlyFigures]:
         for township in Area.objects.filter(parent=area).order_by("code"):
             mine = by_township.get(township.code, [])
             rows.append(figures_of(mine, month, township.name, township.code, _area_cases(township),
-                                   _area_plans(township)))
-        return [*rows, figures_of(everyone, month, area.name, area.code, _area_cases(area), _area_plans(area))]
+                                   _area_plans(township), entries))
+        return [*rows, figures_of(everyone, month, area.name, area.code, _area_cases(area), _area_plans(area), entries)]
     schools = list(School.objects.filter(township=area).exclude(status=SchoolStatus.CLOSED).order_by("kind", "code"))
     at_home = set(HomeTeachingPlan.objects.filter(school__in=schools).values_list("child_id", "school_id"))
     in_cases = set(Case.objects.filter(school__in=schools).values_list("child_id", "school_id"))
@@ -263,9 +270,9 @@ def report_units(area: Area, month: str | date) -> list[MonthlyFigures]:
         mine = [c for c in concerned if c.school_id == school.pk or (c.pk, school.pk) in at_home
                 or (c.pk, school.pk) in in_cases]
         rows.append(figures_of(mine, month, school.name, school.code, Case.objects.filter(school=school),
-                               HomeTeachingPlan.objects.filter(school=school)))
+                               HomeTeachingPlan.objects.filter(school=school), entries))
     own = [c for c in concerned if c.group_code.startswith(area.code)]
-    return [*rows, figures_of(own, month, area.name, area.code, _area_cases(area), _area_plans(area))]
+    return [*rows, figures_of(own, month, area.name, area.code, _area_cases(area), _area_plans(area), entries)]
 
 
 def _area_cases(area: Area) -> QuerySet[Case]:

@@ -124,7 +124,7 @@ def village_of(group: Area) -> Area:
     return group.parent
 
 
-def _form_errors(request: HttpRequest, form: Any) -> str:
+def form_errors(request: HttpRequest, form: Any) -> str:
     text = "；".join(str(e) for errors in form.errors.values() for e in errors)
     messages.error(request, _("Not saved: %(errors)s") % {"errors": text})
     return ""
@@ -136,7 +136,7 @@ def _assign_school(request: HttpRequest, what: str, group: Area, village: Area) 
         raise PermissionDenied
     form = ResponsibleSchoolForm(request.POST, schools=access.candidate_schools(user, village))
     if not form.is_valid():
-        return _form_errors(request, form)
+        return form_errors(request, form)
     row, moved = responsibilities.assign_responsible_school(
         user, village, form.cleaned_data["school"], form.cleaned_data["start_date"],
         form.cleaned_data["redraw_catchment"], request)
@@ -151,7 +151,7 @@ def _assign_person(request: HttpRequest, what: str, group: Area, village: Area) 
         raise PermissionDenied
     form = PersonForm(request.POST, people=access.candidate_people(user, target), prefix=what)
     if not form.is_valid():
-        return _form_errors(request, form)
+        return form_errors(request, form)
     data = form.cleaned_data
     person = data["person"] or Person.objects.create(
         name=data["new_name"], sex=data["new_sex"], phone=data["new_phone"], unit=data["new_unit"],
@@ -167,7 +167,7 @@ def _assign_catchment(request: HttpRequest, what: str, group: Area, village: Are
         raise PermissionDenied
     form = CatchmentForm(request.POST, schools=access.candidate_schools(user, group))
     if not form.is_valid():
-        return _form_errors(request, form)
+        return form_errors(request, form)
     school = form.cleaned_data["school"]
     responsibilities.assign_catchment(user, [group], school, [form.cleaned_data["stage"]], request)
     return _("%(group)s is now in the catchment of %(school)s.") % {"group": group.name, "school": school.name}
@@ -184,7 +184,7 @@ def _assign_teacher(request: HttpRequest, what: str, group: Area, village: Area)
         raise PermissionDenied
     form = TeacherForm(request.POST, teachers=access.candidate_teachers(user, child))
     if not form.is_valid():
-        return _form_errors(request, form)
+        return form_errors(request, form)
     responsibilities.hand_over(user, Role.CHILD_TEACHER, child, form.cleaned_data["person"],
                                form.cleaned_data["start_date"], request)
     return _("%(child)s: responsible teacher is now %(teacher)s.") % {
