@@ -1,0 +1,340 @@
+"""Small-count protection of published tables: primary suppression of counts 1-4, complementary
+suppression so that no hidden value can be recomputed, and the audit that proves it.
+
+Plain Python over plain values, free of Django (gridmap.published builds the tables; gridmap.access
+is where the pages, the API and the exports get them from). The solver is HiGHS through
+scipy.optimize.linprog.
+
+The model: `values` maps a key (any hashable: here (unit code, measure)) to the true value of a
+figure that is published; `relations` say how figures add up (total = sum of parts), as an attacker
+who reads every table may use them. A key that appears in a relation but not in `values` is a figure
+that is never published (a latent part, e.g. graduates in a row whose other statuses are shown): an
+unknown >= 0 to everyone.
+
+- Primary: a count 1 <= v <= 4 (of keys that count children) is shown "<5": to the attacker it lies
+  in [1, 4].
+- Complement: a published value hidden only so that a primary cannot be recomputed, shown "*". Never
+  a zero. The attacker knows it is not a primary, so it lies in [5, inf) (in [1, inf) for a figure,
+  such as a visit count, that is not subject to the small-count rule).
+- Forced: hidden because another hidden figure would show through it (`linked`: a row's visit
+  counts when its home-taught count is hidden); anywhere in [0, inf) to the attacker.
+
+A hidden value is *recomputed* when the range it can take, given every published value, every
+relation and the bounds above, is narrower than 1 (max - min < 1, linear relaxation). `protect` adds
+complements, smallest non-zero published value first and parts before totals, until no hidden value
+is recomputed, auditing each connected component of unknowns with two small LPs per hidden value (one
+when the true value already shows a spread of 1 on one side).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.optimize import linprog
+
+SMALL = 5  # counts 1..SMALL-1 are primary suppressions
+PRIMARY, COMPLEMENT, FORCED = "primary", "complement", "forced"
+INF = float("inf")
+_EPS = 1e-6
+
+Key = Hashable
+
+
+@dataclass(frozen=True)
+class Relation:
+    """total = sum(parts), exactly, on the data being published."""
+
+    total: Key
+    parts: tuple[Key, ...]
+
+    def keys(self) -> tuple[Key, ...]:
+        return (self.total, *self.parts)
+
+
+@dataclass
+class Protection:
+    """What to hide, and why; with the work it took."""
+
+    hidden: dict[Key, str]  # key -> PRIMARY / COMPLEMENT / FORCED
+    rounds: int = 0
+    lps: int = 0  # linear programs solved by the audit
+    components: int = 0  # largest number of components audited in one round
+    unprotected: list[Key] = field(default_factory=list)  # recomputable and no complement left (never seen)
+
+    def count(self, reason: str) -> int:
+        return sum(1 for r in self.hidden.values() if r == reason)
+
+
+def primary_candidates(values: Mapping[Key, int], small: Callable[[Key], bool] | None = None) -> set[Key]:
+    return {k for k, v in values.items() if 1 <= v < SMALL and (small is None or small(k))}
+
+
+def protect(values: Mapping[Key, int], relations: Sequence[Relation], *,
+            small: Callable[[Key], bool] | None = None,
+            linked: Mapping[Key, Sequence[Key]] | None = None,
+            rank: Callable[[Key], int] | None = None,
+            complements: bool = True, max_rounds: int = 200) -> Protection:
+    """Decide which published values to hide.
+
+    small(key): whether the key is a count of children (subject to "<5"); default: every key.
+    linked[key]: keys to hide (FORCED) whenever `key` is hidden.
+    rank(key): the level of a figure, higher for larger units (a county above its townships); among
+      equally good complements the lower rank is taken, so totals are hidden only when parts cannot
+      do it.
+    complements=False gives primary suppression alone (for comparison: the audit is not run).
+    """
+    linked = linked or {}
+    hidden: dict[Key, str] = {k: PRIMARY for k in primary_candidates(values, small)}
+    _close_linked(hidden, linked, values)
+    result = Protection(hidden)
+    if not complements:
+        return result
+    audit = _Audit(values, relations, small)
+    for result.rounds in range(1, max_rounds + 1):
+        determined, stats = audit.recomputed(hidden)
+        result.lps += stats[0]
+        result.components = max(result.components, stats[1])
+        if not determined:
+            break
+        added, touched, grown = False, set(), set()
+        order = {PRIMARY: 0, FORCED: 1, COMPLEMENT: 2}
+        for key, component in sorted(determined.items(), key=lambda kc: (order[hidden[kc[0]]], repr(kc[0]))):
+            if touched & set(audit.of_key.get(key, [])) or (hidden[key] == COMPLEMENT and component in grown):
+                continue  # a complement went in beside it this round: audit again first
+            choice = audit.complement_for(key, hidden, rank)
+            if choice is None:
+                if key not in result.unprotected:
+                    result.unprotected.append(key)
+                continue
+            if choice not in hidden:
+                hidden[choice] = COMPLEMENT
+                touched.update(audit.of_key.get(choice, []))
+                grown.add(component)
+                added = True
+        _close_linked(hidden, linked, values)
+        if not added:
+            break
+    return result
+
+
+def _close_linked(hidden: dict[Key, str], linked: Mapping[Key, Sequence[Key]], values: Mapping[Key, int]) -> None:
+    todo = list(hidden)
+    while todo:
+        for other in linked.get(todo.pop(), ()):
+            if other in values and other not in hidden:
+                hidden[other] = FORCED
+                todo.append(other)
+
+
+class _Audit:
+    """Ranges of hidden values over the relations, component by component (results of unchanged
+    components are kept between rounds)."""
+
+    def __init__(self, values: Mapping[Key, int], relations: Sequence[Relation],
+                 small: Callable[[Key], bool] | None) -> None:
+        self.values = values
+        self.small = small
+        self.relations = [r for r in relations if len(r.parts) > 0]
+        self.of_key: dict[Key, list[int]] = {}
+        for i, r in enumerate(self.relations):
+            for k in r.keys():
+                self.of_key.setdefault(k, []).append(i)
+        self._passed: set[frozenset[Key]] = set()
+
+    def unknown(self, key: Key, hidden: Mapping[Key, str]) -> bool:
+        return key in hidden or key not in self.values
+
+    def bounds(self, key: Key, hidden: Mapping[Key, str]) -> tuple[float, float]:
+        reason = hidden.get(key)
+        if reason == PRIMARY:
+            return 1.0, float(SMALL - 1)
+        if reason == COMPLEMENT:
+            counts_children = self.small is None or self.small(key)
+            return (float(SMALL) if counts_children else 1.0), INF
+        return 0.0, INF  # forced, or never published
+
+    def recomputed(self, hidden: Mapping[Key, str]) -> tuple[dict[Key, int], tuple[int, int]]:
+        """Hidden keys whose range is narrower than 1, each with the number of its component;
+        (LPs solved, components)."""
+        lps, n_components, out = 0, 0, {}
+        for number, (variables, rels) in enumerate(self._components(hidden)):
+            if not any(v in hidden for v in variables):
+                continue
+            n_components += 1
+            frozen = frozenset(variables)
+            if frozen in self._passed:
+                continue
+            determined, solved = self._audit_component(variables, rels, hidden)
+            lps += solved
+            if determined:
+                out.update(dict.fromkeys(determined, number))
+            else:
+                self._passed.add(frozen)
+        return out, (lps, n_components)
+
+    def _components(self, hidden: Mapping[Key, str]) -> Iterable[tuple[list[Key], list[int]]]:
+        parent: dict[Key, Key] = {}
+
+        def find(k: Key) -> Key:
+            while parent[k] != k:
+                parent[k] = parent[parent[k]]
+                k = parent[k]
+            return k
+
+        active: list[tuple[int, list[Key]]] = []
+        for i, r in enumerate(self.relations):
+            unknowns = [k for k in r.keys() if self.unknown(k, hidden)]
+            if not unknowns:
+                continue
+            active.append((i, unknowns))
+            for k in unknowns:
+                parent.setdefault(k, k)
+            for k in unknowns[1:]:
+                a, b = find(unknowns[0]), find(k)
+                if a != b:
+                    parent[a] = b
+        groups: dict[Key, tuple[list[Key], list[int]]] = {}
+        for k in parent:
+            groups.setdefault(find(k), ([], []))[0].append(k)
+        for i, unknowns in active:
+            groups[find(unknowns[0])][1].append(i)
+        return groups.values()  # a hidden value in no relation is safe: its range is its bounds
+
+    def _audit_component(self, variables: list[Key], rels: list[int],
+                         hidden: Mapping[Key, str]) -> tuple[list[Key], int]:
+        index = {k: j for j, k in enumerate(variables)}
+        a = np.zeros((len(rels), len(variables)))
+        b = np.zeros(len(rels))
+        for row, i in enumerate(rels):
+            r = self.relations[i]
+            for k, coef in [(r.total, -1.0), *((p, 1.0) for p in r.parts)]:
+                if k in index:
+                    a[row, index[k]] += coef
+                else:
+                    b[row] -= coef * self.values[k]
+        bounds = [self.bounds(k, hidden) for k in variables]
+        lo = np.array([x for x, _y in bounds])
+        hi = np.array([y for _x, y in bounds])
+        targets = [k for k in variables if k in hidden]
+        if len(rels) == 1:
+            return [k for k in targets if _single_range(a[0], b[0], lo, hi, index[k]) < 1 - _EPS], 0
+        determined, solved = [], 0
+        lp_bounds = [(x, None if y == INF else y) for x, y in bounds]
+        for k in targets:
+            j, truth = index[k], float(self.values[k])
+            low = high = truth
+            for sign in (1.0, -1.0):  # min, then max
+                c = np.zeros(len(variables))
+                c[j] = sign
+                res = linprog(c, A_eq=a, b_eq=b, bounds=lp_bounds, method="highs")
+                solved += 1
+                if res.status == 3:  # unbounded: the value can grow without limit
+                    high = INF
+                elif res.status == 0:
+                    if sign > 0:
+                        low = res.x[j]
+                    else:
+                        high = res.x[j]
+                if high - low >= 1 - _EPS:
+                    break
+            if high - low < 1 - _EPS:
+                determined.append(k)
+        return determined, solved
+
+    def complement_for(self, key: Key, hidden: Mapping[Key, str],
+                       rank: Callable[[Key], int] | None) -> Key | None:
+        """The published non-zero value to hide next to `key`: from the relations through `key` with
+        the fewest unknowns first, a part before a total, a lower rank before a higher, one that
+        also sits in a relation with another hidden value (closing a rectangle, as in a table with
+        marginals, protects both at once), the smallest."""
+        best: tuple[Any, ...] | None = None
+        choice: Key | None = None
+        for i in self.of_key.get(key, []):
+            r = self.relations[i]
+            n_unknown = sum(self.unknown(k, hidden) for k in r.keys())
+            for k in r.keys():
+                if k == key or self.unknown(k, hidden) or self.values[k] == 0:
+                    continue
+                links = sum(1 for j in self.of_key.get(k, []) if j != i
+                            and any(o in hidden for o in self.relations[j].keys()))
+                order = (n_unknown, k == r.total, rank(k) if rank else 0, -links, self.values[k], repr(k))
+                if best is None or order < best:
+                    best, choice = order, k
+        if choice is None:  # nothing beside it: widen to the relations of its component's unknowns
+            for i in self.of_key.get(key, []):
+                for other in self.relations[i].keys():
+                    if other != key and self.unknown(other, hidden):
+                        for j in self.of_key.get(other, []):
+                            for k in self.relations[j].keys():
+                                if not self.unknown(k, hidden) and self.values[k] > 0:
+                                    order = (self.relations[j].total == k, rank(k) if rank else 0,
+                                             self.values[k], repr(k))
+                                    if best is None or order < best:
+                                        best, choice = order, k
+        return choice
+
+
+def _single_range(row: Any, rhs: float, lo: Any, hi: Any, j: int) -> float:
+    """Width of the range of x_j under one equation row·x = rhs and box bounds (closed form)."""
+    coef = row[j]
+    if coef == 0:
+        return hi[j] - lo[j]
+    others_lo = others_hi = 0.0
+    for i, c in enumerate(row):
+        if i == j or c == 0:
+            continue
+        lo_i, hi_i = (c * lo[i], c * hi[i]) if c > 0 else (c * hi[i], c * lo[i])
+        others_lo += lo_i
+        others_hi += hi_i
+    # coef * x_j = rhs - others, others in [others_lo, others_hi]
+    ends = [(rhs - others_hi) / coef, (rhs - others_lo) / coef]
+    low, high = max(min(ends), lo[j]), min(max(ends), hi[j])
+    return float(high - low)
+
+
+def ranges(values: Mapping[Key, float], relations: Sequence[Relation], bounds: Mapping[Key, tuple[float, float]],
+           integral: bool = True) -> dict[Key, tuple[float, float]]:
+    """An attacker's view: the range of every unknown (a key with bounds and no value) given the
+    known values and the relations, by MILP (integral=True: counts are whole numbers) or LP.
+    Used by the tests to attack what a login can read; independent of `protect`'s own audit."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    unknown = sorted(bounds, key=repr)
+    index = {k: j for j, k in enumerate(unknown)}
+    rows, rhs = [], []
+    for r in relations:
+        terms = [(r.total, -1.0), *((p, 1.0) for p in r.parts)]
+        if not any(k in index for k, _c in terms):
+            continue
+        row, b = np.zeros(len(unknown)), 0.0
+        for k, coef in terms:
+            if k in index:
+                row[index[k]] += coef
+            else:
+                b -= coef * values[k]
+        rows.append(row)
+        rhs.append(b)
+    lo = np.array([bounds[k][0] for k in unknown])
+    hi = np.array([bounds[k][1] for k in unknown])
+    out: dict[Key, tuple[float, float]] = {}
+    if not unknown:
+        return out
+    a = np.array(rows) if rows else np.zeros((0, len(unknown)))
+    constraint = [LinearConstraint(a, rhs, rhs)] if rows else []
+    for k in unknown:
+        j = index[k]
+        ends = []
+        for sign in (1.0, -1.0):
+            c = np.zeros(len(unknown))
+            c[j] = sign
+            res = milp(c, constraints=constraint, bounds=Bounds(lo, hi),
+                       integrality=np.ones(len(unknown)) if integral else None)
+            if res.status == 0:
+                ends.append(float(res.x[j]))
+            else:  # unbounded (or no better bound found): the value is not pinned on that side
+                ends.append(-INF if sign > 0 else INF)
+        out[k] = (ends[0], ends[1])
+    return out
