@@ -21,8 +21,8 @@ unknown >= 0 to everyone.
 
 A hidden value is *recomputed* when the range it can take, given every published value, every
 relation and the bounds above, is narrower than 1 (max - min < 1, linear relaxation). `protect` adds
-complements, smallest non-zero published value first and parts before totals, until no hidden value
-is recomputed, auditing each connected component of unknowns with two small LPs per hidden value (one
+complements, smallest non-zero published value first and parts before totals, until no hidden small
+count (primary or forced, other than 0) is recomputed, auditing each connected component of unknowns with two small LPs per hidden value (one
 when the true value already shows a spread of 1 on one side).
 """
 
@@ -34,11 +34,13 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import linprog
+from scipy.sparse import csr_array
 
 SMALL = 5  # counts 1..SMALL-1 are primary suppressions
 PRIMARY, COMPLEMENT, FORCED = "primary", "complement", "forced"
 INF = float("inf")
 _EPS = 1e-6
+WITNESSES = 4  # random-objective LPs per component before the per-value ones
 
 Key = Hashable
 
@@ -68,14 +70,18 @@ class Protection:
         return sum(1 for r in self.hidden.values() if r == reason)
 
 
-def primary_candidates(values: Mapping[Key, int], small: Callable[[Key], bool] | None = None) -> set[Key]:
-    return {k for k, v in values.items() if 1 <= v < SMALL and (small is None or small(k))}
+def primary_candidates(values: Mapping[Key, int], small: Callable[[Key], bool] | None = None,
+                       banded: Callable[[Key], bool] | None = None) -> set[Key]:
+    def floor(k: Key) -> int:
+        return 0 if banded is not None and banded(k) else 1
+    return {k for k, v in values.items() if floor(k) <= v < SMALL and (small is None or small(k))}
 
 
 def protect(values: Mapping[Key, int], relations: Sequence[Relation], *,
             small: Callable[[Key], bool] | None = None,
             linked: Mapping[Key, Sequence[Key]] | None = None,
             rank: Callable[[Key], int] | None = None,
+            banded: Callable[[Key], bool] | None = None,
             complements: bool = True, max_rounds: int = 200) -> Protection:
     """Decide which published values to hide.
 
@@ -84,19 +90,24 @@ def protect(values: Mapping[Key, int], relations: Sequence[Relation], *,
     rank(key): the level of a figure, higher for larger units (a county above its townships); among
       equally good complements the lower rank is taken, so totals are hidden only when parts cannot
       do it.
+    banded(key): 0 is hidden too, as "<5" = 0-4: for figures that are mostly 0 or 1 in many small
+      units (off school per village group), where zeros shown beside "<5" pin every "<5" to 1 when
+      the units' total is known.
     complements=False gives primary suppression alone (for comparison: the audit is not run).
     """
     linked = linked or {}
-    hidden: dict[Key, str] = {k: PRIMARY for k in primary_candidates(values, small)}
+    hidden: dict[Key, str] = {k: PRIMARY for k in primary_candidates(values, small, banded)}
     _close_linked(hidden, linked, values)
     result = Protection(hidden)
     if not complements:
         return result
-    audit = _Audit(values, relations, small)
+    audit = _Audit(values, relations, small, banded)
     for result.rounds in range(1, max_rounds + 1):
-        determined, stats = audit.recomputed(hidden)
-        result.lps += stats[0]
-        result.components = max(result.components, stats[1])
+        determined = audit.singletons(hidden)  # pinned by one relation: found without an LP
+        if not determined:
+            determined, stats = audit.recomputed(hidden)
+            result.lps += stats[0]
+            result.components = max(result.components, stats[1])
         if not determined:
             break
         added, touched, grown = False, set(), set()
@@ -134,9 +145,10 @@ class _Audit:
     components are kept between rounds)."""
 
     def __init__(self, values: Mapping[Key, int], relations: Sequence[Relation],
-                 small: Callable[[Key], bool] | None) -> None:
+                 small: Callable[[Key], bool] | None, banded: Callable[[Key], bool] | None = None) -> None:
         self.values = values
         self.small = small
+        self.banded = banded
         self.relations = [r for r in relations if len(r.parts) > 0]
         self.of_key: dict[Key, list[int]] = {}
         for i, r in enumerate(self.relations):
@@ -144,24 +156,40 @@ class _Audit:
                 self.of_key.setdefault(k, []).append(i)
         self._passed: set[frozenset[Key]] = set()
 
+    def target(self, key: Key, hidden: Mapping[Key, str]) -> bool:
+        """Must this hidden value stay unknown? A small count (primary) or what would show one
+        (forced), unless it is 0: learning that a count is 0 discloses no child. A complement is
+        not a target: it is 5 or more, hidden only to keep targets unknown, and the audit of the
+        targets already assumes whatever can be learnt of it."""
+        return hidden.get(key) in (PRIMARY, FORCED) and self.values.get(key, 0) > 0
+
     def unknown(self, key: Key, hidden: Mapping[Key, str]) -> bool:
         return key in hidden or key not in self.values
 
     def bounds(self, key: Key, hidden: Mapping[Key, str]) -> tuple[float, float]:
         reason = hidden.get(key)
         if reason == PRIMARY:
-            return 1.0, float(SMALL - 1)
+            return (0.0 if self.banded is not None and self.banded(key) else 1.0), float(SMALL - 1)
         if reason == COMPLEMENT:
             counts_children = self.small is None or self.small(key)
             return (float(SMALL) if counts_children else 1.0), INF
         return 0.0, INF  # forced, or never published
+
+    def singletons(self, hidden: Mapping[Key, str]) -> dict[Key, int]:
+        """Hidden keys that are the only unknown of some relation (each its own "component")."""
+        out: dict[Key, int] = {}
+        for r in self.relations:
+            unknowns = [k for k in r.keys() if self.unknown(k, hidden)]
+            if len(unknowns) == 1 and self.target(unknowns[0], hidden):
+                out[unknowns[0]] = len(out)
+        return out
 
     def recomputed(self, hidden: Mapping[Key, str]) -> tuple[dict[Key, int], tuple[int, int]]:
         """Hidden keys whose range is narrower than 1, each with the number of its component;
         (LPs solved, components)."""
         lps, n_components, out = 0, 0, {}
         for number, (variables, rels) in enumerate(self._components(hidden)):
-            if not any(v in hidden for v in variables):
+            if not any(self.target(v, hidden) for v in variables):
                 continue
             n_components += 1
             frozen = frozenset(variables)
@@ -218,18 +246,32 @@ class _Audit:
         bounds = [self.bounds(k, hidden) for k in variables]
         lo = np.array([x for x, _y in bounds])
         hi = np.array([y for _x, y in bounds])
-        targets = [k for k in variables if k in hidden]
+        targets = [k for k in variables if self.target(k, hidden)]
         if len(rels) == 1:
             return [k for k in targets if _single_range(a[0], b[0], lo, hi, index[k]) < 1 - _EPS], 0
         determined, solved = [], 0
         lp_bounds = [(x, None if y == INF else y) for x, y in bounds]
+        sparse = csr_array(a)
+        # Witnesses first: vertices for a few random objectives usually show most values can move by
+        # 1 or more from the truth (which is feasible itself); only the rest get their own two LPs.
+        truth = np.array([float(self.values.get(k, 0)) for k in variables])
+        moved = np.zeros(len(variables), dtype=bool)
+        rng = np.random.default_rng(len(variables))
+        for _ in range(WITNESSES):
+            res = linprog(rng.choice([-1.0, 1.0], len(variables)), A_eq=sparse, b_eq=b, bounds=lp_bounds,
+                          method="highs")
+            solved += 1
+            if res.status == 0:
+                moved |= np.abs(res.x - truth) >= 1 - _EPS
         for k in targets:
-            j, truth = index[k], float(self.values[k])
-            low = high = truth
+            j = index[k]
+            if moved[j] or k not in self.values:
+                continue
+            low = high = truth[j]
             for sign in (1.0, -1.0):  # min, then max
                 c = np.zeros(len(variables))
                 c[j] = sign
-                res = linprog(c, A_eq=a, b_eq=b, bounds=lp_bounds, method="highs")
+                res = linprog(c, A_eq=sparse, b_eq=b, bounds=lp_bounds, method="highs")
                 solved += 1
                 if res.status == 3:  # unbounded: the value can grow without limit
                     high = INF
@@ -263,18 +305,35 @@ class _Audit:
                 order = (n_unknown, k == r.total, rank(k) if rank else 0, -links, self.values[k], repr(k))
                 if best is None or order < best:
                     best, choice = order, k
-        if choice is None:  # nothing beside it: widen to the relations of its component's unknowns
-            for i in self.of_key.get(key, []):
-                for other in self.relations[i].keys():
-                    if other != key and self.unknown(other, hidden):
-                        for j in self.of_key.get(other, []):
-                            for k in self.relations[j].keys():
-                                if not self.unknown(k, hidden) and self.values[k] > 0:
-                                    order = (self.relations[j].total == k, rank(k) if rank else 0,
-                                             self.values[k], repr(k))
-                                    if best is None or order < best:
-                                        best, choice = order, k
+        if choice is None:  # nothing beside it: look further out through its component's unknowns
+            choice = self._further(key, hidden, rank)
         return choice
+
+
+    def _further(self, key: Key, hidden: Mapping[Key, str], rank: Callable[[Key], int] | None) -> Key | None:
+        """The nearest published non-zero value in a relation of the component of `key`: found
+        breadth first, then by the usual order within the nearest distance."""
+        seen, frontier = {key}, [key]
+        while frontier:
+            best: tuple[Any, ...] | None = None
+            choice: Key | None = None
+            reached: list[Key] = []
+            for unknown in frontier:
+                for i in self.of_key.get(unknown, []):
+                    r = self.relations[i]
+                    for k in r.keys():
+                        if self.unknown(k, hidden):
+                            if k not in seen:
+                                seen.add(k)
+                                reached.append(k)
+                        elif self.values[k] > 0:
+                            order = (k == r.total, rank(k) if rank else 0, self.values[k], repr(k))
+                            if best is None or order < best:
+                                best, choice = order, k
+            if choice is not None:
+                return choice
+            frontier = reached
+        return None
 
 
 def _single_range(row: Any, rhs: float, lo: Any, hi: Any, j: int) -> float:

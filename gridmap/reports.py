@@ -75,6 +75,11 @@ class MonthlyFigures:
     visits_due: int
     visit_compliance: float | None
     zero_report: bool
+    # What the unpublished rates are made of (for small-count protection, gridmap.published).
+    cohort: int = 0
+    cohort_in: int = 0
+    disabled: int = 0
+    disabled_in: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -140,10 +145,8 @@ def figures_of(rows: list[ChildThen], month: str | date, unit: str, code: str, c
     """The month's figures of a unit from its children's snapshot, its cases and plans, and the
     month's new suspected entries (read here unless the caller has them)."""
     first, last = month_bounds(month)
-    earliest, latest = schooling.school_age_birth_range(last)
     cohort_earliest, cohort_latest = schooling.grade_birth_range(9, last)
-    on_ledger = [c for c in rows if earliest <= c.birth_date <= latest and c.status is not None
-                 and c.status != S.TRANSFERRED_OUT]
+    on_ledger = school_age_on_ledger(rows, last)
     counts: dict[str, int] = {}
     for status in (c.status for c in on_ledger if c.status is not None):
         counts[status] = counts.get(status, 0) + 1
@@ -171,7 +174,16 @@ def figures_of(rows: list[ChildThen], month: str | date, unit: str, code: str, c
         disabled_enrolment_rate=_rate(disabled_in, len(disabled)),
         visits_made=made, visits_due=due, visit_compliance=_rate(made, due),
         zero_report=not (suspected or dropped or opened or closed or open_then),
+        cohort=len(cohort), cohort_in=cohort_in, disabled=len(disabled), disabled_in=disabled_in,
     )
+
+
+def school_age_on_ledger(rows: list[ChildThen], last: date) -> list[ChildThen]:
+    """The school-age children of a snapshot taken at `last` (the one definition, for reports and
+    the counts aggregate-only logins read on the grid)."""
+    earliest, latest = schooling.school_age_birth_range(last)
+    return [c for c in rows if earliest <= c.birth_date <= latest and c.status is not None
+            and c.status != S.TRANSFERRED_OUT]
 
 
 def _status_then(children: QuerySet[Child], on: date) -> QuerySet[Any]:
