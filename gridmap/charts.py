@@ -6,13 +6,20 @@ fonts-wqy-microhei package is registered for the Chinese labels."""
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from matplotlib import font_manager
 from matplotlib.figure import Figure
 
 from gridmap.reports import TrendPoint
+
+if TYPE_CHECKING:
+    from gridmap.published import PublishedPoint
+
+Point = TrendPoint | PublishedPoint
 
 CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 OFF_SCHOOL_COLOR, DROPPED_COLOR, RATE_COLOR = "#d9822b", "#b02a37", "#1f6fb2"
@@ -34,39 +41,45 @@ def _svg(fig: Figure) -> str:
     return svg[svg.index("<svg"):]  # drop the XML prolog and doctype for inline use
 
 
-def sparkline(points: Sequence[TrendPoint], width_in: float = 2.2, height_in: float = 0.55) -> str:
-    """Suspected + dropped out (area) and dropped out (line) at each month end; last value marked."""
+def _value(v: int | None) -> float:
+    return math.nan if v is None else float(v)  # a hidden figure (aggregate-only logins) is not drawn
+
+
+def sparkline(points: Sequence[Point], width_in: float = 2.2, height_in: float = 0.55) -> str:
+    """Suspected + dropped out (area) and dropped out (line) at each month end; last value marked.
+    A point that is hidden (None) leaves a gap."""
     fig = Figure(figsize=(width_in, height_in), dpi=72)
     ax = fig.add_axes((0.01, 0.08, 0.98, 0.84))
-    x = range(len(points))
-    off = [p.off_school for p in points]
-    dropped = [p.dropped_out for p in points]
+    x = list(range(len(points)))
+    off = [_value(p.off_school) for p in points]
+    dropped = [_value(p.dropped_out) for p in points]
     ax.fill_between(x, off, color=OFF_SCHOOL_COLOR, alpha=0.35, linewidth=0)
     ax.plot(x, dropped, color=DROPPED_COLOR, linewidth=1.4)
-    if points:
+    if points and not math.isnan(off[-1]):
         ax.plot([len(points) - 1], [off[-1]], "o", color=OFF_SCHOOL_COLOR, markersize=3)
-    ax.set_ylim(0, max([*off, 1]) * 1.15)
+    ax.set_ylim(0, max([v for v in off if not math.isnan(v)] + [1]) * 1.15)
     ax.set_xlim(-0.3, max(len(points) - 0.7, 0.7))
     ax.axis("off")
     return _svg(fig)
 
 
-def county_trend(points: Sequence[TrendPoint], labels: dict[str, str]) -> str:
+def county_trend(points: Sequence[Point], labels: dict[str, str]) -> str:
     """Counts of suspected and dropped-out children (bars) and the dropout rate (line, ‰) by month."""
     family = cjk_font()
     fig = Figure(figsize=(8, 2.6), dpi=72)
     ax = fig.add_axes((0.07, 0.18, 0.84, 0.68))
     months = [p.month[2:] for p in points]  # "26-11"
     x = list(range(len(points)))
-    ax.bar([i - 0.2 for i in x], [p.suspected for p in points], width=0.4, color=OFF_SCHOOL_COLOR,
-           label=labels["suspected"])
-    ax.bar([i + 0.2 for i in x], [p.dropped_out for p in points], width=0.4, color=DROPPED_COLOR,
-           label=labels["dropped_out"])
+    for offset, name, color in [(-0.2, "suspected", OFF_SCHOOL_COLOR), (0.2, "dropped_out", DROPPED_COLOR)]:
+        shown = [(i, getattr(p, name)) for i, p in zip(x, points, strict=True) if getattr(p, name) is not None]
+        ax.bar([i + offset for i, _v in shown], [v for _i, v in shown], width=0.4, color=color, label=labels[name])
     ax.set_xticks(x, months, fontsize=8, family=family)
     ax.tick_params(axis="y", labelsize=8)
     ax.spines[["top", "right"]].set_visible(False)
     rate = ax.twinx()
-    rate.plot(x, [1000 * p.dropped_out / p.school_age if p.school_age else 0 for p in points], color=RATE_COLOR,
+    rate.plot(x, [1000 * p.dropped_out / p.school_age if p.school_age and p.dropped_out is not None
+                  else (math.nan if p.dropped_out is None or p.school_age is None else 0) for p in points],
+              color=RATE_COLOR,
               marker="o", markersize=3, linewidth=1.5, label=labels["rate"])
     rate.set_ylim(bottom=0)
     rate.tick_params(axis="y", labelsize=8, colors=RATE_COLOR)

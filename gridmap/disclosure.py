@@ -22,13 +22,14 @@ unknown >= 0 to everyone.
 A hidden value is *recomputed* when the range it can take, given every published value, every
 relation and the bounds above, is narrower than 1 (max - min < 1, linear relaxation). `protect` adds
 complements, smallest non-zero published value first and parts before totals, until no hidden small
-count (primary or forced, other than 0) is recomputed, auditing each connected component of unknowns with two small LPs per hidden value (one
-when the true value already shows a spread of 1 on one side).
+count (primary or forced, other than 0) is recomputed, auditing each connected component of
+unknowns with a few LPs on random objectives (their vertices show most values can move by 1) and
+two LPs for each value they do not settle.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +43,7 @@ INF = float("inf")
 _EPS = 1e-6
 WITNESSES = 4  # random-objective LPs per component before the per-value ones
 
-Key = Hashable
+Key = Any  # any hashable: (unit code, measure) here
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class Relation:
     total: Key
     parts: tuple[Key, ...]
 
-    def keys(self) -> tuple[Key, ...]:
+    def terms(self) -> tuple[Key, ...]:
         return (self.total, *self.parts)
 
 
@@ -110,7 +111,7 @@ def protect(values: Mapping[Key, int], relations: Sequence[Relation], *,
             result.components = max(result.components, stats[1])
         if not determined:
             break
-        added, touched, grown = False, set(), set()
+        added, touched, grown = False, set[int](), set[int]()
         order = {PRIMARY: 0, FORCED: 1, COMPLEMENT: 2}
         for key, component in sorted(determined.items(), key=lambda kc: (order[hidden[kc[0]]], repr(kc[0]))):
             if touched & set(audit.of_key.get(key, [])) or (hidden[key] == COMPLEMENT and component in grown):
@@ -152,7 +153,7 @@ class _Audit:
         self.relations = [r for r in relations if len(r.parts) > 0]
         self.of_key: dict[Key, list[int]] = {}
         for i, r in enumerate(self.relations):
-            for k in r.keys():
+            for k in r.terms():
                 self.of_key.setdefault(k, []).append(i)
         self._passed: set[frozenset[Key]] = set()
 
@@ -179,7 +180,7 @@ class _Audit:
         """Hidden keys that are the only unknown of some relation (each its own "component")."""
         out: dict[Key, int] = {}
         for r in self.relations:
-            unknowns = [k for k in r.keys() if self.unknown(k, hidden)]
+            unknowns = [k for k in r.terms() if self.unknown(k, hidden)]
             if len(unknowns) == 1 and self.target(unknowns[0], hidden):
                 out[unknowns[0]] = len(out)
         return out
@@ -214,7 +215,7 @@ class _Audit:
 
         active: list[tuple[int, list[Key]]] = []
         for i, r in enumerate(self.relations):
-            unknowns = [k for k in r.keys() if self.unknown(k, hidden)]
+            unknowns = [k for k in r.terms() if self.unknown(k, hidden)]
             if not unknowns:
                 continue
             active.append((i, unknowns))
@@ -296,12 +297,12 @@ class _Audit:
         choice: Key | None = None
         for i in self.of_key.get(key, []):
             r = self.relations[i]
-            n_unknown = sum(self.unknown(k, hidden) for k in r.keys())
-            for k in r.keys():
+            n_unknown = sum(self.unknown(k, hidden) for k in r.terms())
+            for k in r.terms():
                 if k == key or self.unknown(k, hidden) or self.values[k] == 0:
                     continue
                 links = sum(1 for j in self.of_key.get(k, []) if j != i
-                            and any(o in hidden for o in self.relations[j].keys()))
+                            and any(o in hidden for o in self.relations[j].terms()))
                 order = (n_unknown, k == r.total, rank(k) if rank else 0, -links, self.values[k], repr(k))
                 if best is None or order < best:
                     best, choice = order, k
@@ -321,7 +322,7 @@ class _Audit:
             for unknown in frontier:
                 for i in self.of_key.get(unknown, []):
                     r = self.relations[i]
-                    for k in r.keys():
+                    for k in r.terms():
                         if self.unknown(k, hidden):
                             if k not in seen:
                                 seen.add(k)
@@ -340,7 +341,7 @@ def _single_range(row: Any, rhs: float, lo: Any, hi: Any, j: int) -> float:
     """Width of the range of x_j under one equation row·x = rhs and box bounds (closed form)."""
     coef = row[j]
     if coef == 0:
-        return hi[j] - lo[j]
+        return float(hi[j]) - float(lo[j])
     others_lo = others_hi = 0.0
     for i, c in enumerate(row):
         if i == j or c == 0:
@@ -351,7 +352,7 @@ def _single_range(row: Any, rhs: float, lo: Any, hi: Any, j: int) -> float:
     # coef * x_j = rhs - others, others in [others_lo, others_hi]
     ends = [(rhs - others_hi) / coef, (rhs - others_lo) / coef]
     low, high = max(min(ends), lo[j]), min(max(ends), hi[j])
-    return float(high - low)
+    return float(high) - float(low)
 
 
 def ranges(values: Mapping[Key, float], relations: Sequence[Relation], bounds: Mapping[Key, tuple[float, float]],

@@ -145,9 +145,61 @@ class PublishedFigures:
             rows = [u.code for u in self.units.values() if u.level == "school" and u.parent == area_code]
         return [*rows, area_code]
 
+    def figures(self, code: str) -> PublishedRow:
+        """A report row's figures as attributes (for the dashboard's template)."""
+        f = self.units[code].figures
+        assert f is not None
+        return PublishedRow(
+            f.unit, code, f.month, self.get(code, "school_age"), self.get(code, S.SUSPECTED),
+            self.get(code, S.DROPPED_OUT), self.get(code, OFF_SCHOOL), self.get(code, "cases_open"),
+            self.get(code, "cases_overdue"), self.rate(code, "dropout_rate"), self.rate(code, "enrolment_rate"),
+            self.rate(code, "disabled_enrolment_rate"), self.rate(code, "visit_compliance"), f.zero_report)
+
+    def point(self, code: str) -> PublishedPoint:
+        """A unit's month-end point of the dashboard's charts (None where hidden)."""
+        def n(measure: str) -> int | None:
+            value = self.get(code, measure)
+            return value if isinstance(value, int) else None
+        return PublishedPoint(self.month, n("school_age"), n(S.SUSPECTED), n(S.DROPPED_OUT), n(OFF_SCHOOL))
+
     def cell(self, group_code: str) -> tuple[int | str, int | str]:
         """(school-age children, off school) of a village group."""
         return self.get(group_code, "school_age"), self.get(group_code, OFF_SCHOOL)
+
+
+@dataclass
+class PublishedRow:
+    unit: str
+    code: str
+    month: str
+    school_age: int | str
+    suspected: int | str
+    dropped_out: int | str
+    off_school: int | str
+    cases_open: int | str
+    cases_overdue: int | str
+    dropout_rate: float | str | None
+    enrolment_rate: float | str | None
+    disabled_enrolment_rate: float | str | None
+    visit_compliance: float | str | None
+    zero_report: bool
+
+
+@dataclass
+class PublishedPoint:
+    """A month end as the dashboard's charts draw it for aggregate-only logins: None is not drawn."""
+
+    month: str
+    school_age: int | None
+    suspected: int | None
+    dropped_out: int | None
+    off_school: int | None
+
+    @property
+    def dropout_rate(self) -> float | None:
+        if self.dropped_out is None or not self.school_age:
+            return None
+        return round(100 * self.dropped_out / self.school_age, 2)
 
 
 RATE_INPUTS = {
@@ -260,7 +312,7 @@ def _relations(units: dict[str, Unit]) -> list[Relation]:
 def _holds(r: Relation, values: dict[Key, int], latent: dict[Key, int]) -> bool:
     def v(k: Key) -> int:
         return values[k] if k in values else latent[k]
-    return v(r.total) == sum(v(p) for p in r.parts)  # type: ignore[arg-type]
+    return v(r.total) == sum(v(p) for p in r.parts)
 
 
 # --- the cached decision -----------------------------------------------------------------------
