@@ -9,15 +9,12 @@ import io
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from matplotlib import font_manager
 from matplotlib.figure import Figure
 
+from gridmap.published import PublishedPoint
 from gridmap.reports import TrendPoint
-
-if TYPE_CHECKING:
-    from gridmap.published import PublishedPoint
 
 Point = TrendPoint | PublishedPoint
 

@@ -264,6 +264,23 @@ class _Audit:
             solved += 1
             if res.status == 0:
                 moved |= np.abs(res.x - truth) >= 1 - _EPS
+        # Then push all unsettled targets up together, and down together, while that settles some.
+        columns = np.array([index[k] for k in targets if k in self.values])
+        progress = True
+        while progress and columns.size:
+            progress = False
+            for sign in (-1.0, 1.0):
+                open_columns = columns[~moved[columns]]
+                if not open_columns.size:
+                    break
+                c = np.zeros(len(variables))
+                c[open_columns] = sign
+                res = linprog(c, A_eq=sparse, b_eq=b, bounds=lp_bounds, method="highs")
+                solved += 1
+                if res.status == 0:
+                    now = np.abs(res.x - truth) >= 1 - _EPS
+                    progress |= bool((now & ~moved)[open_columns].any())
+                    moved |= now
         for k in targets:
             j = index[k]
             if moved[j] or k not in self.values:
