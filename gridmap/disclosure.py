@@ -373,45 +373,80 @@ def _single_range(row: Any, rhs: float, lo: Any, hi: Any, j: int) -> float:
 
 
 def ranges(values: Mapping[Key, float], relations: Sequence[Relation], bounds: Mapping[Key, tuple[float, float]],
-           integral: bool = True) -> dict[Key, tuple[float, float]]:
-    """An attacker's view: the range of every unknown (a key with bounds and no value) given the
-    known values and the relations, by MILP (integral=True: counts are whole numbers) or LP.
-    Used by the tests to attack what a login can read; independent of `protect`'s own audit."""
+           targets: Iterable[Key] | None = None) -> dict[Key, tuple[float, float]]:
+    """An attacker's view: how far each target unknown (a key with bounds and no value) can move,
+    given the known values and the relations, counts being whole numbers.
+
+    Used by the tests to attack what a login can read, independently of `protect`'s audit: per
+    connected component, two LPs push every target up and down together; a target whose two
+    vertices differ by 1 or more can move that much (both are feasible), and is reported with that
+    spread. Every other target gets its exact integer range by two MILPs."""
     from scipy.optimize import Bounds, LinearConstraint, milp
 
-    unknown = sorted(bounds, key=repr)
-    index = {k: j for j, k in enumerate(unknown)}
-    rows, rhs = [], []
+    wanted = set(bounds if targets is None else targets)
+    parent: dict[Key, Key] = {k: k for k in bounds}
+
+    def find(k: Key) -> Key:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    rels = []
     for r in relations:
-        terms = [(r.total, -1.0), *((p, 1.0) for p in r.parts)]
-        if not any(k in index for k, _c in terms):
-            continue
-        row, b = np.zeros(len(unknown)), 0.0
-        for k, coef in terms:
-            if k in index:
-                row[index[k]] += coef
-            else:
-                b -= coef * values[k]
-        rows.append(row)
-        rhs.append(b)
-    lo = np.array([bounds[k][0] for k in unknown])
-    hi = np.array([bounds[k][1] for k in unknown])
+        unknowns = [k for k in r.terms() if k in bounds]
+        if unknowns:
+            rels.append((r, unknowns))
+            for k in unknowns[1:]:
+                parent[find(k)] = find(unknowns[0])
+    groups: dict[Key, list[Key]] = {}
+    for k in bounds:
+        groups.setdefault(find(k), []).append(k)
+    by_group: dict[Key, list[Relation]] = {}
+    for r, unknowns in rels:
+        by_group.setdefault(find(unknowns[0]), []).append(r)
     out: dict[Key, tuple[float, float]] = {}
-    if not unknown:
-        return out
-    a = np.array(rows) if rows else np.zeros((0, len(unknown)))
-    constraint = [LinearConstraint(a, rhs, rhs)] if rows else []
-    for k in unknown:
-        j = index[k]
+    for root, unknown in groups.items():
+        mine = [k for k in unknown if k in wanted]
+        if not mine:
+            continue
+        index = {k: j for j, k in enumerate(unknown)}
+        rows, rhs = [], []
+        for r in by_group.get(root, []):
+            row, b = np.zeros(len(unknown)), 0.0
+            for k, coef in [(r.total, -1.0), *((p, 1.0) for p in r.parts)]:
+                if k in index:
+                    row[index[k]] += coef
+                else:
+                    b -= coef * values[k]
+            rows.append(row)
+            rhs.append(b)
+        lo = np.array([bounds[k][0] for k in unknown])
+        hi = np.array([bounds[k][1] for k in unknown])
+        if not rows:
+            out.update({k: bounds[k] for k in mine})
+            continue
+        a = np.array(rows)
+        lp_bounds = [(x, None if y == INF else y) for x, y in zip(lo, hi, strict=True)]
+        columns = np.array([index[k] for k in mine])
         ends = []
         for sign in (1.0, -1.0):
             c = np.zeros(len(unknown))
-            c[j] = sign
-            res = milp(c, constraints=constraint, bounds=Bounds(lo, hi),
-                       integrality=np.ones(len(unknown)) if integral else None)
+            c[columns] = sign
+            res = linprog(c, A_eq=a, b_eq=rhs, bounds=lp_bounds, method="highs")
             if res.status == 0:
-                ends.append(float(res.x[j]))
-            else:  # unbounded (or no better bound found): the value is not pinned on that side
-                ends.append(-INF if sign > 0 else INF)
-        out[k] = (ends[0], ends[1])
+                ends.append(res.x)
+        constraint = [LinearConstraint(a, rhs, rhs)]
+        for k in mine:
+            j = index[k]
+            if len(ends) == 2 and abs(ends[0][j] - ends[1][j]) >= 1 - _EPS:
+                out[k] = (min(ends[0][j], ends[1][j]), max(ends[0][j], ends[1][j]))
+                continue
+            span = []
+            for sign in (1.0, -1.0):
+                c = np.zeros(len(unknown))
+                c[j] = sign
+                res = milp(c, constraints=constraint, bounds=Bounds(lo, hi), integrality=np.ones(len(unknown)))
+                span.append(float(res.x[j]) if res.status == 0 else (-INF if sign > 0 else INF))
+            out[k] = (span[0], span[1])
     return out

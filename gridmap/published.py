@@ -61,8 +61,9 @@ SCHOOL_WITHHELD = [str(S.INCLUDED), str(S.HOME_TAUGHT), str(S.RETURNED), str(S.S
 GRADUATED, IN_TIME = "graduated", "cases_in_time"
 HIDDEN_TEXT = {PRIMARY: f"<{SMALL}", COMPLEMENT: "*", FORCED: "*"}
 HIDDEN_TITLE = {PRIMARY: "少于5，不予显示", COMPLEMENT: "为防推算小数而隐藏", FORCED: "为防推算小数而隐藏"}
-NOTE = (f"“<{SMALL}”：1–{SMALL - 1} 人，不予显示；“*”：为防由合计、其他格或其他报表推算出小数而隐藏；"
-        "“—”：不向仅查看汇总的角色公布（本月立案、本月销号可与上月在办案件相减推算）。")
+NOTE = (f"“<{SMALL}”：1–{SMALL - 1} 人，不予显示（学校行和网格的“疑似辍学+辍学”含 0）；“*”：为防由合计、其他格或"
+        "其他报表推算出小数而隐藏；“—”：不向仅查看汇总的角色公布（本月立案、本月销号可与上月在办案件相减推算；"
+        "学校行的随班就读、送教上门、劝返复学、休学和送教次数）。")
 CACHE_SECONDS = 6 * 3600
 # Area units below the townships whose figures are published: village groups (the grid's cells).
 # Villages publish nothing today; when a page shows village totals, add AreaLevel.VILLAGE here so

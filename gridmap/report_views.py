@@ -130,13 +130,18 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         rows = [published.figures(c) for c in codes]
         months = [access.published_figures(request.user, p.month) for p in series[county.code]]
         series = {c: [m.point(c) for m in months] for c in codes}
+        shown = {c: [[str(m.get(c, k)) for k in ("suspected", "dropped_out", "school_age", "off_school")]
+                     for m in months] for c in codes}
     else:
         rows = reports.report_units(county, month)
+        shown = {c: [[str(p.suspected), str(p.dropped_out), str(p.school_age), str(p.off_school)] for p in points]
+                 for c, points in series.items()}
     first, _last = reports.month_bounds(month)
     submitted = {s.area.code: s for s in ReportSubmission.objects.filter(month=first, area__parent=county)
                  .select_related("area", "submitted_by") if s.area is not None}
+    # What each chart draws, stated beside it (data-values): a hidden point is not drawn.
     townships = [(r, charts.sparkline(series.get(r.code, [])), submitted.get(r.code),
-                  ",".join(_shown(p.off_school) for p in series.get(r.code, []))) for r in rows[:-1]]
+                  ",".join(p[3] for p in shown.get(r.code, []))) for r in rows[:-1]]
     labels = {"suspected": _("suspected"), "dropped_out": _("dropped out"), "rate": _("dropout rate (‰)")}
     audit.record(request, AuditAction.LIST, county, summary=f"县级看板 {month}")
     return render(request, "gridmap/dashboard.html", {
@@ -144,11 +149,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "townships": townships, "trend_svg": charts.county_trend(series[county.code], labels),
         "trend": series[county.code], "filed": len(submitted),
         "proxy_note": reports.PROXY_NOTE + (f" {PUBLISHED_NOTE}" if published is not None else ""),
-        "trend_values": ";".join(f"{p.month}:{_shown(p.suspected)},{_shown(p.dropped_out)},{_shown(p.school_age)}"
-                                 for p in series[county.code]),
+        "trend_values": ";".join(f"{p.month}:{','.join(v[:3])}"
+                                 for p, v in zip(series[county.code], shown[county.code], strict=True)),
     })
-
-
-def _shown(value: int | None) -> str:
-    """A chart point as the page states it beside the drawing ("" where hidden)."""
-    return "" if value is None else str(value)
