@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "layers",
     "importers",
     "atlas",
+    "routing",
 ]
 
 MIDDLEWARE = [
@@ -191,3 +192,16 @@ GRIDMAP_ATLAS_DIR = Path(os.environ.get("GRIDMAP_ATLAS_DIR", str(VAR_DIR / "atla
 # GRIDMAP_ATLAS_RUNNER (default "process"): "process" prints in a separate process started by the
 # page; "inline" prints within the request (tests, or a deployment without background processes).
 GRIDMAP_ATLAS_RUNNER = os.environ.get("GRIDMAP_ATLAS_RUNNER", "process")
+
+# --- Travel times over the roads (routing/, coverage/) ----------------------------------------
+# Every default is cited in routing/modes.py (speeds, access cap) and coverage/norms.py (norms).
+# GRIDMAP_WALK_KMH (default 4.0): walking speed of primary pupils, also of every access leg.
+GRIDMAP_WALK_KMH = float(os.environ.get("GRIDMAP_WALK_KMH", "4.0"))
+# GRIDMAP_CYCLE_KMH (default 12): a child's cycling speed.
+GRIDMAP_CYCLE_KMH = float(os.environ.get("GRIDMAP_CYCLE_KMH", "12"))
+# GRIDMAP_BUS_KMH (default empty): school bus / car speeds overriding routing.modes.BUS_KMH per
+# OpenStreetMap class, e.g. "primary=45,tertiary=25,track=0" (0: not drivable).
+GRIDMAP_BUS_KMH = os.environ.get("GRIDMAP_BUS_KMH", "")
+# GRIDMAP_ACCESS_MAX_M (default 1000): a home farther than this from any road is reported as off
+# the network instead of being snapped to it.
+GRIDMAP_ACCESS_MAX_M = float(os.environ.get("GRIDMAP_ACCESS_MAX_M", "1000"))
