@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "importers",
     "atlas",
     "routing",
+    "coverage",
 ]
 
 MIDDLEWARE = [
@@ -205,3 +206,7 @@ GRIDMAP_BUS_KMH = os.environ.get("GRIDMAP_BUS_KMH", "")
 # GRIDMAP_ACCESS_MAX_M (default 1000): a home farther than this from any road is reported as off
 # the network instead of being snapped to it.
 GRIDMAP_ACCESS_MAX_M = float(os.environ.get("GRIDMAP_ACCESS_MAX_M", "1000"))
+# GRIDMAP_COVERAGE_NORMS (default "1-3=walk/30; 4-6=walk/30+boarding:bus/60; 7-9=bus/30+boarding:bus/90"):
+# the longest way to school per grade band, by mode, and where a boarding school may stand in.
+GRIDMAP_COVERAGE_NORMS = os.environ.get(
+    "GRIDMAP_COVERAGE_NORMS", "1-3=walk/30; 4-6=walk/30+boarding:bus/60; 7-9=bus/30+boarding:bus/90")
