@@ -259,7 +259,8 @@ def _measure(cov: Coverage, progress: Progress) -> None:
         idx = np.flatnonzero(kids)
         cand = np.flatnonzero(serving)
         r = engine.nearest_facility(homes[mode].take(idx), places[mode].take(cand), mode)
-        school = np.where(r.facility >= 0, pks[cand[np.maximum(r.facility, 0)]], -1)
+        school = (np.where(r.facility >= 0, pks[cand[np.maximum(r.facility, 0)]], -1) if len(cand)
+                  else np.full(len(idx), -1, dtype=np.int64))
         if kind == "day":
             cov.nearest_s[idx], cov.nearest_m[idx], cov.nearest_school[idx] = r.time_s, r.distance_m, school
         else:

@@ -143,14 +143,14 @@ class Trip:
 
 
 def slowest(user: Any, cov: Coverage, n: int = SLOWEST) -> list[Trip]:
-    """The children of the area (that this login may see) whose best possible way is the longest,
-    off-network homes first."""
-    mask = visible(user, cov) & cov.gap
+    """The children of the area (that this login may see) whose best possible way by road is the
+    longest. Homes off the network or with no road to a school have no way to draw: they are
+    counted in the totals and drawn on the map instead."""
+    mask = visible(user, cov) & cov.gap & np.isfinite(cov.nearest_s)
     idx = np.flatnonzero(mask)
     if not len(idx):
         return []
-    key = np.where(cov.off_network[idx] | ~np.isfinite(cov.nearest_s[idx]), np.inf, cov.nearest_s[idx])
-    idx = idx[np.argsort(-key, kind="stable")][:n]
+    idx = idx[np.argsort(-cov.nearest_s[idx], kind="stable")][:n]
     ids = [int(cov.child_id[i]) for i in idx]
     info = {c["pk"]: c for c in Child.objects.filter(pk__in=ids).values("pk", "name", "group__name",
                                                                           "group__parent__name")}

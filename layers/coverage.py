@@ -85,6 +85,7 @@ def texts() -> dict[str, str]:
         "noschool": _("no responsible school for this cell"), "status": _("status"),
         "legend": _("Share of children beyond the norm"), "open": _("open record"),
         "beyond": _("beyond the norm of %(lim)s minutes"),
+        "homes": _("home beyond the norm"), "offnet_short": _("home off the road network"),
     }
 
 

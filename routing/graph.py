@@ -32,9 +32,13 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
+from scipy.sparse.csgraph import connected_components, dijkstra
 
 KEY = np.int64(1) << np.int64(32)  # arc key = row * KEY + col (fewer than 4e9 nodes)
+# A piece of road cut off from the rest with fewer vertices than this (or than the largest piece,
+# whichever is smaller) is snapped to only when no other road is within the access cap — OSRM's
+# "tiny components" rule: a home beside a stray unconnected track would otherwise reach nothing.
+SMALL_COMPONENT = 50
 OD_CHUNK = 64  # origins per dijkstra call in matrix queries (bounds memory: chunk × nodes floats)
 
 Floats = NDArray[np.float64]
@@ -51,6 +55,7 @@ class Edges:
     length_m: Floats
     lines: NDArray[np.object_]  # shapely LineStrings in a metric CRS, drawn source → target
     node_ids: NDArray[np.int64]  # database id (gridmap_roadvertex.id) of each node index
+    joinable: NDArray[np.bool_] | None = None  # a point may join the network here (None: everywhere)
 
     @property
     def n_nodes(self) -> int:
@@ -111,8 +116,10 @@ class Graph:
     key: str = ""  # names the network version and mode; points snapped on it carry it
     forward: Arcs = field(init=False)
     reverse: Arcs = field(init=False)
-    usable: Ints = field(init=False)  # edges the mode may travel at least one way (snap targets)
+    usable: Ints = field(init=False)  # edges the mode may travel and points may join (snap targets)
     tree: shapely.STRtree = field(init=False)
+    main: Ints = field(init=False)  # usable edges outside tiny pieces (SMALL_COMPONENT): snapped to first
+    main_tree: shapely.STRtree = field(init=False)
 
     def __post_init__(self) -> None:
         e = self.edges
@@ -122,8 +129,18 @@ class Graph:
                                  both([self.fwd, self.bwd]), both([e.length_m, e.length_m]), both([idx, idx]))
         self.reverse = make_arcs(self.forward.col, self.forward.row, self.forward.time,
                                  self.forward.length, self.forward.edge)
-        self.usable = idx[np.isfinite(self.fwd) | np.isfinite(self.bwd)]
+        travelled = np.isfinite(self.fwd) | np.isfinite(self.bwd)
+        self.usable = idx[travelled & (e.joinable if e.joinable is not None else True)]
         self.tree = shapely.STRtree(e.lines[self.usable])
+        if self.n and len(self.usable):
+            # strongly connected: from the main network a point must be able to leave and come back
+            _count, label = connected_components(self.forward.matrix(self.n), directed=True, connection="strong")
+            size = np.bincount(label)
+            ends = np.minimum(size[label[e.source[self.usable]]], size[label[e.target[self.usable]]])
+            self.main = self.usable[ends >= min(SMALL_COMPONENT, int(size.max()))]
+        else:
+            self.main = self.usable
+        self.main_tree = shapely.STRtree(e.lines[self.main])
 
     @property
     def n(self) -> int:
@@ -161,20 +178,22 @@ class Snapped:
 
 
 def snap(graph: Graph, xy: Floats) -> Snapped:
-    """Each point (metric x, y) to the nearest point of an edge the mode may use, within the cap."""
+    """Each point (metric x, y) to the nearest point of an edge the mode may use, within the cap —
+    on the connected network if any of it is that near, else on a stray piece (SMALL_COMPONENT)."""
     xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
     n = len(xy)
     edge = np.full(n, -1, dtype=np.intp)
     frac = np.zeros(n)
     access = np.full(n, np.inf)
-    finite = np.isfinite(xy).all(axis=1)
-    if n and len(graph.usable) and finite.any():
-        points = shapely.points(xy[finite])
-        which = np.flatnonzero(finite)
+    todo = np.asarray(np.isfinite(xy).all(axis=1), dtype=bool)
+    for edges, tree in ((graph.main, graph.main_tree), (graph.usable, graph.tree)):
+        if not (n and len(edges) and bool(todo.any())):
+            continue
+        which = np.flatnonzero(todo)
+        points = shapely.points(xy[which])
         # a hair over the cap so that a point exactly at the cap is found; the cap is applied below
-        hit, tree_index = graph.tree.query_nearest(points, max_distance=graph.access_max_m + 1e-6,
-                                                   all_matches=False)
-        found = graph.usable[tree_index]
+        hit, tree_index = tree.query_nearest(points, max_distance=graph.access_max_m + 1e-6, all_matches=False)
+        found = edges[tree_index]
         lines = graph.edges.lines[found]
         dist = shapely.distance(points[hit], lines)
         keep = dist <= graph.access_max_m
@@ -182,6 +201,7 @@ def snap(graph: Graph, xy: Floats) -> Snapped:
         edge[at] = found[keep]
         access[at] = dist[keep]
         frac[at] = np.clip(shapely.line_locate_point(lines[keep], points[hit[keep]], normalized=True), 0, 1)
+        todo[at] = False
     return Snapped(edge, frac, access, xy, graph.key)
 
 

@@ -28,7 +28,8 @@ roads and bridges. Lower classes take design speeds of the Highway Technical Sta
 
 Nobody walks or cycles on an expressway (《道路交通安全法》 第六十七条 bars pedestrians and non-motor
 vehicles from 高速公路); a bus does not drive on footways, paths, steps or cycleways.
-Walkers ignore one-way signs, which bind vehicles only.
+Walkers ignore one-way signs, which bind vehicles only. No trip starts or ends on an expressway or
+its ramps (NO_ACCESS): homes and schools join the network on the ordinary roads.
 
 The access leg — from a home to the nearest point of the network, and from the network to a school
 — is a straight line walked at the walking speed, in every mode; a home farther than
@@ -62,6 +63,9 @@ BUS_KMH: dict[str, float | None] = {
 BUS_DEFAULT_KMH = 20.0  # a class missing from the table: a minor road
 NO_WALKING = ("motorway", "motorway_link")  # 《道路交通安全法》 第六十七条
 PUSHED = ("steps", "footway", "pedestrian", "path", "bridleway")  # cyclists walk their bikes here
+# Access-controlled roads: no home or school opens onto an expressway or its ramps, so no trip
+# starts or ends on one (a bus may still drive them between junctions).
+NO_ACCESS = ("motorway", "motorway_link")
 
 
 @dataclass(frozen=True)

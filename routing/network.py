@@ -19,7 +19,7 @@ from django.db import connection
 from pyproj import Transformer
 
 from routing.graph import Edges, Graph, edge_times
-from routing.modes import Mode, access_max_m
+from routing.modes import NO_ACCESS, Mode, access_max_m
 from routing.modes import mode as get_mode
 from routing.sql import GEOMETRY_SQL, edges_sql
 
@@ -92,7 +92,7 @@ def _read_edges() -> Edges:
         empty = np.empty(0, dtype=np.int64)
         return Edges(empty, empty.astype(np.intp), empty.astype(np.intp), np.empty(0),
                      np.empty(0, dtype=object), empty)
-    ids, sources, targets, lengths, wkb = zip(*rows, strict=True)
+    ids, sources, targets, lengths, wkb, highway = zip(*rows, strict=True)
     node_ids, inverse = np.unique(np.concatenate([np.asarray(sources, dtype=np.int64),
                                                   np.asarray(targets, dtype=np.int64)]), return_inverse=True)
     n = len(ids)
@@ -101,7 +101,8 @@ def _read_edges() -> Edges:
     lines = shapely.transform(lines, lambda xy: proj.metric(xy))
     return Edges(ids=np.asarray(ids, dtype=np.int64), source=inverse[:n].astype(np.intp),
                  target=inverse[n:].astype(np.intp), length_m=np.asarray(lengths, dtype=np.float64),
-                 lines=np.asarray(lines, dtype=object), node_ids=node_ids)
+                 lines=np.asarray(lines, dtype=object), node_ids=node_ids,
+                 joinable=~np.isin(np.asarray(highway, dtype=object), list(NO_ACCESS)))
 
 
 def graph(mode: str | Mode = "walk") -> Graph:

@@ -16,9 +16,9 @@ from psycopg import sql
 
 from routing.modes import Mode
 
-# Mode-independent: what the engine needs to snap points and draw paths (metres, WKB lines).
-GEOMETRY_SQL = ("SELECT e.id, e.source_id, e.target_id, e.length_m, ST_AsBinary(e.geom) "
-                "FROM gridmap_roadedge e ORDER BY e.id")
+# Mode-independent: what the engine needs to snap points and draw paths (metres, WKB lines, class).
+GEOMETRY_SQL = ("SELECT e.id, e.source_id, e.target_id, e.length_m, ST_AsBinary(e.geom), r.highway "
+                "FROM gridmap_roadedge e JOIN gridmap_road r ON r.id = e.road_id ORDER BY e.id")
 
 
 def edges_sql(mode: Mode) -> str:

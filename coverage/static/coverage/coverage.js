@@ -3,7 +3,7 @@
 var gmCoverage = (function () {
   "use strict";
   var map = null, groups = {}, opts = null, loaded = false, loading = null, tripLayer = null;
-  var BAND_COLORS = {15: "#1a9850", 30: "#91cf60", 45: "#d9ef8b"};
+  var BAND_COLORS = {15: "#006837", 30: "#31a354", 45: "#a1d99b"};
 
   function fmt(text, values) {
     return text.replace(/%\((\w+)\)s/g, function (_m, k) { return values[k] === null || values[k] === undefined ? "–" : values[k]; });
@@ -17,6 +17,9 @@ var gmCoverage = (function () {
 
   function attach(leafletMap, featureGroups, options) {
     map = leafletMap; groups = featureGroups; opts = options;
+    // below the other overlays (roads, boundaries, schools: 400), so that those stay on top and clickable
+    map.createPane("gmCovAreas").style.zIndex = 350;
+    map.createPane("gmCovPoints").style.zIndex = 390;
     map.on("overlayadd", function (e) {
       for (var k in groups) { if (groups[k] === e.layer) { load(); return; } }
     });
@@ -64,54 +67,63 @@ var gmCoverage = (function () {
   }
 
   function draw(data) {
-    var legend = opts.legend;
+    var legend = opts.legend, bands = [];
     data.features.forEach(function (f) {
       var p = f.properties, layer;
       if (p.kind === "cell") {
-        layer = L.geoJSON(f, {style: {color: "#666", weight: 0.5, fillColor: legend[p.c].color, fillOpacity: 0.75}});
+        layer = L.geoJSON(f, {pane: "gmCovAreas", style: {color: "#666", weight: 0.5, fillColor: legend[p.c].color, fillOpacity: 0.75}});
         layer.bindPopup(cellPopup(p, data));
         layer.addTo(groups.cells);
         if (!data.individual && p.u && p.u !== 0 && p.lp) {
-          L.marker(p.lp, {icon: L.divIcon({className: "", iconSize: [0, 0],
+          L.marker(p.lp, {pane: "gmCovPoints", icon: L.divIcon({className: "", iconSize: [0, 0],
             html: '<div class="gm-cov-count">' + esc(p.u) + "</div>"})}).addTo(groups.unrolled);
         }
       } else if (p.kind === "home") {
         var ll = [f.geometry.coordinates[1], f.geometry.coordinates[0]];
-        layer = L.circleMarker(ll, {radius: 4, weight: 1, color: "#67000d", fillColor: p.off ? "#000" : "#ef3b2c", fillOpacity: 0.9});
+        layer = L.circleMarker(ll, {pane: "gmCovPoints", radius: 4, weight: 1, color: "#67000d", fillColor: p.off ? "#000" : "#ef3b2c", fillOpacity: 0.9});
         layer.bindPopup(homePopup(p, data), {maxWidth: 360});
         layer.addTo(groups.homes);
       } else if (p.kind === "unrolled") {
         var lu = [f.geometry.coordinates[1], f.geometry.coordinates[0]];
-        layer = L.circleMarker(lu, {radius: 4, weight: 1.5, color: "#54278f", fillColor: "#fff", fillOpacity: 1});
+        layer = L.circleMarker(lu, {pane: "gmCovPoints", radius: 4, weight: 1.5, color: "#54278f", fillColor: "#fff", fillOpacity: 1});
         layer.bindPopup("<b>" + esc(p.nm) + "</b> · " + esc(fmt(opts.texts.grade, {g: p.g})) + "<br>" + esc(opts.texts.noroll) +
                         " · " + esc(opts.texts.status) + ": " + esc(p.st) +
                         ' · <a href="' + opts.child.replace("{id}", p.id) + '">' + esc(opts.texts.open) + "</a>");
         layer.addTo(groups.unrolled);
       } else if (p.kind === "no_school") {
-        L.geoJSON(f, {style: {color: "#b2182b", weight: 2.5, dashArray: "4 3", fillColor: "#b2182b", fillOpacity: 0.15}})
+        L.geoJSON(f, {pane: "gmCovAreas", style: {color: "#b2182b", weight: 2.5, dashArray: "4 3", fillColor: "#b2182b", fillOpacity: 0.15}})
           .bindTooltip(esc(opts.texts.noschool)).addTo(groups.no_school);
       } else if (p.kind === "band") {
-        L.geoJSON(f, {interactive: true, style: {stroke: false, fillColor: BAND_COLORS[p.high] || "#d9ef8b", fillOpacity: 0.45}})
-          .bindTooltip(esc(p.low ? fmt(opts.texts.band, {a: p.low, b: p.high}) : fmt(opts.texts.band0, {b: p.high})), {sticky: true})
+        // outlined, not filled solid, so that the cells' colours and uncovered land show through;
+        // not interactive, so that clicks reach the cells and homes below (the legend names them)
+        L.geoJSON(f, {pane: "gmCovAreas", interactive: false, style: {color: BAND_COLORS[p.high] || "#a1d99b", weight: 2,
+                                                  fillColor: BAND_COLORS[p.high] || "#a1d99b", fillOpacity: 0.18}})
           .addTo(groups.bands);
+        bands.push(p);
       }
     });
-    if (groups.bands.bringToBack) groups.bands.bringToBack();
+    ["homes", "unrolled"].forEach(function (k) {  // points above the areas, where clicks find them
+      groups[k].eachLayer(function (l) { if (l.bringToFront) l.bringToFront(); });
+    });
     map.on("popupopen", function (e) {
       e.popup.getElement().querySelectorAll("a[data-trip]").forEach(function (a) {
         a.addEventListener("click", function (ev) { ev.preventDefault(); trip(a.dataset.trip, a.dataset.to); });
       });
     });
-    addLegend();
+    addLegend(bands);
   }
 
-  function addLegend() {
+  function addLegend(bands) {
     var c = L.control({position: "bottomright"});
     c.onAdd = function () {
-      var d = L.DomUtil.create("div", "gm-cov-legend");
-      d.innerHTML = "<b>" + esc(opts.texts.legend) + "</b>" + opts.legend.map(function (l) {
+      var d = L.DomUtil.create("div", "gm-cov-legend"), t = opts.texts;
+      d.innerHTML = "<b>" + esc(t.legend) + "</b>" + opts.legend.map(function (l) {
         return '<div><span class="gm-swatch" style="background:' + l.color + '"></span>' + esc(l.label) + "</div>";
-      }).join("");
+      }).join("") + bands.map(function (p) {
+        return '<div><span class="gm-swatch" style="background:transparent;border:2px solid ' + (BAND_COLORS[p.high] || "#a1d99b") +
+          '"></span>' + esc(p.low ? fmt(t.band, {a: p.low, b: p.high}) : fmt(t.band0, {b: p.high})) + "</div>";
+      }).join("") + '<div><span class="gm-dot" style="background:#ef3b2c"></span>' + esc(t.homes) + "</div>" +
+        '<div><span class="gm-dot" style="background:#000"></span>' + esc(t.offnet_short) + "</div>";
       return d;
     };
     c.addTo(map);
