@@ -50,6 +50,7 @@ bench: migrate  ## benchmarks: imports (scratch database gridmap_bench; rows/s, 
 	$(PY) -m benchmarks.grid_page
 	$(PY) -m benchmarks.reports
 	$(PY) -m benchmarks.atlas
+	$(PY) -m benchmarks.routing
 
 lint:  ## ruff + mypy
 	$(VENV)/bin/ruff check .

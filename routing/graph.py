@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import shapely
@@ -39,6 +40,9 @@ KEY = np.int64(1) << np.int64(32)  # arc key = row * KEY + col (fewer than 4e9 n
 # whichever is smaller) is snapped to only when no other road is within the access cap — OSRM's
 # "tiny components" rule: a home beside a stray unconnected track would otherwise reach nothing.
 SMALL_COMPONENT = 50
+# Points are snapped to pieces of road at most this long: a spatial index of long straight roads has
+# huge boxes, and every query would measure its distance to most of them.
+SNAP_PIECE_M = 200.0
 OD_CHUNK = 64  # origins per dijkstra call in matrix queries (bounds memory: chunk × nodes floats)
 
 Floats = NDArray[np.float64]
@@ -60,6 +64,32 @@ class Edges:
     @property
     def n_nodes(self) -> int:
         return len(self.node_ids)
+
+    @cached_property
+    def pieces(self) -> Pieces:
+        """Every edge cut into straight pieces of at most SNAP_PIECE_M metres (for snapping)."""
+        if not len(self.lines):
+            empty = np.empty(0)
+            return Pieces(np.empty(0, dtype=np.intp), empty, np.empty(0, dtype=object), empty)
+        dense = shapely.segmentize(self.lines, SNAP_PIECE_M)
+        coords, line = shapely.get_coordinates(dense, return_index=True)
+        same = line[1:] == line[:-1]
+        a, b, owner = coords[:-1][same], coords[1:][same], line[1:][same]
+        length = np.hypot(*(b - a).T)
+        ends = np.cumsum(length)
+        first = np.r_[True, owner[1:] != owner[:-1]]
+        base = np.maximum.accumulate(np.where(first, ends - length, 0.0))  # where each edge's run starts
+        start = ends - length - base
+        total = np.bincount(owner, weights=length, minlength=len(self.lines)).astype(np.float64)
+        return Pieces(owner.astype(np.intp), start, shapely.linestrings(np.stack([a, b], axis=1)), total)
+
+
+@dataclass(frozen=True)
+class Pieces:
+    edge: Ints  # the edge each piece belongs to
+    start_m: Floats  # where along its edge the piece starts (metric CRS metres)
+    lines: NDArray[np.object_]  # two-point LineStrings
+    edge_length_m: Floats  # each edge's length in the metric CRS (to turn metres into a fraction)
 
 
 @dataclass(frozen=True)
@@ -117,9 +147,11 @@ class Graph:
     forward: Arcs = field(init=False)
     reverse: Arcs = field(init=False)
     usable: Ints = field(init=False)  # edges the mode may travel and points may join (snap targets)
-    tree: shapely.STRtree = field(init=False)
+    tree: shapely.STRtree = field(init=False)  # of the usable edges' pieces (Edges.pieces)
+    tree_pieces: Ints = field(init=False)
     main: Ints = field(init=False)  # usable edges outside tiny pieces (SMALL_COMPONENT): snapped to first
     main_tree: shapely.STRtree = field(init=False)
+    main_pieces: Ints = field(init=False)
 
     def __post_init__(self) -> None:
         e = self.edges
@@ -131,7 +163,6 @@ class Graph:
                                  self.forward.length, self.forward.edge)
         travelled = np.isfinite(self.fwd) | np.isfinite(self.bwd)
         self.usable = idx[travelled & (e.joinable if e.joinable is not None else True)]
-        self.tree = shapely.STRtree(e.lines[self.usable])
         if self.n and len(self.usable):
             # strongly connected: from the main network a point must be able to leave and come back
             _count, label = connected_components(self.forward.matrix(self.n), directed=True, connection="strong")
@@ -140,7 +171,11 @@ class Graph:
             self.main = self.usable[ends >= min(SMALL_COMPONENT, int(size.max()))]
         else:
             self.main = self.usable
-        self.main_tree = shapely.STRtree(e.lines[self.main])
+        pieces = e.pieces
+        self.tree_pieces = np.flatnonzero(np.isin(pieces.edge, self.usable))
+        self.tree = shapely.STRtree(pieces.lines[self.tree_pieces])
+        self.main_pieces = np.flatnonzero(np.isin(pieces.edge, self.main))
+        self.main_tree = shapely.STRtree(pieces.lines[self.main_pieces])
 
     @property
     def n(self) -> int:
@@ -186,21 +221,25 @@ def snap(graph: Graph, xy: Floats) -> Snapped:
     frac = np.zeros(n)
     access = np.full(n, np.inf)
     todo = np.asarray(np.isfinite(xy).all(axis=1), dtype=bool)
-    for edges, tree in ((graph.main, graph.main_tree), (graph.usable, graph.tree)):
-        if not (n and len(edges) and bool(todo.any())):
+    pieces = graph.edges.pieces
+    for candidates, tree in ((graph.main_pieces, graph.main_tree), (graph.tree_pieces, graph.tree)):
+        if not (n and len(candidates) and bool(todo.any())):
             continue
         which = np.flatnonzero(todo)
         points = shapely.points(xy[which])
         # a hair over the cap so that a point exactly at the cap is found; the cap is applied below
         hit, tree_index = tree.query_nearest(points, max_distance=graph.access_max_m + 1e-6, all_matches=False)
-        found = edges[tree_index]
-        lines = graph.edges.lines[found]
+        piece = candidates[tree_index]
+        lines = pieces.lines[piece]
         dist = shapely.distance(points[hit], lines)
         keep = dist <= graph.access_max_m
-        at = which[hit[keep]]
-        edge[at] = found[keep]
+        at, piece = which[hit[keep]], piece[keep]
+        found = pieces.edge[piece]
+        along = pieces.start_m[piece] + shapely.line_locate_point(lines[keep], points[hit[keep]])
+        total = pieces.edge_length_m[found]
+        edge[at] = found
         access[at] = dist[keep]
-        frac[at] = np.clip(shapely.line_locate_point(lines[keep], points[hit[keep]], normalized=True), 0, 1)
+        frac[at] = np.clip(np.divide(along, total, out=np.zeros_like(along), where=total > 0), 0, 1)
         todo[at] = False
     return Snapped(edge, frac, access, xy, graph.key)
 

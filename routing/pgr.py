@@ -168,3 +168,25 @@ def nearest_facility(origins: Snapped, facilities: Snapped, mode: str | Mode = "
                 time[int(i)] = seconds
                 which[int(i)] = int(j)
     return time, which
+
+
+def snap_in_database(lonlat: NDArray[np.float64]) -> int:
+    """Snapping done the database way, for the benchmark's pgRouting pipeline: each point's nearest
+    joinable edge by PostGIS's index (`<->`), with the fraction along it and the distance in metres.
+    (No stray-piece rule: a baseline for time, not a second opinion.) Returns how many points found
+    an edge within the access cap."""
+    from routing.modes import NO_ACCESS, access_max_m
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS pgr_snap")
+        cursor.execute("CREATE TEMP TABLE pgr_snap (i bigint, g geometry(Point, 4326)) ON COMMIT DROP")
+        with cursor.connection.cursor().copy("COPY pgr_snap (i, g) FROM STDIN") as copy:
+            for i, (x, y) in enumerate(lonlat):
+                copy.write_row((i, f"SRID=4326;POINT({x} {y})"))
+        cursor.execute(
+            "SELECT count(*) FROM (SELECT p.i, e.id, ST_LineLocatePoint(e.geom, p.g) AS frac, "
+            "ST_Distance(e.geom::geography, p.g::geography) AS metres FROM pgr_snap p CROSS JOIN LATERAL "
+            "(SELECT e.id, e.geom FROM gridmap_roadedge e JOIN gridmap_road r ON r.id = e.road_id "
+            " WHERE r.highway <> ALL(%s) ORDER BY e.geom <-> p.g LIMIT 1) e) s WHERE s.metres <= %s",
+            [list(NO_ACCESS), access_max_m()])
+        return int(cursor.fetchone()[0])
