@@ -48,6 +48,7 @@ class CoverageLayer(MapLayer):
     key = "coverage"
     title = gettext_lazy("Coverage gaps")
     show = False
+    above = True  # drawn over the other overlays (the grid's cells); the coverage page draws it under them
 
     def features(self) -> dict[str, Any]:
         return {"type": "FeatureCollection", "features": []}  # served by its endpoint, not embedded
@@ -65,7 +66,7 @@ class CoverageLayer(MapLayer):
             "url": reverse("coverage-layer", args=[self.root.code]),
             "trip": reverse("coverage-trip", args=[0]).replace("/0/", "/{id}/"),
             "child": reverse("child", args=[0]).replace("/0/", "/{id}/"),
-            "legend": share_legend(), "texts": texts()}))
+            "legend": share_legend(), "texts": texts(), "above": self.above}))
 
 
 def texts() -> dict[str, str]:
@@ -85,7 +86,8 @@ def texts() -> dict[str, str]:
         "noschool": _("no responsible school for this cell"), "status": _("status"),
         "legend": _("Share of children beyond the norm"), "open": _("open record"),
         "beyond": _("beyond the norm of %(lim)s minutes"),
-        "homes": _("home beyond the norm"), "offnet_short": _("home off the road network"),
+        "trip": _("%(school)s · %(min)s min · %(km)s km"), "homes": _("home beyond the norm"),
+        "offnet_short": _("home off the road network"),
     }
 
 
@@ -96,4 +98,11 @@ def coverage_map_layers() -> list[type[MapLayer]]:
     from layers.grid import LabelLayer
     from layers.schools import SchoolLayer
 
-    return [WaterLayer, CoverageLayer, RoadLayer, VillageLayer, TownshipLayer, CountyLayer, SchoolLayer, LabelLayer]
+    return [WaterLayer, CoveragePageLayer, RoadLayer, VillageLayer, TownshipLayer, CountyLayer, SchoolLayer,
+            LabelLayer]
+
+
+class CoveragePageLayer(CoverageLayer):
+    """On the coverage page: under the roads, boundaries and schools, which stay readable."""
+
+    above = False

@@ -17,9 +17,10 @@ var gmCoverage = (function () {
 
   function attach(leafletMap, featureGroups, options) {
     map = leafletMap; groups = featureGroups; opts = options;
-    // below the other overlays (roads, boundaries, schools: 400), so that those stay on top and clickable
-    map.createPane("gmCovAreas").style.zIndex = 350;
-    map.createPane("gmCovPoints").style.zIndex = 390;
+    // On its own page the layer lies under the other overlays (roads, boundaries, schools: pane 400),
+    // which stay on top and clickable; on the grid page it is switched on over the indicator cells.
+    map.createPane("gmCovAreas").style.zIndex = opts.above ? 410 : 350;
+    map.createPane("gmCovPoints").style.zIndex = opts.above ? 420 : 390;
     map.on("overlayadd", function (e) {
       for (var k in groups) { if (groups[k] === e.layer) { load(); return; } }
     });
@@ -71,7 +72,7 @@ var gmCoverage = (function () {
     data.features.forEach(function (f) {
       var p = f.properties, layer;
       if (p.kind === "cell") {
-        layer = L.geoJSON(f, {pane: "gmCovAreas", style: {color: "#666", weight: 0.5, fillColor: legend[p.c].color, fillOpacity: 0.75}});
+        layer = L.geoJSON(f, {pane: "gmCovAreas", style: {color: "#666", weight: 0.5, fillColor: legend[p.c].color, fillOpacity: opts.above ? 0.65 : 0.75}});
         layer.bindPopup(cellPopup(p, data));
         layer.addTo(groups.cells);
         if (!data.individual && p.u && p.u !== 0 && p.lp) {
@@ -136,8 +137,8 @@ var gmCoverage = (function () {
       .then(function (f) {
         if (tripLayer) map.removeLayer(tripLayer);
         tripLayer = L.geoJSON(f, {style: {color: "#08519c", weight: 5, opacity: 0.9}}).addTo(map);
-        tripLayer.bindTooltip(esc(f.properties.school) + " · " + f.properties.minutes + " min · " + f.properties.km + " km",
-                              {permanent: true, direction: "top"}).openTooltip();
+        tripLayer.bindTooltip(esc(fmt(opts.texts.trip, {school: f.properties.school, min: f.properties.minutes,
+                                                        km: f.properties.km})), {permanent: true, direction: "top"}).openTooltip();
         map.fitBounds(tripLayer.getBounds(), {maxZoom: 16, padding: [40, 40]});
         return f;
       });
