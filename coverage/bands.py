@@ -20,7 +20,7 @@ from shapely.geometry.base import BaseGeometry
 
 from coverage.compute import Coverage
 from coverage.norms import norm_for, within
-from gridmap.models import Area, SchoolStatus
+from gridmap.models import Area
 from routing import graph as core
 from routing import network
 
@@ -64,8 +64,7 @@ def _bands(area: Area, cov: Coverage, grade: int, bands: tuple[int, ...]) -> lis
     inside = shapely.contains_xy(shapely.buffer(outline_m, step), gx.ravel(), gy.ravel())
     points = np.column_stack([gx.ravel()[inside], gy.ravel()[inside]])
     norm = norm_for(grade, cov.norms)
-    schools = [s for s in cov.schools.values()
-               if s.status == SchoolStatus.OPEN and s.first_grade <= grade <= s.last_grade]
+    schools = [s for s in cov.schools.values() if s.candidate and s.first_grade <= grade <= s.last_grade]
     if not len(points) or not schools:
         return []
     g = network.graph(norm.mode)

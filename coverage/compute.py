@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 from django.contrib.gis.db.models.functions import GeoFunc
 from django.db import connection
-from django.db.models import FloatField
+from django.db.models import FloatField, Q
 from numpy.typing import NDArray
 
 from coverage.norms import Norm, norms, within
@@ -68,6 +68,12 @@ class SchoolInfo:
     boarding: bool
     status: str
     lonlat: tuple[float, float]
+    local: bool  # one of the area's county's schools (others: only as a child's own school)
+
+    @property
+    def candidate(self) -> bool:
+        """May stand in as a child's nearest school: open, and in the county."""
+        return self.local and self.status == SchoolStatus.OPEN
 
 
 @dataclass
@@ -127,7 +133,9 @@ class Coverage:
 
     @property
     def roll_beyond(self) -> NDArray[np.bool_]:
-        return self.on_roll & ~self.roll_meets
+        """On a roll, and the way there is beyond the norm (a school with no location is not judged)."""
+        measurable = np.isin(self.roll_school, np.fromiter(self.schools, dtype=np.int64))
+        return self.on_roll & measurable & ~self.roll_meets
 
     @property
     def unreachable(self) -> NDArray[np.bool_]:
@@ -137,12 +145,14 @@ class Coverage:
         return np.array([nm.minutes for nm in self.norms], dtype=np.int64)[self.norm_index]
 
 
-def _schools(county_code: str) -> dict[int, SchoolInfo]:
-    rows = (School.objects.filter(township__code__startswith=county_code, location__isnull=False)
+def _schools(county_code: str, also: set[int]) -> dict[int, SchoolInfo]:
+    """The county's schools, and the schools elsewhere that its children are on the roll of."""
+    rows = (School.objects.filter(Q(township__code__startswith=county_code) | Q(pk__in=also), location__isnull=False)
             .annotate(x=X("location"), y=Y("location")).order_by("pk")
             .values_list("pk", "code", "name", "township_id", "first_grade", "last_grade", "boarding", "status",
                          "x", "y"))
-    return {r[0]: SchoolInfo(*r[:8], lonlat=(r[8], r[9])) for r in rows}
+    local = set(School.objects.filter(township__code__startswith=county_code).values_list("pk", flat=True))
+    return {r[0]: SchoolInfo(*r[:8], lonlat=(r[8], r[9]), local=r[0] in local) for r in rows}
 
 
 def children_of(area_code: str, as_of: date) -> Any:
@@ -199,12 +209,12 @@ def compute(area: Area, as_of: date | None = None, progress: Progress | None = N
 def _compute(area: Area, as_of: date, fp: str, progress: Progress) -> Coverage:
     progress("children", 0, 1)
     configured = norms()
-    schools = _schools(area.code[:6])
     rows = list(children_of(area.code, as_of).annotate(x=X("home"), y=Y("home")).order_by("pk").values_list(
         "pk", "group_id", "birth_date", "school_class__grade", "school_class__school_id", "status", "x", "y",
         *KEY_GROUPS))
     n = len(rows)
     cols = list(zip(*rows, strict=True)) if rows else [()] * (8 + len(KEY_GROUPS))
+    schools = _schools(area.code[:6], {s for s in cols[4] if s is not None})
     grade = np.array([g if g is not None else schooling.expected_grade(b, as_of) for b, g in zip(cols[2], cols[3],
                                                                                               strict=True)],
                      dtype=np.int64).reshape(n)
@@ -228,7 +238,7 @@ def _measure(cov: Coverage, progress: Progress) -> None:
     pks = np.array(sorted(cov.schools), dtype=np.int64)
     info = [cov.schools[int(p)] for p in pks]
     school_lonlat = np.array([s.lonlat for s in info]).reshape(-1, 2)
-    open_ = np.array([s.status == SchoolStatus.OPEN for s in info], dtype=bool)
+    open_ = np.array([s.candidate for s in info], dtype=bool)
     boarding = np.array([s.boarding for s in info], dtype=bool)
     first = np.array([s.first_grade for s in info])
     last = np.array([s.last_grade for s in info])

@@ -27,9 +27,14 @@ def countable(user: Any, cov: Coverage) -> NDArray[np.bool_]:
     scope = access.scope_of(user)
     if scope.everywhere or not scope.individual_children:
         return np.ones(len(cov), dtype=bool)
+    cached = getattr(user, "_gridmap_coverage_rows", None)  # one query per request, not per table
+    if cached is not None and cached[0] == (cov.area_code, cov.fingerprint):
+        return np.asarray(cached[1])
     ids = np.fromiter(access.visible_children(user).filter(group__code__startswith=cov.area_code)
                       .values_list("pk", flat=True), dtype=np.int64)
-    return np.isin(cov.child_id, ids)
+    mask = np.isin(cov.child_id, ids)
+    user._gridmap_coverage_rows = ((cov.area_code, cov.fingerprint), mask)
+    return mask
 
 
 def visible(user: Any, cov: Coverage) -> NDArray[np.bool_]:

@@ -201,7 +201,8 @@ def test_coverage_counts_equal_networkx():
             kids = np.flatnonzero(cov.grade == g)
             if not len(kids):
                 continue
-            serving = [s for s in cov.schools.values() if s.status == "open" and s.first_grade <= g <= s.last_grade]
+            serving = [s for s in cov.schools.values()
+                       if s.local and s.status == "open" and s.first_grade <= g <= s.last_grade]
             homes = engine.snap(cov.lonlat[kids], norm.mode)
             places = engine.snap(np.array([s.lonlat for s in serving]).reshape(-1, 2), norm.mode)
             ok = within(_nx_nearest(norm.mode, homes, places), norm.minutes)
