@@ -94,11 +94,13 @@ MIDDLEWARE = [
     "django.middleware.gzip.GZipMiddleware",  # map pages embed their GeoJSON; it compresses ~5x
     "django.contrib.sessions.middleware.SessionMiddleware",
     "gridmap.middleware.ChineseFirstLocaleMiddleware",
+    "gridmap.middleware.RequestSanityMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "gridmap.middleware.AuditRefusalMiddleware",
 ]
 
 ROOT_URLCONF = "gridmap.urls"

@@ -48,3 +48,5 @@ urlpatterns = [
     path("admin/import/<str:token>/errors.xlsx", import_views.error_workbook, name="import-errors"),
     path("admin/", admin.site.urls),
 ]
+
+handler500 = "gridmap.errors.server_error"
