@@ -405,3 +405,43 @@ def choices(user: Any, model: type[Model]) -> QuerySet[Any]:
     if reader is not None:
         return reader(user)
     return writable(user, model)
+
+
+@dataclass(frozen=True)
+class WriteScope:
+    """Where an import may write, by statistical code: `roots` None means everywhere (the county
+    administrator; the command line, which is the server's own administrator). Rows outside are
+    refused one by one in the import's report."""
+
+    roots: tuple[str, ...] | None
+
+    @property
+    def everything(self) -> bool:
+        return self.roots is None
+
+    def area(self, code: str) -> bool:
+        """An area strictly below one of the roots (a township official imports its villages and
+        groups, never its own township's row or a neighbour's)."""
+        return self.roots is None or any(code.startswith(r) and len(code) > len(r) for r in self.roots)
+
+    def township(self, code: str) -> bool:
+        """A school of this township (schools belong to townships)."""
+        return self.roots is None or any(code.startswith(r) for r in self.roots
+                                         if len(r) <= CODE_LENGTH[AreaLevel.TOWNSHIP])
+
+
+EVERYWHERE = WriteScope(None)
+
+
+def write_scope(user: Any) -> WriteScope:
+    scope = scope_of(user)
+    if not scope.can_edit:
+        return WriteScope(())
+    return EVERYWHERE if scope.everywhere else WriteScope(_area_roots(scope))
+
+
+def may_import(user: Any) -> bool:
+    """Imports are the county administrator's job; the permission gridmap.import_data lets the
+    county administrator hand them to another login, whose rows are then held to its own scope."""
+    scope = scope_of(user)
+    return scope.can_edit and (scope.role == UserRole.COUNTY_ADMIN or user.has_perm("gridmap.import_data"))

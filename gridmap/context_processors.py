@@ -15,7 +15,8 @@ from gridmap.models import AreaLevel
 
 
 def work_menu(request: HttpRequest) -> dict[str, Any]:
-    return {"work_menu": SimpleLazyObject(lambda: _menu(request.user))}
+    return {"work_menu": SimpleLazyObject(lambda: _menu(request.user)),
+            "may_import": SimpleLazyObject(lambda: access.may_import(request.user))}
 
 
 def _menu(user: Any) -> list[tuple[str, str]]:

@@ -193,3 +193,27 @@ GRIDMAP_ATLAS_DIR = Path(os.environ.get("GRIDMAP_ATLAS_DIR", str(VAR_DIR / "atla
 # GRIDMAP_ATLAS_RUNNER (default "process"): "process" prints in a separate process started by the
 # page; "inline" prints within the request (tests, or a deployment without background processes).
 GRIDMAP_ATLAS_RUNNER = os.environ.get("GRIDMAP_ATLAS_RUNNER", "process")
+
+# --- uploads, imports and files kept on disk (issue 11: nothing lingers, nothing unbounded) ----
+# GRIDMAP_UPLOAD_MAX_MB (default 100): largest file the import page accepts.
+GRIDMAP_UPLOAD_MAX_MB = int(os.environ.get("GRIDMAP_UPLOAD_MAX_MB", "100"))
+# GRIDMAP_UNZIPPED_MAX_MB (default 1024): most a .zip or .xlsx may unpack to, by its declared sizes.
+GRIDMAP_UNZIPPED_MAX_MB = int(os.environ.get("GRIDMAP_UNZIPPED_MAX_MB", "1024"))
+# GRIDMAP_ZIP_MAX_RATIO (default 200): largest unpacked/packed ratio of one member over 1 MB (a
+# children workbook packs about 8:1; a decompression bomb 1000:1 and more).
+GRIDMAP_ZIP_MAX_RATIO = float(os.environ.get("GRIDMAP_ZIP_MAX_RATIO", "200"))
+# GRIDMAP_IMPORT_MAX_ROWS (default 500000): most rows a table import reads.
+GRIDMAP_IMPORT_MAX_ROWS = int(os.environ.get("GRIDMAP_IMPORT_MAX_ROWS", "500000"))
+# GRIDMAP_UPLOAD_TTL_MINUTES (default 60): how long an uploaded file waits between "check" and
+# "write"; it is deleted on writing, on cancelling and after this time (by the next visit to the
+# import page, or `manage.py purge_files`).
+GRIDMAP_UPLOAD_TTL_MINUTES = int(os.environ.get("GRIDMAP_UPLOAD_TTL_MINUTES", "60"))
+# GRIDMAP_UPLOAD_DIR (default var/uploads): where uploads wait (0700; files 0600, never under
+# their original names).
+GRIDMAP_UPLOAD_DIR = Path(os.environ.get("GRIDMAP_UPLOAD_DIR", str(VAR_DIR / "uploads")))
+# GRIDMAP_ATLAS_RETENTION_DAYS (default 30): printed atlases (names, masked IDs) are deleted after
+# this many days by `manage.py purge_files` (run it daily, e.g. from cron or a systemd timer).
+GRIDMAP_ATLAS_RETENTION_DAYS = int(os.environ.get("GRIDMAP_ATLAS_RETENTION_DAYS", "30"))
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 2**20  # form fields (not files): 10 MB
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700

@@ -15,6 +15,8 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 
+from gridmap.access import EVERYWHERE, WriteScope
+
 
 class Severity(StrEnum):
     ERROR = "错误"  # the import cannot be applied
@@ -36,6 +38,24 @@ class Problem:
         what = f"「{self.field}」" if self.field else ""
         value = f"（值：{self.value}）" if self.value else ""
         return f"[{self.severity.value}] {where}{what}{value}：{self.message}。{self.hint}"
+
+
+@dataclass(kw_only=True)
+class ImportSource:
+    """What every importer's parameters share: the name the user knows the file by (an upload is
+    stored under another) and where the import may write (the login's scope; the command line
+    writes everywhere)."""
+
+    name: str = ""
+    scope: WriteScope = EVERYWHERE
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.path.name  # type: ignore[attr-defined]
+
+
+OUT_OF_SCOPE = "不在您的管理范围内"
+OUT_OF_SCOPE_HINT = "只能导入本辖区的数据；其他乡镇的行请交县级管理员导入"
 
 
 class ImportError_(Exception):

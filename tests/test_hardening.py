@@ -103,3 +103,225 @@ def test_staff_township_official_cannot_delete_another_townships_rows():
                                                       "_selected_action": [school_a.pk, school_b.pk]})
     assert response.status_code in (200, 302, 403)
     assert School.objects.filter(pk=school_b.pk).exists()
+
+
+# --- the import page: who may import, where, and what stays on disk ------------------------------
+
+import io  # noqa: E402
+import stat  # noqa: E402
+import zipfile  # noqa: E402
+from datetime import date  # noqa: E402
+
+import geopandas as gpd  # noqa: E402
+from django.contrib.auth.models import Permission  # noqa: E402
+from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
+from openpyxl import Workbook  # noqa: E402
+
+from gridmap import idnumbers  # noqa: E402
+from importers import uploads  # noqa: E402
+from importers.areas import AreaImportParams, import_areas  # noqa: E402
+
+HEADER = ["身份证号", "姓名", "性别", "出生日期", "户籍村组", "学校", "年级", "班级", "就读状态"]
+
+
+def children_workbook(rows):
+    wb = Workbook()
+    ws = wb.active
+    ws.append(HEADER)
+    for r in rows:
+        ws.append(r)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def importer(areas=(A,), permission=True, role=UserRole.TOWNSHIP_OFFICIAL):
+    """A staff login with every admin permission of gridmap — with or without the import one."""
+    from django.contrib.auth import get_user_model
+
+    client = login(role, list(areas), staff=True)
+    user = get_user_model().objects.get(pk=client.session["_auth_user_id"])
+    if not permission:
+        user.user_permissions.remove(Permission.objects.get(codename="import_data"))
+    return client
+
+
+def post_file(client, name, content, kind="children", **extra):
+    return client.post("/admin/import/", {"kind": kind, "level": "village", "coords": "wgs84",
+                                          "file": SimpleUploadedFile(name, content), **extra})
+
+
+def token_of(page):
+    return page.split('name="token" value="')[1].split('"')[0]
+
+
+def test_import_page_is_the_county_administrators():
+    for client in (importer(permission=False), importer((), role=UserRole.COUNTY_PLANNER)):
+        assert client.get("/admin/import/").status_code == 403
+        before = Child.objects.count()
+        response = post_file(client, "孩子.xlsx", children_workbook([]))
+        assert response.status_code == 403 and Child.objects.count() == before
+    assert login(UserRole.COUNTY_ADMIN).get("/admin/import/").status_code == 200
+    assert AuditEvent.objects.filter(action="denied", summary__contains="数据导入").exists()
+
+
+def test_rows_outside_the_importers_scope_are_refused_row_by_row(tmp_path):
+    group_a = Area.objects.filter(code__startswith=A, level="group").order_by("code").first()
+    group_b = Area.objects.filter(code__startswith=B, level="group").order_by("code").first()
+    rows = [[idnumbers.make("330783", date(2016, 5, 1), 11), "甲", "男", "", group_a.code, "", "", "", "在校"],
+            [idnumbers.make("330783", date(2016, 6, 1), 12), "乙", "女", "", group_b.code, "", "", "", "疑似辍学"]]
+    client = importer()
+    before = Child.objects.count()
+    page = post_file(client, "两个乡镇.xlsx", children_workbook(rows)).content.decode()
+    assert "第3行" in page or ">3<" in page  # the B row is named
+    assert "不在您的管理范围内" in page and 'name="commit"' not in page
+    token = token_of(page)
+    forced = client.post("/admin/import/", {"kind": "children", "level": "village", "coords": "wgs84",
+                                            "token": token, "commit": "1"}).content.decode()
+    assert "已写入数据库" not in forced
+    assert Child.objects.count() == before
+    assert not Child.objects.filter(group=group_b, name="乙").exists()
+
+
+def test_imports_are_audited_and_uploads_do_not_linger(settings):
+    group = Area.objects.filter(code__startswith=A, level="group").order_by("code")[1]
+    number = idnumbers.make("330783", date(2017, 2, 2), 31)
+    content = children_workbook([[number, "丙", "男", "", group.code, "", "", "", "在校"]])
+    client = importer()
+    page = post_file(client, "歌山镇适龄儿童.xlsx", content).content.decode()
+    assert "校验通过，尚未写入" in page, page[-3000:]
+    token = token_of(page)
+    folder = settings.GRIDMAP_UPLOAD_DIR / token
+    assert stat.S_IMODE(settings.GRIDMAP_UPLOAD_DIR.stat().st_mode) == 0o700
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    files = sorted(p.name for p in folder.iterdir())
+    assert "歌山镇适龄儿童.xlsx" not in files and all(stat.S_IMODE((folder / f).stat().st_mode) == 0o600
+                                                       for f in files)
+    check = AuditEvent.objects.filter(action="import_check").latest("at")
+    assert check.after["file"] == "歌山镇适龄儿童.xlsx" and check.after["size"] == len(content)
+    assert check.after["sha256"] == __import__("hashlib").sha256(content).hexdigest()
+    assert check.after["counts"]["将新增"] == 1
+    # another login cannot use the token
+    other = importer()
+    assert other.post("/admin/import/", {"kind": "children", "level": "village", "coords": "wgs84",
+                                         "token": token, "commit": "1"}).status_code == 404
+    done = client.post("/admin/import/", {"kind": "children", "level": "village", "coords": "wgs84",
+                                          "token": token, "commit": "1"}).content.decode()
+    assert "已写入数据库" in done
+    assert not list(folder.glob("data*"))  # the workbook with the ID number is gone once written
+    assert AuditEvent.objects.filter(action="import", summary__contains="歌山镇适龄儿童.xlsx").exists()
+    assert str(settings.GRIDMAP_UPLOAD_DIR) not in done and "/data.xlsx" not in done
+
+
+def test_cancel_and_expiry_delete_the_upload(settings):
+    client = importer()
+    page = post_file(client, "x.xlsx", children_workbook([["1", "丁", "", "", "x", "", "", "", ""]])).content.decode()
+    token = token_of(page)
+    folder = settings.GRIDMAP_UPLOAD_DIR / token
+    assert folder.exists()
+    assert client.get(f"/admin/import/{token}/errors.xlsx").status_code == 200
+    assert AuditEvent.objects.filter(action="export", summary__contains="问题清单").exists()
+    client.post("/admin/import/", {"kind": "children", "level": "village", "coords": "wgs84", "token": token,
+                                   "cancel": "1"})
+    assert not folder.exists()
+    page = post_file(client, "y.xlsx", children_workbook([])).content.decode()
+    token = token_of(page)
+    settings.GRIDMAP_UPLOAD_TTL_MINUTES = 0
+    __import__("time").sleep(0.01)
+    client.get("/admin/import/")  # the next visit purges what expired
+    assert not (settings.GRIDMAP_UPLOAD_DIR / token).exists()
+
+
+def test_error_messages_name_the_users_file_not_the_server_path():
+    client = login(UserRole.COUNTY_ADMIN)
+    broken = b"SQLite format 3\x00" + b"\x00" * 200  # a GeoPackage's magic, nothing behind it
+    page = post_file(client, "乡镇边界.gpkg", broken, kind="areas").content.decode()
+    assert "乡镇边界.gpkg" in page and "无法读取" in page
+    assert "/uploads/" not in page and "/tmp/" not in page and "data.gpkg" not in page
+
+
+def zip_bomb(member: str, size: int) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        with z.open(member, "w", force_zip64=True) as f:
+            block = b"\0" * 2**20
+            for _ in range(size // 2**20):
+                f.write(block)
+    return out.getvalue()
+
+
+def test_decompression_bombs_are_refused_before_unpacking(settings, tmp_path):
+    settings.GRIDMAP_UNZIPPED_MAX_MB = 32
+    client = login(UserRole.COUNTY_ADMIN)
+    bomb = zip_bomb("townships.geojson", 64 * 2**20)
+    assert len(bomb) < 2**20
+    page = post_file(client, "bomb.zip", bomb, kind="areas").content.decode()
+    assert "超过上限" in page
+    settings.GRIDMAP_UNZIPPED_MAX_MB = 1024
+    page = post_file(client, "bomb.zip", bomb, kind="areas").content.decode()
+    assert "压缩比异常" in page
+    # an .xlsx whose sheet unpacks to 64 MB of nothing
+    xlsx = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(children_workbook([]))) as good, zipfile.ZipFile(xlsx, "w", zipfile.ZIP_DEFLATED) as z:
+        for item in good.infolist():
+            if item.filename == "xl/worksheets/sheet1.xml":
+                with z.open(item.filename, "w") as f:
+                    for _ in range(64):
+                        f.write(b" " * 2**20)
+            else:
+                z.writestr(item, good.read(item))
+    page = post_file(client, "bomb.xlsx", xlsx.getvalue()).content.decode()
+    assert "压缩比异常" in page
+
+
+def test_row_limit(settings):
+    settings.GRIDMAP_IMPORT_MAX_ROWS = 3
+    client = login(UserRole.COUNTY_ADMIN)
+    page = post_file(client, "many.xlsx", children_workbook([["x"] * 9] * 5)).content.decode()
+    assert "超过 3 行的上限" in page
+
+
+def test_upload_size_limit(settings):
+    settings.GRIDMAP_UPLOAD_MAX_MB = 1
+    client = login(UserRole.COUNTY_ADMIN)
+    response = post_file(client, "big.csv", b"a," * 2**20)
+    assert response.status_code == 400 and "超过上限" in response.content.decode()
+
+
+# --- data that must never be damaged by a bad file -----------------------------------------------
+
+def test_destroyed_names_are_errors_and_good_names_stay(tmp_path):
+    villages = list(Area.objects.filter(code__startswith=A, level="village").order_by("code")[:3])
+    names = {v.code: v.name for v in villages}
+    mojibake = "城关镇".encode("gbk").decode("utf-8", errors="replace")  # "�ǹ���"
+    cyrillic = "小河村".encode("gbk").decode("utf-8", errors="replace")  # "С�Ӵ�"
+    latin1 = "小河村".encode("gbk").decode("latin-1")  # "Ð¡ºÓ´å"
+    frame = gpd.GeoDataFrame(
+        [{"代码": v.code, "名称": n, "geometry": v.geom.wkt} for v, n in zip(villages, (mojibake, cyrillic, latin1))],
+        geometry=gpd.GeoSeries.from_wkt([v.geom.wkt for v in villages]), crs=4326).drop(columns="geometry")
+    frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries.from_wkt([v.geom.wkt for v in villages]), crs=4326)
+    path = tmp_path / "villages.geojson"
+    frame.to_file(path)
+    report = import_areas(AreaImportParams(path, level="village", commit=True))
+    assert not report.ok and not report.committed
+    bad_rows = {p.row for p in report.errors if p.field == "名称"}
+    assert bad_rows == {1, 2, 3}, report.text()
+    assert {v.code: v.name for v in Area.objects.filter(code__in=names)} == names
+
+
+def test_a_name_change_is_listed_before_and_after(tmp_path):
+    village = Area.objects.filter(code__startswith=A, level="village").order_by("code").last()
+    frame = gpd.GeoDataFrame([{"代码": village.code, "名称": village.name + "社区"}],
+                             geometry=gpd.GeoSeries.from_wkt([village.geom.wkt]), crs=4326)
+    path = tmp_path / "rename.geojson"
+    frame.to_file(path)
+    report = import_areas(AreaImportParams(path, level="village"))
+    changes = [p for p in report.warnings if "→" in p.value]
+    assert changes and changes[0].value == f"{village.name} → {village.name}社区"
+    assert Area.objects.get(pk=village.pk).name == village.name  # checked only, nothing written
+
+
+def test_upload_names_are_sanitised():
+    assert uploads.display_name("../../etc/passwd") == "passwd"
+    assert uploads.display_name("C:\\Users\\x\\孩子.xlsx") == "孩子.xlsx"
+    assert uploads.display_name("a\x00b.xlsx") == "ab.xlsx"
