@@ -72,7 +72,8 @@ def check_archive(path: Path) -> None:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
     except zipfile.BadZipFile as exc:
-        raise fail(path.name, "压缩文件已损坏，无法打开", "重新导出或重新打包后再试") from exc
+        what = "Excel 文件已损坏，无法打开" if path.suffix.lower() == ".xlsx" else "压缩包已损坏，无法解压"
+        raise fail(path.name, what, "重新导出或重新打包后再试") from exc
     total = sum(m.file_size for m in members)
     if total > limits.unzipped_bytes:
         raise fail(path.name, f"解压后共 {total / 2**20:,.0f} MB，超过上限 {limits.unzipped_bytes / 2**20:,.0f} MB",

@@ -242,11 +242,11 @@ def test_error_messages_name_the_users_file_not_the_server_path():
 
 def zip_bomb(member: str, size: int) -> bytes:
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
-        with z.open(member, "w", force_zip64=True) as f:
-            block = b"\0" * 2**20
-            for _ in range(size // 2**20):
-                f.write(block)
+    with (zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z,
+          z.open(member, "w", force_zip64=True) as f):
+        block = b"\0" * 2**20
+        for _ in range(size // 2**20):
+            f.write(block)
     return out.getvalue()
 
 
@@ -297,9 +297,8 @@ def test_destroyed_names_are_errors_and_good_names_stay(tmp_path):
     cyrillic = "小河村".encode("gbk").decode("utf-8", errors="replace")  # "С�Ӵ�"
     latin1 = "小河村".encode("gbk").decode("latin-1")  # "Ð¡ºÓ´å"
     frame = gpd.GeoDataFrame(
-        [{"代码": v.code, "名称": n, "geometry": v.geom.wkt} for v, n in zip(villages, (mojibake, cyrillic, latin1))],
-        geometry=gpd.GeoSeries.from_wkt([v.geom.wkt for v in villages]), crs=4326).drop(columns="geometry")
-    frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries.from_wkt([v.geom.wkt for v in villages]), crs=4326)
+        [{"代码": v.code, "名称": n} for v, n in zip(villages, (mojibake, cyrillic, latin1), strict=True)],
+        geometry=gpd.GeoSeries.from_wkt([v.geom.wkt for v in villages]), crs=4326)
     path = tmp_path / "villages.geojson"
     frame.to_file(path)
     report = import_areas(AreaImportParams(path, level="village", commit=True))
