@@ -217,3 +217,6 @@ GRIDMAP_ATLAS_RETENTION_DAYS = int(os.environ.get("GRIDMAP_ATLAS_RETENTION_DAYS"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 2**20  # form fields (not files): 10 MB
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+# GRIDMAP_ATLAS_STALE_SECONDS (default 60): an atlas job whose printing process has given no sign
+# of life for this long (it beats every 5 s) is marked failed and its partial files removed.
+GRIDMAP_ATLAS_STALE_SECONDS = int(os.environ.get("GRIDMAP_ATLAS_STALE_SECONDS", "60"))
