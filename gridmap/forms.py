@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from django import forms
@@ -16,11 +17,18 @@ from gridmap.models import KEY_GROUPS, AuditAction, ChildStatus, Person, School,
 from gridmap.responsibilities import stages_of
 
 
+def normalise_username(name: str) -> str:
+    return unicodedata.normalize("NFKC", str(name)).strip()
+
+
 class RateLimitedAuthenticationForm(AuthenticationForm):
     """Refuses to even try a password after too many recent failures for the name or address."""
 
     def clean(self) -> dict[str, Any]:
-        username = self.data.get("username", "")
+        # The name as authentication will see it (stripped, NFKC: " name", "name " and full-width
+        # ｎａｍｅ are all "name"), so that no spelling escapes the per-name limit.
+        username = normalise_username(self.cleaned_data.get("username") or self.data.get("username", ""))
+        self.cleaned_data["username"] = username
         if too_many_failures(username, client_ip(self.request)):
             record(self.request, AuditAction.DENIED, summary=f"登录过于频繁：{username}"[:300])
             raise ValidationError(_("Too many failed logins. Try again in 15 minutes."), code="rate_limited")

@@ -16,6 +16,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 
 from gridmap.access import EVERYWHERE, WriteScope
+from gridmap.exports import xlsx_row  # a file's own values come back in the problem list: keep them inert
 
 
 class Severity(StrEnum):
@@ -110,11 +111,12 @@ class ImportReport:
         assert ws is not None
         ws.title = "问题清单"
         ws.append(["级别", "文件", "行/要素", "字段", "值", "问题", "处理办法"])
+
         for cell in ws[1]:
             cell.font = Font(bold=True)
             cell.fill = PatternFill("solid", fgColor="DDEBF7")
         for p in self.problems:
-            ws.append([p.severity.value, p.file, p.row, p.field, p.value, p.message, p.hint])
+            ws.append(xlsx_row(ws, [p.severity.value, p.file, p.row, p.field, p.value, p.message, p.hint]))
         for column, width in zip("ABCDEFG", (8, 28, 9, 14, 24, 48, 48), strict=True):
             ws.column_dimensions[column].width = width
         ws.freeze_panes = "A2"

