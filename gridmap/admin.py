@@ -9,12 +9,15 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.gis import admin as gis_admin
 from django.contrib.gis.forms.widgets import OSMWidget
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DataError, transaction
 from django.db.models import Model, Q, QuerySet
 
 from gridmap import access, audit, responsibilities
 from gridmap import models as m
 from gridmap.models import AuditAction
+from gridmap.middleware import csp_nonce
 from gridmap.models.people import SINGLE_HOLDER_ROLES
 
 _M = TypeVar("_M", bound=Model)
@@ -38,6 +41,7 @@ class OfflineMapWidget(OSMWidget):
         context: dict[str, Any] = super().get_context(name, value, attrs)
         context["tile_url"] = settings.GRIDMAP_TILE_URL
         context["tile_attribution"] = settings.GRIDMAP_TILE_ATTRIBUTION
+        context["csp_nonce"] = csp_nonce()  # the widget's inline script runs under the page's CSP
         return context
 
 
@@ -56,6 +60,16 @@ class ScopedWrites:
 
     def get_queryset(self, request: Any) -> QuerySet[Any]:
         return self.scope(request, super().get_queryset(request))  # type: ignore[misc]
+
+    def get_changelist_instance(self, request: Any) -> Any:
+        """A list filter the database cannot take (a year of 2147483648, a number too long for its
+        column) is an "incorrect lookup", which the admin answers by showing the list unfiltered
+        with a note, as it does for other bad filters — not a 500."""
+        try:
+            with transaction.atomic():  # a DataError must not poison the request's transaction
+                return super().get_changelist_instance(request)  # type: ignore[misc]
+        except (OverflowError, DataError, ValidationError) as error:
+            raise IncorrectLookupParameters(error) from error
 
     def get_field_queryset(self, db: Any, db_field: Any, request: Any) -> QuerySet[Any]:
         model = db_field.remote_field.model

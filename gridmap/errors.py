@@ -7,13 +7,21 @@ import logging
 import sys
 
 from django import db
-from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.core.exceptions import BadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseServerError
 from django.template.loader import render_to_string
 
 log = logging.getLogger("gridmap.errors")
 
 # What a lost or refused database connection raises (restart, "too many clients", network).
 DATABASE_DOWN = (db.OperationalError, db.InterfaceError)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler400: a parameter gridmap refused (BadRequest carries a message for the user, in
+    Chinese), or a request Django found suspicious (a generic message)."""
+    message = str(exception) if isinstance(exception, BadRequest) else ""
+    return HttpResponseBadRequest(render_to_string("400.html", {"message": message}))
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -50,4 +50,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "gridmap.errors.bad_request"
 handler500 = "gridmap.errors.server_error"
