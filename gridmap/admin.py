@@ -7,17 +7,17 @@ from typing import Any, NoReturn, TypeVar
 from django import forms
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.gis import admin as gis_admin
 from django.contrib.gis.forms.widgets import OSMWidget
-from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DataError, transaction
 from django.db.models import Model, Q, QuerySet
 
 from gridmap import access, audit, responsibilities
 from gridmap import models as m
-from gridmap.models import AuditAction
 from gridmap.middleware import csp_nonce
+from gridmap.models import AuditAction
 from gridmap.models.people import SINGLE_HOLDER_ROLES
 
 _M = TypeVar("_M", bound=Model)

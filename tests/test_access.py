@@ -169,7 +169,7 @@ def test_township_a_gets_nothing_of_township_b(b):
             assert b["school"].code not in body, (who, url)
             if url.startswith("/api/v1/children/") and response.status_code == 200:
                 data = response.json()
-                rows = data["results"] if "results" in data else [data]
+                rows = data.get("results", [data])
                 assert not {r["id"] for r in rows} & b["ids"], (who, url)
         # and the detail pages of B's things are simply not there (or, without any scope, refused)
         for url in urls(b)[5:9]:
