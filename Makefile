@@ -56,6 +56,13 @@ bench: migrate  ## benchmarks: imports (scratch database gridmap_bench; rows/s, 
 	$(PY) -m benchmarks.reports
 	$(PY) -m benchmarks.atlas
 
+backup: migrate  ## back up the database and its keys to var/backups/gridmap-<db>-<time>.tar (0600)
+	$(PY) manage.py backup
+
+restore: venv db  ## replace the database by a backup: make restore FILE=var/backups/gridmap-….tar
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=var/backups/gridmap-….tar" >&2; exit 2; }
+	$(PY) manage.py restore "$(FILE)" --yes
+
 lint:  ## ruff + mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy gridmap layers importers atlas
