@@ -374,3 +374,20 @@ def test_nul_bytes_are_a_400_even_for_anonymous_logins():
     client = Client()
     response = client.post("/login/", {"username": "ad\x00min", "password": "x"})
     assert response.status_code == 400 and "不允许的控制字符" in response.content.decode()
+
+
+def test_audit_log_is_append_only_in_the_database():
+    from django.contrib.auth import get_user_model
+    from django.db import DatabaseError, connection, transaction
+
+    user = get_user_model().objects.create_user("auditee", password="pw-long-enough-1")
+    event = AuditEvent.objects.create(user=user, username="auditee", action="view", summary="原始记录")
+    for sql in ("UPDATE gridmap_auditevent SET summary = '篡改' WHERE id = %s",
+                "DELETE FROM gridmap_auditevent WHERE id = %s"):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as c:
+            c.execute(sql, [event.pk])
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).delete()
+    user.delete()  # a login may go: its events stay, with its name, the key set to NULL
+    event.refresh_from_db()
+    assert event.user_id is None and event.username == "auditee" and event.summary == "原始记录"
