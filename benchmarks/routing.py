@@ -15,7 +15,7 @@ memory. Steps, each timed:
 - snap: placing every home on the walking network, and the county's open schools;
 - search: the nearest open school for every home, one multi-source Dijkstra (routing.graph);
 - end to end: the four above;
-- full coverage: coverage.compute for the whole county — every grade's norm, both modes, boarding
+- full coverage: gaps.compute for the whole county — every grade's norm, both modes, boarding
   alternatives and every child's way to their own school (the layer's computation);
 - pgRouting: the same search by pgr_drivingDistance(..., equicost := true) on the same edges and
   the same snapped points (routing.pgr; temporary tables, the search, the per-home result); and the
@@ -83,7 +83,7 @@ def worker(code: str) -> dict[str, Any]:
     django.setup()
     import numpy as np
 
-    from coverage import compute
+    from gaps import compute
     from gridmap.models import Area, School, SchoolStatus
     from routing import engine, network, pgr
 

@@ -18,9 +18,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from coverage import compute, norms
-from coverage.layer import HIDDEN
-from coverage.norms import within
+from gaps import compute, norms
+from gaps.layer import HIDDEN
+from gaps.norms import within
 from gridmap.models import Area, AuditEvent, Child, Profile, School, SchoolClass, UserRole
 from routing import engine
 from tests.handmade import WALK, at, import_hand_network, metres
