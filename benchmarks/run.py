@@ -18,7 +18,6 @@ import sys
 import time
 from dataclasses import asdict
 from datetime import datetime
-from pathlib import Path
 
 from benchmarks.results import ROOT, read, table
 
