@@ -10,8 +10,9 @@ township's rate. A group without school-age children gets the township's rate to
 
 Clusters. Local Getis-Ord Gi* (`esda.G_Local`, binary weights, `star=True`: a group and its
 neighbours together) on the smoothed rates, with conditional-permutation p-values at a fixed seed.
-esda's `p_sim` is one-sided in the observed direction (folded); hot and cold are both looked for, so
-the two-sided p = min(1, 2·p_sim) is used. esda corrects nothing for testing every group at once: the
+esda's `p_sim` is one-sided in the observed direction ("directed"; esda 2.9 warns that its default
+will become two-sided, "which will generally double the p-value"); hot and cold are both looked for,
+so the two-sided p = min(1, 2·p_sim) is used. esda corrects nothing for testing every group at once: the
 Benjamini-Hochberg false-discovery-rate cut-off (`esda.fdr`) is taken at each confidence level over
 the tested groups, and a group is hot (cold) at 90/95/99 % where its p is at or below that cut-off and
 its z is positive (negative). With 9,999 permutations the smallest two-sided p is 0.0002.
@@ -90,7 +91,10 @@ def rate_bins(values: np.ndarray, k: int = RATE_CLASSES) -> list[float]:
     k = min(k, len(np.unique(v)))
     if k < 2:
         return [float(v.max())]
-    return [float(b) for b in mapclassify.Quantiles(v, k=k).bins]
+    with warnings.catch_warnings():  # "not enough unique values": mapclassify then uses fewer classes
+        warnings.simplefilter("ignore")
+        bins = mapclassify.Quantiles(v, k=k).bins
+    return sorted({float(b) for b in bins})
 
 
 def rate_class(value: float, bins: Sequence[float]) -> int:
@@ -159,7 +163,7 @@ def getis_ord(y: np.ndarray, w: libpysal.weights.W, permutations: int = PERMUTAT
     values = np.where(finite, y, y[finite].mean())
     if np.ptp(values) == 0:
         return Clusters(tested=np.zeros(n, dtype=bool), reason="constant", **untested)  # type: ignore[arg-type]
-    with warnings.catch_warnings():  # "not fully connected": islands, handled above
+    with warnings.catch_warnings():  # islands ("not fully connected"), esda's notice on its default p
         warnings.simplefilter("ignore")
         g = esda.G_Local(values, w, transform="B", star=True, permutations=permutations, seed=seed,
                          n_jobs=1, keep_simulations=False)

@@ -12,6 +12,7 @@ Bad parameters are a 400 with the reason; areas out of scope a 404.
 from __future__ import annotations
 
 import json
+
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
@@ -83,8 +84,8 @@ def homes(request: HttpRequest, code: str) -> HttpResponse:
         group__in=data.cell_queryset(request.user, root)), last)
     off = [c.pk for c in reports.school_age_then(reports.snapshot(children, last), last)
            if c.status in access.OFF_SCHOOL]
-    points = [[round(p.y, 4), round(p.x, 4)] for p in
-              Child.objects.filter(pk__in=off, home__isnull=False).values_list("home", flat=True)]
+    homes = Child.objects.filter(pk__in=off, home__isnull=False).values_list("home", flat=True)
+    points = [[round(p.y, 4), round(p.x, 4)] for p in homes if p is not None]
     audit.record(request, AuditAction.LIST, root,
                  summary=f"辍学热点：{root.name} {month} 疑似辍学/辍学儿童住址热力图（{len(points)} 人，"
                          f"{describe_filters(filters)}）")
@@ -102,7 +103,7 @@ def cell_cases(request: HttpRequest, code: str) -> HttpResponse:
                       .select_related("child", "school").annotate(n_steps=Count("steps")).order_by("opened_on", "pk"))
     deadlines = cases.deadlines(open_cases)
     for case in open_cases:
-        case.deadline = deadlines.get(case.pk)  # type: ignore[attr-defined]
+        case.deadline = deadlines.get(case.pk)
     suspected = list(access.visible_children(request.user).filter(group=cell, status=ChildStatus.SUSPECTED)
                      .exclude(pk__in=[c.child_id for c in open_cases]).order_by("name"))
     audit.record(request, AuditAction.LIST, cell,

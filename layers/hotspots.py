@@ -132,7 +132,7 @@ class HotspotLayer(MapLayer):
         heat = None
         if scope.individual_children:
             heat = HeatMap([], name=str(_("Homes of suspected and dropped-out children (heat)")), show=False,
-                           radius=18, blur=20, min_opacity=0.35, max_zoom=15)
+                           radius=18, blur=20, min_opacity=0.35, max_zoom=15)  # type: ignore[no-untyped-call]
             heat.default_js = [("leaflet-heat.js", static("vendor/leaflet.heat-0.2.0/leaflet-heat.js"))]
             heat.add_to(fmap)
         code = self.root.code
