@@ -45,11 +45,12 @@ test: venv db  ## set up, then run the whole test suite against the private Post
 	$(PY) manage.py compilemessages -v0 --ignore='.venv/*'
 	$(PY) -m pytest --create-db
 
-bench: migrate  ## benchmarks: imports (scratch database gridmap_bench; rows/s, peak memory) and the grid page
+bench: migrate  ## benchmarks: imports (scratch database gridmap_bench; rows/s, peak memory), the grid page, reports, atlas, hotspots
 	$(PY) -m benchmarks.imports
 	$(PY) -m benchmarks.grid_page
 	$(PY) -m benchmarks.reports
 	$(PY) -m benchmarks.atlas
+	$(PY) -m benchmarks.hotspots
 
 lint:  ## ruff + mypy
 	$(VENV)/bin/ruff check .

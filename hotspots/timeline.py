@@ -90,7 +90,8 @@ def _parts(wkb: bytes, scale_x: float) -> Iterable[list[tuple[float, float]]]:
 def small_multiples(user: Any, root: Area, months: list[str], analyses: list[data.Analysis],
                     colors: dict[str, str]) -> str:
     """Twelve small maps: the area and its townships (or villages) in outline, significant groups filled."""
-    tolerance = 2e-4 if root.level == AreaLevel.COUNTY else 5e-5
+    xmin, ymin, xmax, ymax = root.geom.extent
+    tolerance = max(xmax - xmin, ymax - ymin) / 300  # about a pixel of a 2.3-inch panel on screen
     cells = data.cell_queryset(user, root).annotate(
         _g=AsWKB(SimplifyPreserveTopology("geom", tolerance))).values_list("code", "_g")
     scale_x = cos(radians(root.geom.centroid.y))  # equirectangular at the area's latitude
@@ -125,12 +126,15 @@ def small_multiples(user: Any, root: Area, months: list[str], analyses: list[dat
                     fills.append(part)
                     fill_colors.append(colors.get(cell.cluster, "#000000"))
         if fills:
-            ax.add_collection(PolyCollection(fills, facecolors=fill_colors, edgecolors="none"))
+            # Raster inside the SVG (text and outlines stay vector): a county's month can fill
+            # hundreds of groups, and twelve panels of vector paths weighed ~3 MB.
+            ax.add_collection(PolyCollection(fills, facecolors=fill_colors, edgecolors="none", rasterized=True))
         c = analysis.clusters
-        caption = "无台账数据" if analysis.inputs.no_data else f"热点 {c.hot} · 冷点 {c.cold}"
+        caption = ("无台账数据" if analysis.inputs.no_data else "各小组无差异，未检验" if c.reason
+                   else f"热点 {c.hot} · 冷点 {c.cold}")
         ax.set_title(f"{month}\n{caption}", fontsize=8, family=family, pad=2)
     fig.subplots_adjust(left=0.01, right=0.99, top=0.93, bottom=0.01, wspace=0.04, hspace=0.25)
     out = io.StringIO()
-    fig.savefig(out, format="svg", metadata={"Date": None})
+    fig.savefig(out, format="svg", dpi=150, metadata={"Date": None})
     svg = out.getvalue()
     return svg[svg.index("<svg"):]
