@@ -51,7 +51,8 @@ def layer(request: HttpRequest, code: str) -> HttpResponse:
     inputs = data.prepare(request.user, root, form.cleaned_data["month"], form.filters())
     level = form.cleaned_data["level"] or "group"
     etag = f'"{inputs.etag}-{level}"'
-    if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+    # GZipMiddleware turns the ETag weak (W/"…") on compressed responses: compare the opaque part.
+    if etag in [t.strip().removeprefix("W/") for t in request.headers.get("If-None-Match", "").split(",")]:
         response: HttpResponse = HttpResponseNotModified()
     else:
         body = BODIES.get(etag)

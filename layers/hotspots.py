@@ -63,7 +63,8 @@ def method_note(permutations: int = stats.PERMUTATIONS) -> str:
         "groups, stands out above (below) what %(permutations)s random reshufflings of the rates give, "
         "and that still does after the false-discovery-rate correction (Benjamini-Hochberg) for testing "
         "every group at once; 90/95/99 %% is the confidence after that correction. Groups with no "
-        "neighbouring group (islands) and groups without school-age children are not tested."
+        "neighbouring group (islands) and groups without school-age children are not tested, and groups "
+        "are compared only within the area shown (on a township's map, with that township)."
     ) % {"permutations": f"{permutations:,}"}
 
 

@@ -6,7 +6,7 @@
 var gmHotspots = (function () {
   "use strict";
   var opts, map, group, heat, panel, data = null, loaded = null, homesFor = null, villagesFor = null;
-  var wanted = false, seq = 0;
+  var wanted = false, seq = 0, pending = null, casesHtml = {};
 
   function el(tag, attrs, text) {
     var e = document.createElement(tag);
@@ -99,6 +99,9 @@ var gmHotspots = (function () {
     if (!wanted) return;
     var query = params();
     if (loaded === query && data) { if (heat && map.hasLayer(heat)) loadHomes(); return; }
+    if (pending === query) return;
+    pending = query;
+    casesHtml = {};
     var mine = ++seq;
     status(opts.labels.loading);
     fetch(opts.url + "?" + query, {credentials: "same-origin"})
@@ -107,6 +110,7 @@ var gmHotspots = (function () {
       })
       .then(function (body) {
         if (mine !== seq) return;
+        pending = null;
         data = body;
         loaded = query;
         draw();
@@ -116,6 +120,7 @@ var gmHotspots = (function () {
       })
       .catch(function (err) {
         if (mine !== seq) return;
+        pending = null;
         var msgs = err && err.errors ? Object.keys(err.errors).map(function (k) { return err.errors[k].join(" "); }) : [];
         status(opts.labels.error + (msgs.length ? "：" + msgs.join("；") : ""), true);
       });
@@ -158,19 +163,23 @@ var gmHotspots = (function () {
       row(l.returned, p.returned) + row(l.rate, p.rate) + row(l.smoothed, p.smoothed);
     if (p.z !== null && p.z !== undefined) html += row(l.cluster, "z = " + p.z + ", p = " + p.p);
     html += "</table>";
-    if (opts.cases && p.off_school) html += '<div class="gm-hs-cases-box small text-muted">…</div>';
+    if (opts.cases && p.off_school) {
+      html += casesHtml[p.code] ? '<div class="gm-hs-cases-box small">' + casesHtml[p.code] + "</div>"
+                                : '<div class="gm-hs-cases-box small text-muted">…</div>';
+    }
     return html + "</div>";
   }
 
   function escape(text) { var d = document.createElement("div"); d.textContent = text; return d.innerHTML; }
 
-  function cases(f, popupObj) {
-    if (!opts.cases || !f.properties.off_school) return;
-    fetch(opts.cases.replace("000000000000000", f.properties.code), {credentials: "same-origin"})
+  function cases(f, popupObj) {  // the group's open cases, fetched when its popup opens (audited there)
+    var code = f.properties.code;
+    if (!opts.cases || !f.properties.off_school || casesHtml[code]) return;
+    fetch(opts.cases.replace("000000000000000", code), {credentials: "same-origin"})
       .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
       .then(function (html) {
-        var box = popupObj.getElement() && popupObj.getElement().querySelector(".gm-hs-cases-box");
-        if (box) { box.classList.remove("text-muted"); box.innerHTML = html; popupObj.update(); }
+        casesHtml[code] = html;
+        if (popupObj.isOpen()) popupObj.setContent(popup(f));
       })
       .catch(function () {});
   }
@@ -255,8 +264,22 @@ var gmHotspots = (function () {
     if (asked) {
       if (/^\d{4}-\d{2}$/.test(asked)) panel.querySelector('input[name="month"]').value = asked;
       show();
+      var menu = document.getElementById("gm-indicator");  // the grid page: colour the cells by cluster too
+      if (menu && menu.querySelector('option[value="hotspot"]')) {
+        var pick = function () { menu.value = "hotspot"; menu.dispatchEvent(new Event("change")); };
+        if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", pick); else pick();
+      }
     }
   }
 
-  return {attach: attach, reload: load};
+  function openCell(code) {  // open a drawn group's popup (from a list, or a browser test)
+    var found = null;
+    group.eachLayer(function (collection) {
+      if (collection.eachLayer) collection.eachLayer(function (l) { if (l.feature.properties.code === code) found = l; });
+    });
+    if (found) { map.fitBounds(found.getBounds(), {maxZoom: 14}); found.openPopup(); }
+    return !!found;
+  }
+
+  return {attach: attach, reload: load, openCell: openCell, ready: function () { return !!data; }};
 })();
