@@ -15,6 +15,9 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 
+from gridmap.access import EVERYWHERE, WriteScope
+from gridmap.exports import xlsx_row  # a file's own values come back in the problem list: keep them inert
+
 
 class Severity(StrEnum):
     ERROR = "错误"  # the import cannot be applied
@@ -36,6 +39,24 @@ class Problem:
         what = f"「{self.field}」" if self.field else ""
         value = f"（值：{self.value}）" if self.value else ""
         return f"[{self.severity.value}] {where}{what}{value}：{self.message}。{self.hint}"
+
+
+@dataclass(kw_only=True)
+class ImportSource:
+    """What every importer's parameters share: the name the user knows the file by (an upload is
+    stored under another) and where the import may write (the login's scope; the command line
+    writes everywhere)."""
+
+    name: str = ""
+    scope: WriteScope = EVERYWHERE
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.path.name  # type: ignore[attr-defined]
+
+
+OUT_OF_SCOPE = "不在您的管理范围内"
+OUT_OF_SCOPE_HINT = "只能导入本辖区的数据；其他乡镇的行请交县级管理员导入"
 
 
 class ImportError_(Exception):
@@ -90,11 +111,12 @@ class ImportReport:
         assert ws is not None
         ws.title = "问题清单"
         ws.append(["级别", "文件", "行/要素", "字段", "值", "问题", "处理办法"])
+
         for cell in ws[1]:
             cell.font = Font(bold=True)
             cell.fill = PatternFill("solid", fgColor="DDEBF7")
         for p in self.problems:
-            ws.append([p.severity.value, p.file, p.row, p.field, p.value, p.message, p.hint])
+            ws.append(xlsx_row(ws, [p.severity.value, p.file, p.row, p.field, p.value, p.message, p.hint]))
         for column, width in zip("ABCDEFG", (8, 28, 9, 14, 24, 48, 48), strict=True):
             ws.column_dimensions[column].width = width
         ws.freeze_panes = "A2"
