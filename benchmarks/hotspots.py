@@ -40,6 +40,7 @@ from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from benchmarks.grid_page import Rollback, largest_township  # noqa: E402
+from benchmarks.results import record  # noqa: E402
 from gridmap import reports  # noqa: E402
 from gridmap.models import Area, AreaLevel  # noqa: E402
 from hotspots import data, stats, timeline, views  # noqa: E402
@@ -65,7 +66,7 @@ def bare_esda(y: np.ndarray, w: Any, permutations: int) -> tuple[float, Any]:
                                           n_jobs=1, keep_simulations=False))
 
 
-def county(label: str, root: Area, month: str, chief: Any) -> None:
+def county(label: str, key: str, root: Area, month: str, chief: Any) -> None:
     forget()
     t_prepare, inputs = clock(lambda: data.prepare(chief, root, month, data.Filters()))
     t_weights, w = clock(lambda: data.weights(inputs.queryset, inputs.version))
@@ -88,6 +89,11 @@ def county(label: str, root: Area, month: str, chief: Any) -> None:
     print(f"  baseline: esda.G_Local alone, 9,999 perm.     {t_bare:6.2f} s   → analysis cold / esda alone = "
           f"{t_cold / t_bare:.2f}×; with the queries {(t_prepare + t_weights + t_cold) / t_bare:.2f}×")
     print(f"  baseline: esda.G_Local alone,   999 perm.     {t_bare999:6.2f} s   → 9,999 / 999 = {t_bare / t_bare999:.1f}×")
+    name = f"hotspots {key} ({n:,} groups)"
+    record(name, "analysis cold: counts + weights + Gi* 9,999 perm.", t_prepare + t_weights + t_cold, "s",
+           baseline=t_bare, baseline_label="esda.G_Local alone on the same arrays")
+    record(name, "esda.G_Local alone, 9,999 permutations", t_bare, "s", baseline=t_bare999,
+           baseline_label="999 permutations")
     tested = analysis.clusters.tested
     for perms, result in ((999, g999), (9_999, g)):
         p = np.minimum(1, 2 * result.p_sim)[tested]
@@ -102,6 +108,8 @@ def county(label: str, root: Area, month: str, chief: Any) -> None:
     views.BODIES._items.clear()
     t_page_warm, _ = clock(lambda: client.get(url))
     t_page_304, again = clock(lambda: client.get(url, HTTP_IF_NONE_MATCH=response["ETag"]))
+    record(name, "layer endpoint, Gi* cached", t_page_warm, "s", baseline=t_page_cold, baseline_label="cold")
+    record(name, "layer endpoint, If-None-Match (304)", t_page_304, "s", baseline=t_page_cold, baseline_label="cold")
     print(f"  endpoint cold {t_page_cold:5.2f} s, Gi* cached {t_page_warm:5.2f} s, If-None-Match {t_page_304:5.2f} s "
           f"(HTTP {again.status_code}); {len(response.content) / 1024:,.0f} KB GeoJSON")
 
@@ -114,10 +122,12 @@ def main() -> None:
     try:
         with transaction.atomic():
             chief = get_user_model().objects.create_superuser("bench-hotspots", "", "x-bench-password-1")
-            county("demo county " + demo.name, demo, month, chief)
+            county("demo county " + demo.name, "demo county", demo, month, chief)
             forget()
             t_cold, result = clock(lambda: timeline.build(chief, demo, month, data.Filters()))
             t_warm, _ = clock(lambda: timeline.build(chief, demo, month, data.Filters()))
+            record("hotspots demo county (3,630 groups)", "12-month timeline, months cached", t_warm, "s",
+                   baseline=t_cold, baseline_label="cold")
             print(f"  12-month timeline: cold {t_cold:.1f} s, months cached {t_warm:.1f} s, "
                   f"SVG {len(result.svg) / 1024:,.0f} KB, {len(result.strips)} groups hot or cold in some month")
             started = time.perf_counter()
@@ -125,7 +135,7 @@ def main() -> None:
                          seed=SEED_6000, verbosity=0)
             big = Area.objects.get(code=f"99{SEED_6000 % 10000:04d}", level=AreaLevel.COUNTY)
             print(f"(generated county {big.code} in {time.perf_counter() - started:.0f} s)")
-            county(f"generated county {big.code}", big, month, chief)
+            county(f"generated county {big.code}", "generated county", big, month, chief)
             raise Rollback
     except Rollback:
         pass

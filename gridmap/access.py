@@ -400,7 +400,7 @@ def choices(user: Any, model: type[Model]) -> QuerySet[Any]:
     }
     if model is get_user_model():  # "who did it" fields: oneself, unless county administrator
         users = model._default_manager.all()
-        return users if scope.role == UserRole.COUNTY_ADMIN else users.filter(pk=getattr(user, "pk", None))
+        return users if scope.role == UserRole.COUNTY_ADMIN else users.filter(pk__in=[getattr(user, "pk", 0)])
     reader = readers.get(model)
     if reader is not None:
         return reader(user)

@@ -73,7 +73,8 @@ def backup(target: Target, folder: Path | None = None) -> Path:
                                f"--file={dump}", target.name], env=target.env(), capture_output=True, text=True)
         if done.returncode != 0:
             raise BackupError(f"pg_dump: {done.stderr.strip()}")
-        manifest = {"database": target.name, "made": stamp, "keys": []}
+        keys: list[str] = []
+        manifest = {"database": target.name, "made": stamp, "keys": keys}
         fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w") as tar:
             tar.add(dump, arcname="database.dump")
@@ -81,11 +82,14 @@ def backup(target: Target, folder: Path | None = None) -> Path:
                 path = settings.VAR_DIR / key
                 if path.exists():
                     tar.add(path, arcname=f"keys/{key}")
-                    manifest["keys"].append(key)
+                    keys.append(key)
             data = json.dumps(manifest, ensure_ascii=False).encode()
             info = tarfile.TarInfo("manifest.json")
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
+    keep = settings.GRIDMAP_BACKUP_KEEP
+    for old in sorted(folder.glob(f"gridmap-{target.name}-*.tar"))[:-keep] if keep > 0 else []:
+        old.unlink()  # the oldest go; the newest `keep` stay
     return out
 
 

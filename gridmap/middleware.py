@@ -115,8 +115,8 @@ class SecurityHeadersMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        tiles = settings.GRIDMAP_TILE_URL
-        tile_origin = re.match(r"^https?://[^/]+", tiles).group(0) if re.match(r"^https?://[^/]+", tiles) else ""
+        origin = re.match(r"^https?://[^/]+", settings.GRIDMAP_TILE_URL)
+        tile_origin = origin.group(0) if origin else ""
         self.policy = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
                        f"img-src 'self' data: blob: {tile_origin}".rstrip() + "; font-src 'self' data:; "
                        "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "

@@ -275,3 +275,6 @@ LOGGING = {
         "gridmap": {"handlers": ["file", "stderr"], "level": "INFO", "propagate": False},
     },
 }
+# GRIDMAP_BACKUP_KEEP (default 14): `make backup` keeps the newest this many backups of a database
+# in var/backups/ and deletes older ones (0: keep all). Copy them off the machine as well.
+GRIDMAP_BACKUP_KEEP = int(os.environ.get("GRIDMAP_BACKUP_KEEP", "14"))

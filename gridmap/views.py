@@ -214,7 +214,7 @@ def ledger_page(request: HttpRequest, code: str, which: str) -> HttpResponse:
     form = LedgerFilterForm(request.GET or None, area=area, user=request.user)
     if form.is_bound and not form.is_valid():
         raise BadRequest(_("Filter not understood: %(errors)s") % {"errors": "；".join(
-            f"{form.fields[name].label if name in form.fields else name}：{' '.join(errors)}"
+            f"{form.fields[name].label if name in form.fields else name}：{' '.join(str(e) for e in errors)}"
             for name, errors in form.errors.items())})
     filters = form.cleaned_data if form.is_bound else {}
     on = filters.get("on") or timezone.localdate()

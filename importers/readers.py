@@ -404,7 +404,7 @@ def _csv_grid(path: Path, max_rows: int) -> list[list[Any]]:
         dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
     except csv.Error:
         dialect = csv.excel
-    grid = []
+    grid: list[list[Any]] = []
     for row in csv.reader(io.StringIO(text), dialect):
         if len(grid) >= max_rows:
             raise _too_many_rows(path, max_rows)

@@ -83,7 +83,7 @@ def _require_import_right(request: HttpRequest) -> None:
 def upload(request: HttpRequest) -> HttpResponse:
     _require_import_right(request)
     uploads.purge_expired()
-    user = request.user
+    user: Any = request.user
     context: dict[str, Any] = {**admin.site.each_context(request), "title": _("Import data"),
                                "ttl": settings.GRIDMAP_UPLOAD_TTL_MINUTES}
     form = ImportForm(request.POST or None, request.FILES or None)
@@ -128,7 +128,8 @@ def upload(request: HttpRequest) -> HttpResponse:
 @login_required
 def error_workbook(request: HttpRequest, token: str) -> FileResponse:
     _require_import_right(request)
-    stored = uploads.load(token, request.user.pk)
+    owner: Any = request.user
+    stored = uploads.load(token, owner.pk)
     if stored is None or not stored.problems.exists():
         raise Http404
     audit.record(request, AuditAction.EXPORT, summary=f"下载导入问题清单 {stored.name}", after=stored.describe())

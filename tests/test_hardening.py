@@ -95,14 +95,19 @@ def test_person_admin_is_scoped():
     assert only_b.phone not in listing or Person.objects.filter(phone=only_b.phone).count() > 1
 
 
-def test_staff_township_official_cannot_delete_another_townships_rows():
-    client = login(UserRole.TOWNSHIP_OFFICIAL, [A], staff=True)
-    school_b = School.objects.filter(township__code=B).first()
-    school_a = School.objects.filter(township__code=A).first()
-    response = client.post("/admin/gridmap/school/", {"action": "delete_selected", "post": "yes",
-                                                      "_selected_action": [school_a.pk, school_b.pk]})
-    assert response.status_code in (200, 302, 403)
-    assert School.objects.filter(pk=school_b.pk).exists()
+def test_rows_seen_for_context_cannot_be_deleted():
+    """A village cadre sees the teachers of the schools serving the village (to call them), but they
+    are not the cadre's to delete — neither one by one nor with the list's bulk action."""
+    village = Area.objects.filter(code__startswith=A, level="village").order_by("code").first()
+    client = login(UserRole.VILLAGE_CADRE, [village.code], staff=True)
+    school = School.objects.filter(catchment_assignments__area__parent=village).first()
+    teacher = Person.objects.create(name="测老师", sex="F", phone="13900000000", school=school)
+    assert client.get(f"/admin/gridmap/person/{teacher.pk}/change/").status_code == 200  # seen
+    assert client.post(f"/admin/gridmap/person/{teacher.pk}/delete/", {"post": "yes"}).status_code == 403
+    response = client.post("/admin/gridmap/person/", {"action": "delete_selected", "post": "yes",
+                                                      "_selected_action": [teacher.pk]})
+    assert response.status_code == 403
+    assert Person.objects.filter(pk=teacher.pk).exists()
 
 
 # --- the import page: who may import, where, and what stays on disk ------------------------------
