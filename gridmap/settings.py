@@ -102,6 +102,8 @@ INSTALLED_APPS = [
     "layers",
     "importers",
     "atlas",
+    # Dropout hotspots (issue 14): layer endpoint, timeline, command, own locale/
+    "hotspots",
     "routing",
     "gaps",
 ]
