@@ -104,6 +104,8 @@ INSTALLED_APPS = [
     "atlas",
     # Dropout hotspots (issue 14): layer endpoint, timeline, command, own locale/
     "hotspots",
+    "routing",
+    "gaps",
 ]
 
 MIDDLEWARE = [
@@ -278,3 +280,20 @@ LOGGING = {
 # GRIDMAP_BACKUP_KEEP (default 14): `make backup` keeps the newest this many backups of a database
 # in var/backups/ and deletes older ones (0: keep all). Copy them off the machine as well.
 GRIDMAP_BACKUP_KEEP = int(os.environ.get("GRIDMAP_BACKUP_KEEP", "14"))
+
+# --- Travel times over the roads (routing/, gaps/) ----------------------------------------
+# Every default is cited in routing/modes.py (speeds, access cap) and gaps/norms.py (norms).
+# GRIDMAP_WALK_KMH (default 4.0): walking speed of primary pupils, also of every access leg.
+GRIDMAP_WALK_KMH = float(os.environ.get("GRIDMAP_WALK_KMH", "4.0"))
+# GRIDMAP_CYCLE_KMH (default 12): a child's cycling speed.
+GRIDMAP_CYCLE_KMH = float(os.environ.get("GRIDMAP_CYCLE_KMH", "12"))
+# GRIDMAP_BUS_KMH (default empty): school bus / car speeds overriding routing.modes.BUS_KMH per
+# OpenStreetMap class, e.g. "primary=45,tertiary=25,track=0" (0: not drivable).
+GRIDMAP_BUS_KMH = os.environ.get("GRIDMAP_BUS_KMH", "")
+# GRIDMAP_ACCESS_MAX_M (default 1000): a home farther than this from any road is reported as off
+# the network instead of being snapped to it.
+GRIDMAP_ACCESS_MAX_M = float(os.environ.get("GRIDMAP_ACCESS_MAX_M", "1000"))
+# GRIDMAP_COVERAGE_NORMS (default "1-3=walk/30; 4-6=walk/30+boarding:bus/60; 7-9=bus/30+boarding:bus/90"):
+# the longest way to school per grade band, by mode, and where a boarding school may stand in.
+GRIDMAP_COVERAGE_NORMS = os.environ.get(
+    "GRIDMAP_COVERAGE_NORMS", "1-3=walk/30; 4-6=walk/30+boarding:bus/60; 7-9=bus/30+boarding:bus/90")
