@@ -24,6 +24,7 @@ load and its cost (`check_route`), and a solution that fails the check is an err
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from itertools import product
 from typing import Any
@@ -182,7 +183,9 @@ def _solve_pyvrp(p: Problem, stops: list[int], optional: bool, time_limit_s: flo
         if i != j:
             m.add_edge(locations[i], locations[j], distance=int(d[a, b]), duration=int(d[a, b]))
     stop_rule = MultipleCriteria([MaxRuntime(max(time_limit_s, 0.01)), NoImprovement(NO_IMPROVEMENT)])
-    result = m.solve(stop_rule, seed=seed, display=False, collect_stats=False)
+    with warnings.catch_warnings():  # "penalty at its maximum" on instances with no feasible answer: handled below
+        warnings.simplefilter("ignore")
+        result = m.solve(stop_rule, seed=seed, display=False, collect_stats=False)
     best = result.best
     routes = []
     for route in best.routes():
