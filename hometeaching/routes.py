@@ -39,11 +39,12 @@ from routing.vrp import VRPSolution, solve_vrptw
 
 Solver = Callable[..., VRPSolution]
 
-NO_HOME, OFF_NETWORK, NO_DAY, NO_ROOM, UNREACHABLE, WINDOW = (
-    "no_home", "off_network", "no_day", "no_room", "unreachable", "window")
+NO_HOME, OFF_NETWORK, SCHOOL_OFF_NETWORK, NO_DAY, NO_ROOM, UNREACHABLE, WINDOW = (
+    "no_home", "off_network", "school_off_network", "no_day", "no_room", "unreachable", "window")
 REASONS = {
     NO_HOME: _("no home location on the ledger"),
     OFF_NETWORK: _("the home is farther from a road than the access limit"),
+    SCHOOL_OFF_NETWORK: _("the school is farther from a road than the access limit"),
     NO_DAY: _("no half-day of the week matches the preferred days and hours"),
     NO_ROOM: _("the pair's half-days are full"),
     UNREACHABLE: _("no road from the school to the home and back"),
@@ -197,7 +198,7 @@ def plan_week(school: School, week: weekly.Week, solver: Solver = solve_vrptw,
     out.matrix_s = clock.perf_counter() - t0
     d = out.matrix
     if not snapped.on[0]:
-        out.unfit.extend((s, OFF_NETWORK) for s in located)
+        out.unfit.extend((s, SCHOOL_OFF_NETWORK) for s in located)
         return out
     reachable = []
     for s in located:
