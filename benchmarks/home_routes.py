@@ -63,7 +63,8 @@ def county_week() -> None:
             network.graph("bus")
             load_s = time.perf_counter() - t0
             candidates = list(School.objects.filter(status="open", classes__children__home__isnull=False)
-                              .annotate(n=Count("classes__children")).filter(n__gte=PER_SCHOOL).order_by("code"))
+                              .annotate(n=Count("classes__children")).filter(n__gte=PER_SCHOOL)
+                              .order_by("code"))
             # schools the car network reaches (the demo's roads are OSM's main roads: some schools lie
             # farther than the access cap from any of them, and their visits could not be routed)
             on = engine.snap(np.array([[s.location.x, s.location.y] for s in candidates]), "bus").on
@@ -96,7 +97,8 @@ def county_week() -> None:
             print(f"    travel-time matrices          {matrix_s:6.2f} s   ({len(schools)} matrices)")
             print(f"    solver (PyVRP)                {solver_s:6.2f} s   ({calls} calls)")
             print(f"    other (queries, assignment)   {total_s - matrix_s - solver_s:6.2f} s")
-            print(f"  {trips} trips, {sum(unfit.values())} visits not fitted {dict(unfit)}; total travel {ours / 60:.1f} min vs nearest-neighbour"
+            print(f"  {trips} trips, {sum(unfit.values())} visits not fitted {dict(unfit)};"
+                  f" total travel {ours / 60:.1f} min vs nearest-neighbour"
                   f" {nn / 60:.1f} min: ratio {ours / nn if nn else float('nan'):.3f}")
             raise _Rollback
     except _Rollback:

@@ -38,7 +38,6 @@ from gridmap.models import (
     ChildStatus,
     ChildStatusChange,
     HomeTeachingPlan,
-    HomeVisit,
     ReportSubmission,
     School,
     SchoolStatus,

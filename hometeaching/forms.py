@@ -30,7 +30,7 @@ class PlanForm(forms.ModelForm):  # type: ignore[type-arg]
     def __init__(self, *args: Any, teachers: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if teachers is not None:
-            self.fields["teachers"].queryset = teachers
+            self.fields["teachers"].queryset = teachers  # type: ignore[attr-defined]
         self.fields["content"].initial = [a for a in self.instance.content_areas.split(",") if a]
         self.fields["days"].initial = [d for d in self.instance.preferred_days.split(",") if d]
 
@@ -74,7 +74,7 @@ class VisitForm(forms.ModelForm):  # type: ignore[type-arg]
         super().__init__(*args, **kwargs)
         self.plan = plan
         if teachers is not None:
-            self.fields["teachers"].queryset = teachers
+            self.fields["teachers"].queryset = teachers  # type: ignore[attr-defined]
         self.fields["teachers"].required = True
 
     def clean(self) -> dict[str, Any]:

@@ -40,7 +40,8 @@ def trip_map(plan: WeekPlan, trip: Trip, width_in: float = 7.0, height_in: float
     proj = projection()
     school_xy = proj.metric(np.array([[plan.school.location.x, plan.school.location.y]]))[0]
     stops_xy = proj.metric(np.array([s.lonlat for s in trip.stops]))
-    legs, paths = [], []
+    legs: list[dict[str, Any]] = []
+    paths: list[np.ndarray | None] = []
     for i, line in enumerate(lines):
         if line is None:
             paths.append(None)

@@ -225,7 +225,7 @@ def plan_week(school: School, week: weekly.Week, solver: Solver = solve_vrptw,
     for s in reachable:
         teams.setdefault(s.team, []).append(s)
     trips: list[Trip] = []
-    for team, team_stops in teams.items():
+    for team_stops in teams.values():
         groups: dict[int, list[Stop]] = {}  # slot index → stops
         refused: dict[int, set[int]] = {}  # id(stop) → slots tried and failed
         pending = sorted(team_stops, key=lambda s: (sum(fits(s, sl) for sl in slots), s.plan_id, s.visit))

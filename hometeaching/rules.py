@@ -94,13 +94,14 @@ def violations(plans: QuerySet[HomeTeachingPlan], children: QuerySet[Child], fir
     visits = (weekly.teacher_counts(HomeVisit.objects.filter(plan__in=by_pk.keys(), date__range=(first, last)))
               .filter(Q(n_teachers__lt=2) | Q(n_male=0)).prefetch_related("teachers"))
     for v in visits:
+        n_teachers, n_male = int(getattr(v, "n_teachers", 0)), int(getattr(v, "n_male", 0))
         p = by_pk[v.plan_id]
         names = "、".join(f"{t.name}（{t.get_sex_display()}）" for t in v.teachers.all()) or "—"
         who = f"{p.school.name}：{names}"
-        if v.n_teachers < 2:
+        if n_teachers < 2:
             out.append(Violation(FEW_TEACHERS, p.child_id, p.pk, p.school_id, weekly.week_of(v.date), v.date, who,
-                                 str(_("%(n)s teacher(s) on the visit") % {"n": v.n_teachers})))
-        if v.n_male == 0:
+                                 str(_("%(n)s teacher(s) on the visit") % {"n": n_teachers})))
+        if n_male == 0:
             out.append(Violation(NO_MALE, p.child_id, p.pk, p.school_id, weekly.week_of(v.date), v.date, who,
                                  str(_("no male teacher on the visit"))))
     in_force = plans.filter(Q(start_date__lte=on), Q(end_date__isnull=True) | Q(end_date__gte=on))
@@ -122,7 +123,7 @@ def unplanned(children: QuerySet[Child], on: date) -> list[Violation]:
     """Disabled school-age children neither in school nor on a plan in force on `on`."""
     planned = HomeTeachingPlan.objects.filter(
         Q(start_date__lte=on), Q(end_date__isnull=True) | Q(end_date__gte=on)).values("child")
-    rows = (children.school_age_on(on).filter(kg_disabled=True)
+    rows = (Child.objects.filter(pk__in=children.values("pk")).school_age_on(on).filter(kg_disabled=True)
             .exclude(status__in=[*IN_SCHOOL, *NOT_COUNTED]).exclude(pk__in=planned))
     resp = responsible_schools(rows, on)
     names = dict(School.objects.filter(pk__in=[s for s in resp.values() if s]).values_list("pk", "name"))

@@ -134,7 +134,8 @@ def plan_page(request: HttpRequest, pk: int) -> HttpResponse:
         "plan": plan, "child": plan.child, "form": form, "may_write": may_write, "visits": visits,
         "visit_form": VisitForm(teachers=teachers, plan=plan, initial={"date": today, "class_hours": plan.hours_per_visit,
                                                                        "teachers": list(plan.teachers.all())}),
-        "goal_form": GoalForm(initial={"school_year": year, "term": Term.AUTUMN if today.month >= 9 or today.month == 1 else Term.SPRING}),
+        "goal_form": GoalForm(initial={"school_year": year,
+                                       "term": Term.AUTUMN if today.month >= 9 or today.month == 1 else Term.SPRING}),
         "goals": plan.goals.all(), "weeks": weeks[::-1], "school_year": year, "terms": Term.choices,
         "areas": printing.plan_areas(plan),
     })
@@ -154,7 +155,8 @@ def record_visit(request: HttpRequest, pk: int) -> HttpResponse:
         visit.plan = plan
         visit.recorded_by = request.user
         if visit.start_time and visit.end_time and visit.minutes is None:
-            visit.minutes = (visit.end_time.hour * 60 + visit.end_time.minute) - (visit.start_time.hour * 60 + visit.start_time.minute)
+            visit.minutes = ((visit.end_time.hour * 60 + visit.end_time.minute)
+                             - (visit.start_time.hour * 60 + visit.start_time.minute))
         visit.save()
         form.save_m2m()
         audit.record(request, AuditAction.CHANGE, plan.child, summary=f"送教记录：{plan.child.name} {visit.date}",
@@ -276,7 +278,8 @@ def route_phone(request: HttpRequest, code: str) -> HttpResponse:
     audit.record(request, AuditAction.LIST, school, summary=f"送教路线（手机）：{school.name} {routes.week_text(plan.week)}")
     page = printing.trip_context(plan, plan.trips[n - 1]) if n else None
     return render(request, "hometeaching/phone.html", {"school": school, "plan": plan, "page": page,
-                                                        "week": routes.week_text(plan.week), "numbers": range(1, len(plan.trips) + 1),
+                                                        "week": routes.week_text(plan.week),
+                                                        "numbers": range(1, len(plan.trips) + 1),
                                                         "current": n})
 
 

@@ -9,7 +9,6 @@ import subprocess
 from datetime import date, time
 from itertools import permutations
 
-import numpy as np
 import pytest
 from django.core.management import call_command
 from django.db.models import Count
@@ -164,7 +163,8 @@ def test_record_a_visit_and_print(week, tmp_path):
     text = subprocess.run(["pdftotext", str(handbook), "-"], capture_output=True, text=True, check=True).stdout
     assert "送 教 上 门 手 册" in text and "能独立穿鞋" in text and kids[0].id_masked in text
     out = tmp_path / "routes.pdf"
-    call_command("plan_routes", school=code, week="2026-W47", out=str(out), stdout=open(tmp_path / "log", "w"))
+    with open(tmp_path / "log", "w") as log:
+        call_command("plan_routes", school=code, week="2026-W47", out=str(out), stdout=log)
     sheet = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout
     assert "送教上门路线单" in sheet and routes.initials(kids[0].name) in sheet
     assert all(k.name not in sheet for k in kids)

@@ -114,7 +114,8 @@ def test_two_teachers_and_a_male_teacher(world):
     world["visit"](p, date(2026, 11, 17), world["female"], hours=2)  # one teacher, and no man
     world["visit"](p, date(2026, 11, 24), world["female"], world["female2"], hours=2)  # two, no man
     world["visit"](p, date(2026, 12, 1), world["male"], hours=2)  # one (a man)
-    args = (HomeTeachingPlan.objects.filter(pk=p.pk), Child.objects.none()), date(2026, 11, 9), date(2026, 12, 6), date(2026, 12, 7)
+    args = ((HomeTeachingPlan.objects.filter(pk=p.pk), Child.objects.none()), date(2026, 11, 9), date(2026, 12, 6),
+            date(2026, 12, 7))
     assert [v.day for v in found(*args, rules.FEW_TEACHERS)] == [date(2026, 11, 17), date(2026, 12, 1)]
     no_male = found(*args, rules.NO_MALE)
     assert [v.day for v in no_male] == [date(2026, 11, 17), date(2026, 11, 24)]

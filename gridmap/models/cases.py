@@ -134,7 +134,8 @@ class HomeTeachingPlan(models.Model):
     available_from = models.TimeField(_("available from"), default=time(8, 0))
     available_until = models.TimeField(_("available until"), default=time(17, 30))
     content_areas = models.CharField(_("content areas"), max_length=200, blank=True,
-                                     help_text=_("comma-separated: rehabilitation, cognition, language, self_care, social, academic, arts"))
+                                     help_text=_("comma-separated: rehabilitation, cognition, language, self_care, "
+                                                 "social, academic, arts"))
     guardian_name = models.CharField(_("guardian"), max_length=50, blank=True)
     guardian_phone = models.CharField(_("guardian's phone"), max_length=20, blank=True)
 
