@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from django.utils import translation
 
 from gridmap import visits as weekly
 from gridmap.models import CalendarDay, Child, HomeTeachingPlan, HomeVisit, Person, Responsibility, School
@@ -79,8 +80,9 @@ def test_short_week_by_class_hours_and_the_plan_load(world):
     world["visit"](p, date(2026, 11, 10), hours=3)
     world["visit"](p, date(2026, 11, 12), minutes=80)
     world["visit"](p, date(2026, 11, 17), hours=3)
-    short = found((HomeTeachingPlan.objects.filter(pk=p.pk), Child.objects.none()), date(2026, 11, 9),
-                  date(2026, 11, 22), date(2026, 11, 30), rules.SHORT_WEEK)
+    with translation.override("en"):
+        short = found((HomeTeachingPlan.objects.filter(pk=p.pk), Child.objects.none()), date(2026, 11, 9),
+                      date(2026, 11, 22), date(2026, 11, 30), rules.SHORT_WEEK)
     assert [(v.week, v.detail) for v in short] == [
         ((2026, 46), "2 of 2 visits, 5 of 6 class hours"), ((2026, 47), "1 of 2 visits, 3 of 6 class hours")]
 
