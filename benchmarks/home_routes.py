@@ -91,6 +91,13 @@ def county_week() -> None:
                     ours += t.travel_s
                     nn += _nearest_neighbour(plan.matrix, [s.index for s in t.stops])
             total_s = time.perf_counter() - t0
+            from benchmarks.results import record
+
+            record("home_routes", "county week (60 children, 20 schools): planned end to end", total_s, "s", target="< 5 s")
+            record("home_routes", "county week: travel-time matrices", matrix_s, "s")
+            record("home_routes", "county week: solver", solver_s, "s")
+            record("home_routes", "county week: total travel time", ours / 60, "min", baseline=nn / 60,
+                   baseline_label="nearest-neighbour tours")
             print(f"county week: {plans} children at home across {len(schools)} schools, week {WEEK[0]}-W{WEEK[1]}")
             print(f"  network load (once per process) {load_s:6.2f} s")
             print(f"  planning end to end             {total_s:6.2f} s   (target < 5 s)")
@@ -114,6 +121,9 @@ def solomon() -> None:
     t0 = time.perf_counter()
     sol = solve_vrptw(d, a[:, 6], a[:, 4:6], a[:, 3].astype(int), 200, 25, time_limit_s=10, seed=0)
     spent = time.perf_counter() - t0
+    from benchmarks.results import record
+
+    record("home_routes", "Solomon C101.25 cost", sol.cost, "", baseline=191.3, baseline_label="best known (Kohl et al. 1999)")
     print(f"Solomon C101.25: cost {sol.cost:.1f} with {len(sol.routes)} vehicles in {spent:.2f} s;"
           f" best known 191.3 (3 vehicles): gap {100 * (sol.cost - 191.3) / 191.3:.2f} %")
 

@@ -1,4 +1,4 @@
-"""Coverage pages and endpoints; thin: the work is in coverage.compute / tables / layer.
+"""Coverage pages and endpoints; thin: the work is in gaps.compute / tables / layer.
 
 - /coverage/<code>/            the page: the map with the layer on, the tables, the slowest trips;
 - /coverage/<code>/layer.json  the layer's GeoJSON, per login, with an ETag (304 when unchanged);
@@ -19,7 +19,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from coverage import compute, layer, tables
+from gaps import compute, layer, tables
 from gridmap import access, audit, grid
 from gridmap.models import KEY_GROUPS, Area, AreaLevel, AuditAction
 from layers.coverage import coverage_map_layers
@@ -104,7 +104,7 @@ def coverage_page(request: HttpRequest, code: str) -> HttpResponse:
     slow = tables.slowest(request.user, cov)
     if slow:
         audit.record(request, AuditAction.LIST, area, summary=f"覆盖缺口：{area.name}（{code}）路程最长的 {len(slow)} 名儿童")
-    return render(request, "coverage/page.html", {
+    return render(request, "gaps/page.html", {
         "area": area, "map": render_map(fmap.map), "config": fmap.config, "cov": cov,
         "total": tables.total(request.user, cov, area.name), "schools": schools, "townships": townships,
         "slowest": slow, "norms": [n.explain() for n in cov.norms], "grades": range(1, 10),

@@ -1,4 +1,4 @@
-"""System check for GRIDMAP_COVERAGE_NORMS (coverage/norms.py documents the syntax)."""
+"""System check for GRIDMAP_COVERAGE_NORMS (gaps/norms.py documents the syntax)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from django.core.checks import Error, register
 
 @register()
 def check_norms(app_configs: Any, **kwargs: Any) -> list[Error]:
-    from coverage.norms import norms
+    from gaps.norms import norms
 
     try:
         norms()
     except ValueError as exc:
         return [Error(f"GRIDMAP_COVERAGE_NORMS: {exc}",
                       hint="e.g. '1-3=walk/30; 4-6=walk/30+boarding:bus/60; 7-9=bus/30+boarding:bus/90'",
-                      id="coverage.E001")]
+                      id="gaps.E001")]
     return []

@@ -1,6 +1,6 @@
 """What a login may read of a coverage result: per cell, per township, per school, the slowest trips.
 
-Every function takes the result for an area (coverage.compute) and the login, and counts only the
+Every function takes the result for an area (gaps.compute) and the login, and counts only the
 children access.py lets that login count — all of them, shown as "<5" below five, for the
 aggregate-only roles; its own children for the others. Individual rows (homes, the slowest trips)
 go only to logins that may see children, and only for the children they may see.
@@ -15,7 +15,7 @@ import numpy as np
 from django.db.models import Q
 from numpy.typing import NDArray
 
-from coverage.compute import Coverage
+from gaps.compute import Coverage
 from gridmap import access
 from gridmap.models import KEY_GROUPS, Area, AreaLevel, Child
 

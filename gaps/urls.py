@@ -1,6 +1,6 @@
 from django.urls import path
 
-from coverage import views
+from gaps import views
 
 urlpatterns = [
     path("trip/<int:pk>/", views.trip_json, name="coverage-trip"),

@@ -18,8 +18,8 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from coverage.compute import Coverage
-from coverage.norms import norm_for, within
+from gaps.compute import Coverage
+from gaps.norms import norm_for, within
 from gridmap.models import Area
 from routing import graph as core
 from routing import network

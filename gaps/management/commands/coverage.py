@@ -18,7 +18,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from coverage import compute, export, layer, tables
+from gaps import compute, export, layer, tables
 from gridmap import audit
 from gridmap.models import Area, AreaLevel, AuditAction
 

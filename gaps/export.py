@@ -1,4 +1,4 @@
-"""The coverage gaps of an area as an Excel workbook, as a login may see them (coverage.tables).
+"""The coverage gaps of an area as an Excel workbook, as a login may see them (gaps.tables).
 
 Sheets: 说明 (the norms and the totals), 乡镇 (a county's townships), 学校 (own ways, per school),
 网格 (per village group), and — only for logins that may see children — 儿童 (every child of theirs
@@ -16,8 +16,8 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 
-from coverage.compute import Coverage, Progress
-from coverage.tables import Row, by_school, by_township, countable, per_group, total, visible
+from gaps.compute import Coverage, Progress
+from gaps.tables import Row, by_school, by_township, countable, per_group, total, visible
 from gridmap import access
 from gridmap.models import KEY_GROUPS, Area, AreaLevel, Child, ChildStatus
 

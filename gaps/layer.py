@@ -1,5 +1,5 @@
 """The coverage-gap layer of an area as a login may see it: one GeoJSON FeatureCollection whose
-features carry a `kind`, which static/coverage/coverage.js sorts into the layer group's toggles.
+features carry a `kind`, which static/gaps/coverage.js sorts into the layer group's toggles.
 
 - "cell": every village group in scope, with its children, those beyond the norm and the share
   (class index into SHARE_CLASSES), "<5" and a hidden share for aggregate-only logins;
@@ -7,7 +7,7 @@ features carry a `kind`, which static/coverage/coverage.js sorts into the layer 
 - "home": a child beyond the norm (only for logins that may see children, only their children);
 - "unrolled": a child on no school's roll (same rule); aggregate logins get the cell counts;
 - "no_school": a cell without a responsible school (gridmap.grid's responsibility gap);
-- "band": the 15/30/45-minute service areas of the schools teaching grade 1 (coverage.bands).
+- "band": the 15/30/45-minute service areas of the schools teaching grade 1 (gaps.bands).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import numpy as np
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.utils.translation import gettext as _
 
-from coverage.bands import service_bands
-from coverage.compute import Coverage
-from coverage.tables import countable, per_group, visible
+from gaps.bands import service_bands
+from gaps.compute import Coverage
+from gaps.tables import countable, per_group, visible
 from gridmap import access, grid
 from gridmap.models import Area, AreaLevel, Child, ChildStatus
 from gridmap.models.functions import SimplifyPreserveTopology

@@ -35,7 +35,7 @@ from django.db import connection
 from django.db.models import FloatField, Q
 from numpy.typing import NDArray
 
-from coverage.norms import Norm, norms, within
+from gaps.norms import Norm, norms, within
 from gridmap import schooling
 from gridmap.models import KEY_GROUPS, Area, Child, ChildStatus, School, SchoolStatus
 from routing import engine, network
