@@ -104,6 +104,8 @@ INSTALLED_APPS = [
     "atlas",
     "routing",
     "gaps",
+    # Dropout hotspots (issue 14): layer endpoint, timeline, command, own locale/
+    "hotspots",
     "hometeaching",  # send-teaching-home (issue 15)
 ]
 

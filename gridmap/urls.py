@@ -50,6 +50,7 @@ urlpatterns = [
     path("admin/import/", import_views.upload, name="import-upload"),
     path("admin/import/<str:token>/errors.xlsx", import_views.error_workbook, name="import-errors"),
     path("admin/", admin.site.urls),
+    path("hotspots/", include("hotspots.urls")),  # dropout hotspots (issue 14)
 ]
 
 handler400 = "gridmap.errors.bad_request"
