@@ -102,10 +102,10 @@ INSTALLED_APPS = [
     "layers",
     "importers",
     "atlas",
-    "routing",
-    "gaps",
     # Dropout hotspots (issue 14): layer endpoint, timeline, command, own locale/
     "hotspots",
+    "routing",
+    "gaps",
     "hometeaching",  # send-teaching-home (issue 15)
 ]
 
