@@ -23,6 +23,7 @@ django.setup()
 from django.core.cache import cache  # noqa: E402
 
 from benchmarks.grid_page import largest_township, timed  # noqa: E402
+from benchmarks.results import record  # noqa: E402
 from gridmap import published, reports  # noqa: E402
 from gridmap.models import Area, Child  # noqa: E402
 
@@ -49,11 +50,17 @@ def main() -> None:
               f"{s['values']:,} figures: {s['primary']:,} primaries, {s['complement']:,} complements, "
               f"{s['forced']:,} forced; {s['relations']:,} relations; {result.lps:,} LPs in {result.rounds} "
               f"rounds; unprotected {s['unprotected']}")
+        record("disclosure", f"decision {month}", decided, "s", baseline=all_reports,
+               baseline_label="the reports it protects", note=f"{s['primary']} primaries, {s['complement']} "
+               f"complements, {s['forced']} forced, {result.lps} LPs, {result.rounds} rounds")
+        record("disclosure", f"protection alone {month}", decided - result.report_seconds, "s",
+               baseline=county_report, baseline_label="county report")
     cache.clear()
     published.figures_for(county, now)
     cached, _b, _r = timed(lambda: published.figures_for(county, now), runs=5)
     stamp, _b, _r = timed(published.data_stamp, runs=5)
     print(f"  cached read (data stamp {stamp * 1000:.0f} ms + cache hit): {cached * 1000:.0f} ms per page")
+    record("disclosure", "cached read per page", cached * 1000, "ms")
 
 
 if __name__ == "__main__":

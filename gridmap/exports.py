@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
@@ -24,6 +25,28 @@ from gridmap.models import Area
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 THIN = Side(style="thin", color="999999")
+# Text that a spreadsheet would run as a formula (CSV/formula injection): a cadre named
+# "=HYPERLINK(...)" must stay a name. OWASP's list: = + - @, and tab / carriage return.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_row(values: Sequence[Any]) -> list[Any]:
+    """A CSV row with formula-like text made inert by a leading apostrophe (CSV has no types)."""
+    return [f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_START) else v for v in values]
+
+
+def xlsx_row(ws: Any, values: Sequence[Any]) -> list[Any]:
+    """A row for `ws.append` (normal or write-only sheets) with formula-like text stored as text:
+    a string cell with Excel's quote prefix, shown exactly as written and never evaluated."""
+    out: list[Any] = []
+    for value in values:
+        if isinstance(value, str) and value.startswith(FORMULA_START):
+            cell = WriteOnlyCell(ws, value=value)
+            cell.data_type = "s"
+            cell.quotePrefix = True
+            value = cell
+        out.append(value)
+    return out
 
 
 def table_response(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str,
@@ -31,8 +54,8 @@ def table_response(title: str, headers: Sequence[str], rows: Sequence[Sequence[A
     if fmt == "csv":
         text = io.StringIO()
         writer = csv.writer(text)
-        writer.writerow(headers)
-        writer.writerows(rows)
+        writer.writerow(csv_row(headers))
+        writer.writerows(csv_row(row) for row in rows)
         body, content_type = ("\ufeff" + text.getvalue()).encode("utf-8"), "text/csv; charset=utf-8"
     else:
         body, content_type = workbook_bytes(title, headers, rows, widths, note), XLSX
@@ -46,24 +69,24 @@ def workbook_bytes(title: str, headers: Sequence[str], rows: Sequence[Sequence[A
     wb = Workbook()
     ws: Any = wb.active
     ws.title = title[:31]
-    ws.append([title])
+    ws.append(xlsx_row(ws, [title]))
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
     ws["A1"].font = Font(size=14, bold=True)
     ws["A1"].alignment = Alignment(horizontal="center")
-    ws.append(list(headers))
+    ws.append(xlsx_row(ws, headers))
     for cell in ws[2]:
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="DDEBF7")
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         cell.border = Border(top=THIN, bottom=THIN, left=THIN, right=THIN)
     for row in rows:
-        ws.append(list(row))
+        ws.append(xlsx_row(ws, row))
     for row in ws.iter_rows(min_row=3):
         for cell in row:
             cell.border = Border(top=THIN, bottom=THIN, left=THIN, right=THIN)
     footer = note or _("Exported %(when)s") % {"when": timezone.localtime().strftime("%Y-%m-%d %H:%M")}
     ws.append([])
-    ws.append([footer])
+    ws.append(xlsx_row(ws, [footer]))
     for i, header in enumerate(headers, start=1):
         width = widths[i - 1] if widths else max(8, 2 * len(header) + 2)
         ws.column_dimensions[get_column_letter(i)].width = width

@@ -260,7 +260,7 @@ def build(county: Area, month: str, *, complements: bool = True) -> PublishedFig
                                    or AreaLevel.VILLAGE not in AREA_UNITS else AreaLevel.VILLAGE]]
         units[code] = Unit(code, name, level, parent)
         values[(code, "school_age")] = values[(code, OFF_SCHOOL)] = 0
-    for c in reports.school_age_on_ledger(reports.snapshot(reports.children_of_area(county), last), last):
+    for c in reports.school_age_then(reports.snapshot(reports.children_of_area(county), last), last):
         for code in {c.group_code, c.group_code[:CODE_LENGTH[AreaLevel.VILLAGE]]}:
             if (code, "school_age") in values:
                 values[(code, "school_age")] += 1

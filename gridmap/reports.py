@@ -11,8 +11,9 @@ past month is what the ledgers said then). Definitions (DESIGN.md where it defin
   entrants nine years earlier. gridmap holds no roll from nine years ago, so until one is imported it
   reports the proxy "cohort due in grade 9 now: in school ÷ on the ledger", marked as such;
 - disabled children's enrolment rate = disabled in school ÷ disabled school-age;
-- send-teaching-home compliance = visits made ÷ visits due (visits per week × school weeks the
-  plan ran in the month);
+- send-teaching-home compliance = visits made ÷ visits due, week by week as gridmap.visits defines
+  them (ISO weeks whose Thursday is in the month, holiday weeks owing nothing, a week's visits
+  counted up to what it owes);
 - zero report: no suspected or dropped-out child, no open, new or closed case.
 """
 
@@ -28,7 +29,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from gridmap import cases as case_flow
-from gridmap import ledgers, schooling
+from gridmap import ledgers, schooling, visits
 from gridmap.models import (
     Area,
     AreaLevel,
@@ -37,7 +38,6 @@ from gridmap.models import (
     ChildStatus,
     ChildStatusChange,
     HomeTeachingPlan,
-    HomeVisit,
     ReportSubmission,
     School,
     SchoolStatus,
@@ -140,13 +140,21 @@ def new_suspected_entries(month: str | date) -> Counter[int]:
                    .values_list("child_id", flat=True))
 
 
+def school_age_then(rows: list[ChildThen], last: date) -> list[ChildThen]:
+    """The school-age children on the ledger at the end of `last`: 6-15 by the 31 August rule, history
+    begun, not transferred out (the report's denominator; the hotspot layer counts with it too)."""
+    earliest, latest = schooling.school_age_birth_range(last)
+    return [c for c in rows if earliest <= c.birth_date <= latest and c.status is not None
+            and c.status != S.TRANSFERRED_OUT]
+
+
 def figures_of(rows: list[ChildThen], month: str | date, unit: str, code: str, cases: QuerySet[Case],
                plans: QuerySet[HomeTeachingPlan], entries: Counter[int] | None = None) -> MonthlyFigures:
     """The month's figures of a unit from its children's snapshot, its cases and plans, and the
     month's new suspected entries (read here unless the caller has them)."""
     first, last = month_bounds(month)
     cohort_earliest, cohort_latest = schooling.grade_birth_range(9, last)
-    on_ledger = school_age_on_ledger(rows, last)
+    on_ledger = school_age_then(rows, last)
     counts: dict[str, int] = {}
     for status in (c.status for c in on_ledger if c.status is not None):
         counts[status] = counts.get(status, 0) + 1
@@ -178,14 +186,6 @@ def figures_of(rows: list[ChildThen], month: str | date, unit: str, code: str, c
     )
 
 
-def school_age_on_ledger(rows: list[ChildThen], last: date) -> list[ChildThen]:
-    """The school-age children of a snapshot taken at `last` (the one definition, for reports and
-    the counts aggregate-only logins read on the grid)."""
-    earliest, latest = schooling.school_age_birth_range(last)
-    return [c for c in rows if earliest <= c.birth_date <= latest and c.status is not None
-            and c.status != S.TRANSFERRED_OUT]
-
-
 def _status_then(children: QuerySet[Child], on: date) -> QuerySet[Any]:
     """Each child's status at the end of `on`, from the history (None before the first entry)."""
     latest = (ChildStatusChange.objects.filter(child=OuterRef("pk"), date__lte=on)
@@ -194,16 +194,7 @@ def _status_then(children: QuerySet[Child], on: date) -> QuerySet[Any]:
 
 
 def _visits(plans: QuerySet[HomeTeachingPlan], first: date, last: date) -> tuple[int, int]:
-    last = min(last, timezone.localdate())  # a month in progress owes only the weeks begun so far
-    active = plans.filter(Q(start_date__lte=last), Q(end_date__isnull=True) | Q(end_date__gte=first))
-    weeks = {d.isocalendar()[:2] for d in ledgers.school_days(first, last)}
-    due = 0
-    for plan in active:
-        start, end = max(plan.start_date, first), min(plan.end_date or last, last)
-        plan_weeks = {w for w in weeks if any(start <= d <= end for d in _week_days(*w))}
-        due += plan.visits_per_week * len(plan_weeks)
-    made = HomeVisit.objects.filter(plan__in=active, date__range=(first, last)).count()
-    return made, due
+    return visits.totals(plans, first, last, on=timezone.localdate())  # the weekly rule: gridmap.visits
 
 
 def _week_days(year: int, week: int) -> list[date]:

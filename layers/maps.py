@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,8 +14,10 @@ from django.utils.translation import gettext as _
 from jinja2 import Template
 
 from gridmap.grid import Cell
+from gridmap.middleware import csp_nonce
 from gridmap.models import Area, SchoolKind
 from layers import assets
+from layers.base import MapLayer
 from layers.grid import CellLayer
 from layers.registry import GRID_MAP_LAYERS
 from layers.schools import KIND_STYLE
@@ -57,8 +60,9 @@ class GridMap:
     config: dict[str, Any]  # for static/gridmap/grid.js: indicators and their legends
 
 
-def grid_map(area: Area, user: Any, cells: list[Cell]) -> GridMap:
-    """The map of an area's grid: cells coloured by indicator, with boundaries, roads and schools."""
+def grid_map(area: Area, user: Any, cells: list[Cell], layers: list[type[MapLayer]] | None = None) -> GridMap:
+    """The map of an area's grid: cells coloured by indicator, with boundaries, roads and schools
+    (or only the given layers, for a page of one theme)."""
     xmin, ymin, xmax, ymax = area.geom.extent
     fmap = folium.Map(location=[(ymin + ymax) / 2, (xmin + xmax) / 2], tiles=None,
                       zoom_start=11, control_scale=False, prefer_canvas=False, zoom_snap=0.25)
@@ -68,7 +72,7 @@ def grid_map(area: Area, user: Any, cells: list[Cell]) -> GridMap:
         folium.TileLayer(settings.GRIDMAP_TILE_URL, attr=settings.GRIDMAP_TILE_ATTRIBUTION,
                          name=_("Base map")).add_to(fmap)
     config: dict[str, Any] = {}
-    for layer_class in GRID_MAP_LAYERS:
+    for layer_class in layers or GRID_MAP_LAYERS:
         layer = layer_class(area, user, cells)
         layer.add_to(fmap)
         if isinstance(layer, CellLayer):
@@ -85,5 +89,11 @@ def grid_map(area: Area, user: Any, cells: list[Cell]) -> GridMap:
 def render(fmap: folium.Map) -> RenderedMap:
     root: Any = fmap.get_root()  # a branca Figure
     root.render()
-    return RenderedMap(header=root.header.render(), body=root.html.render(),
+    return RenderedMap(header=with_nonce(root.header.render()), body=with_nonce(root.html.render()),
                        script=root.script.render())
+
+
+def with_nonce(html: str) -> str:
+    """folium writes inline <script> blocks; give each the request's CSP nonce so they may run."""
+    nonce = csp_nonce()
+    return re.sub(r"<script(?![^>]*\bnonce=)", f'<script nonce="{nonce}"', html) if nonce else html

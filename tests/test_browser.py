@@ -40,14 +40,15 @@ def test_map_renders_in_chromium(live_server, browser):
     viewer = get_user_model().objects.create_user("viewer", password="a-long-test-password")
     Profile.objects.create(user=viewer, role=UserRole.COUNTY_PLANNER)
     page = browser.new_page(viewport={"width": 1400, "height": 900})
-    outside = []
+    outside, refused = [], []
     page.on("request", lambda r: outside.append(r.url)
             if not r.url.startswith((live_server.url, "data:")) else None)
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
     page.goto(f"{live_server.url}/")
     page.fill("#id_username", "viewer")
     page.fill("#id_password", "a-long-test-password")
     page.click("button[type=submit]")
-    page.wait_for_function("window.gmGridReady === true", timeout=30_000)
+    page.wait_for_function("() => window.gmGridReady === true", timeout=30_000)
     assert page.url.endswith("/grid/330783/")
     paths = page.locator(".leaflet-overlay-pane svg path").count()
     assert paths > 3000  # village groups, villages, townships, roads, schools
@@ -56,6 +57,7 @@ def test_map_renders_in_chromium(live_server, browser):
     assert "村民小组（网格）" in page.inner_text(".leaflet-control-layers")
     page.locator(".leaflet-overlay-pane svg path.leaflet-interactive").nth(2000).click(force=True)
     assert outside == []
+    assert refused == []  # every inline script carries the page's nonce
     shots = Path(settings.VAR_DIR) / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shots / "home.png"))
@@ -86,7 +88,7 @@ def test_township_official_clicks_a_cell_and_reads_its_card(live_server, browser
     page.fill("#id_username", "nanma")
     page.fill("#id_password", "a-long-test-password")
     page.click("button[type=submit]")
-    page.wait_for_function("window.gmGridReady === true", timeout=30_000)
+    page.wait_for_function("() => window.gmGridReady === true", timeout=30_000)
     assert page.url.endswith(f"/grid/{town}/")
     # Zoom to the cell's village, then click the map where the cell's label point lies.
     page.fill("#gm-search", code[:12])

@@ -194,7 +194,7 @@ def truth_of(month: str, township: str) -> dict[tuple[str, str], int]:
     county = Area.objects.get(code=COUNTY)
     for group in Area.objects.filter(level=AreaLevel.GROUP, code__startswith=COUNTY).values_list("code", flat=True):
         truth[(group, "school_age")] = truth[(group, "off_school")] = 0
-    for c in reports.school_age_on_ledger(reports.snapshot(reports.children_of_area(county), last), last):
+    for c in reports.school_age_then(reports.snapshot(reports.children_of_area(county), last), last):
         truth[(c.group_code, "school_age")] += 1
         truth[(c.group_code, "off_school")] += c.status in ("suspected", "dropped_out")
     return truth
