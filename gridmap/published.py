@@ -6,10 +6,14 @@ and API lists together.
 One model of everything published (gridmap.disclosure does the deciding):
 - units: the county, its townships, villages and village groups (registry line, by residence),
   and each township report's school-line rows (its schools);
+- readers: the grid (cells, sidebar, card, cells.xlsx|csv), /api/v1/cells/, the reports and their
+  exports, the dashboard (figures and charts, one decision per month drawn) and the hotspot layer
+  (cells and villages, unfiltered);
 - figures: the monthly report's counts (school-age children, the status columns, suspected,
   dropped out, new suspected, open and overdue cases), the visits due and made, and off school
   (suspected + dropped out: what the grid shows per cell); villages and groups publish school-age
-  and off school only;
+  and off school only; school rows and the off-school counts of villages and groups are "banded":
+  "<5" there means 0-4, since many units of 1 under a known total would each be pinned to 1;
 - relations, each kept only where it holds exactly on the data (an attacker may assume any that
   does): a parent is the sum of its children on the area tree; the county is the sum of its
   townships; a township is the sum of its school rows; within a row school-age = the status
@@ -65,10 +69,9 @@ NOTE = (f"“<{SMALL}”：1–{SMALL - 1} 人，不予显示（学校行和网�
         "其他报表推算出小数而隐藏；“—”：不向仅查看汇总的角色公布（本月立案、本月销号可与上月在办案件相减推算；"
         "学校行的随班就读、送教上门、劝返复学、休学和送教次数）。")
 CACHE_SECONDS = 6 * 3600
-# Area units below the townships whose figures are published: village groups (the grid's cells).
-# Villages publish nothing today; when a page shows village totals, add AreaLevel.VILLAGE here so
-# that the decision covers them.
-AREA_UNITS = [AreaLevel.GROUP]
+# Area units below the townships whose figures are published: villages (the hotspot layer's village
+# view) and village groups (the grid's cells, the hotspot layer's cells).
+AREA_UNITS = [AreaLevel.VILLAGE, AreaLevel.GROUP]
 
 Key = tuple[str, str]  # (unit code, measure)
 
@@ -271,7 +274,7 @@ def build(county: Area, month: str, *, complements: bool = True) -> PublishedFig
 
     relations = [r for r in _relations(units) if _holds(r, values, latent)]
     banded = {k for k in values if units[k[0]].level == "school" or k[1] == OFF_SCHOOL
-              and units[k[0]].level == AreaLevel.GROUP}
+              and units[k[0]].level in (AreaLevel.VILLAGE, AreaLevel.GROUP)}
     rank = {AreaLevel.GROUP: 0, AreaLevel.VILLAGE: 1, "school": 1, AreaLevel.TOWNSHIP: 2, AreaLevel.COUNTY: 3}
     linked = {(code, str(S.HOME_TAUGHT)): [(code, m) for m in VISITS] for code, u in units.items()
               if u.level in (AreaLevel.COUNTY, AreaLevel.TOWNSHIP)}
