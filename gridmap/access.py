@@ -154,12 +154,16 @@ def child_counts(user: Any, cells: QuerySet[Area]) -> dict[int, dict[str, int | 
     """
     scope = scope_of(user)
     published = published_figures(user)
-    if published is not None:
-        return {pk: dict(zip(("children", "off_school"), published.cell(code), strict=True))
-                for pk, code in cells.values_list("pk", "code")}
-    rows = (countable_children(user).filter(group__in=cells).values("group_id")
-            .annotate(children=Count("pk"), off_school=Count("pk", filter=Q(status__in=OFF_SCHOOL))))
     out: dict[int, dict[str, int | str]] = {}
+    rest = cells
+    if published is not None:
+        for pk, code in cells.values_list("pk", "code"):
+            shown = published.cell(code)
+            if shown is not None:
+                out[pk] = dict(zip(("children", "off_school"), shown, strict=True))
+        rest = cells.exclude(pk__in=list(out))
+    rows = (countable_children(user).filter(group__in=rest).values("group_id")
+            .annotate(children=Count("pk"), off_school=Count("pk", filter=Q(status__in=OFF_SCHOOL))))
     for row in rows:
         out[row["group_id"]] = {k: suppress(row[k], scope) for k in ("children", "off_school")}
     return out

@@ -143,8 +143,9 @@ def cells(user: Any, root: Area) -> list[Cell]:
             children=access.suppress(count.get("children", 0), scope),
             off_school=access.suppress(count.get("off_school", 0), scope),
             untaught=access.suppress(count.get("untaught", 0), scope))
-        if published is not None:  # aggregate-only: the month's protected figures; the gap as yes/no
-            cell.children, cell.off_school = published.cell(cell.code)
+        shown = published.cell(cell.code) if published is not None else None
+        if shown is not None:  # aggregate-only: the month's protected figures; the gap as yes/no
+            cell.children, cell.off_school = shown
             cell.untaught = UNTAUGHT_FLAG if count.get("untaught") else 0
         cell.gaps = [gap for gap, missing in [
             (Gap.NO_SCHOOL, cell.school is None), (Gap.NO_CADRE, cell.cadre is None),

@@ -12,8 +12,8 @@ One model of everything published (gridmap.disclosure does the deciding):
 - figures: the monthly report's counts (school-age children, the status columns, suspected,
   dropped out, new suspected, open and overdue cases), the visits due and made, and off school
   (suspected + dropped out: what the grid shows per cell); villages and groups publish school-age
-  and off school only; school rows and the off-school counts of villages and groups are "banded":
-  "<5" there means 0-4, since many units of 1 under a known total would each be pinned to 1;
+  and off school only; the figures of school rows, villages and groups are "banded": "<5" there
+  means 0-4, since many units of 1 under a known total would each be pinned to 1;
 - relations, each kept only where it holds exactly on the data (an attacker may assume any that
   does): a parent is the sum of its children on the area tree; the county is the sum of its
   townships; a township is the sum of its school rows; within a row school-age = the status
@@ -65,7 +65,7 @@ SCHOOL_WITHHELD = [str(S.INCLUDED), str(S.HOME_TAUGHT), str(S.RETURNED), str(S.S
 GRADUATED, IN_TIME = "graduated", "cases_in_time"
 HIDDEN_TEXT = {PRIMARY: f"<{SMALL}", COMPLEMENT: "*", FORCED: "*"}
 HIDDEN_TITLE = {PRIMARY: "少于5，不予显示", COMPLEMENT: "为防推算小数而隐藏", FORCED: "为防推算小数而隐藏"}
-NOTE = (f"“<{SMALL}”：1–{SMALL - 1} 人，不予显示（学校行和网格的“疑似辍学+辍学”含 0）；“*”：为防由合计、其他格或"
+NOTE = (f"“<{SMALL}”：1–{SMALL - 1} 人，不予显示（学校行、行政村和网格含 0）；“*”：为防由合计、其他格或"
         "其他报表推算出小数而隐藏；“—”：不向仅查看汇总的角色公布（本月立案、本月销号可与上月在办案件相减推算；"
         "学校行的随班就读、送教上门、劝返复学、休学和送教次数）。")
 CACHE_SECONDS = 6 * 3600
@@ -166,8 +166,11 @@ class PublishedFigures:
             return value if isinstance(value, int) else None
         return PublishedPoint(self.month, n("school_age"), n(S.SUSPECTED), n(S.DROPPED_OUT), n(OFF_SCHOOL))
 
-    def cell(self, group_code: str) -> tuple[int | str, int | str]:
-        """(school-age children, off school) of a village group."""
+    def cell(self, group_code: str) -> tuple[int | str, int | str] | None:
+        """(school-age children, off school) of a village group or village; None for an area this
+        decision does not cover (another county's: the caller suppresses it alone)."""
+        if group_code not in self.units:
+            return None
         return self.get(group_code, "school_age"), self.get(group_code, OFF_SCHOOL)
 
 
@@ -273,8 +276,7 @@ def build(county: Area, month: str, *, complements: bool = True) -> PublishedFig
             values[(code, OFF_SCHOOL)] = values[(code, S.SUSPECTED)] + values[(code, S.DROPPED_OUT)]
 
     relations = [r for r in _relations(units) if _holds(r, values, latent)]
-    banded = {k for k in values if units[k[0]].level == "school" or k[1] == OFF_SCHOOL
-              and units[k[0]].level in (AreaLevel.VILLAGE, AreaLevel.GROUP)}
+    banded = {k for k in values if units[k[0]].level in ("school", AreaLevel.VILLAGE, AreaLevel.GROUP)}
     rank = {AreaLevel.GROUP: 0, AreaLevel.VILLAGE: 1, "school": 1, AreaLevel.TOWNSHIP: 2, AreaLevel.COUNTY: 3}
     linked = {(code, str(S.HOME_TAUGHT)): [(code, m) for m in VISITS] for code, u in units.items()
               if u.level in (AreaLevel.COUNTY, AreaLevel.TOWNSHIP)}

@@ -160,8 +160,12 @@ def shown(counts: Counts, scope: access.Scope, code: str = "", published: Any = 
     if scope.individual_children:
         return dict(values)
     out: dict[str, int | str] = dict.fromkeys(values, "—")
-    if published is not None and not filtered and code in published.units:
-        out["school_age"], out["off_school"] = published.cell(code)
+    if filtered:
+        return out
+    cell = published.cell(code) if published is not None else None
+    if cell is None:  # an area the month's decision does not cover: primary suppression alone
+        cell = (access.suppress(values["school_age"], scope), access.suppress(values["off_school"], scope))
+    out["school_age"], out["off_school"] = cell
     return out
 
 
@@ -357,7 +361,9 @@ def _classify(units: list[UnitResult]) -> list[float]:
     with_events = [u for u in units if u.smoothed is not None and u.shown["off_school"] != 0]
     bins = stats.rate_bins(np.array([u.smoothed for u in with_events], dtype=float))
     for u in units:
-        if u.counts.school_age == 0:
+        if isinstance(u.shown["school_age"], str):  # hidden: even a true 0 ("<5" is 0-4 here)
+            u.rate_class = "hidden"
+        elif u.counts.school_age == 0:
             u.rate_class = "none"
         elif u.smoothed is None:
             u.rate_class = "hidden"
