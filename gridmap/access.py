@@ -7,8 +7,9 @@ township official cannot reach another township's children by any URL, id, code,
 - county administrator (and superusers): everything;
 - county planner, inspector (督学): all areas and schools, children only as counts, 1-4 shown "<5";
 - township official, village cadre: the areas in their scope and everything below them;
-- school staff: their schools, the children on their rolls or taught at home by them, and the
-  village groups of their catchments.
+- school staff: their schools, the children on their rolls or taught at home by them or in the
+  dropout cases charged to their schools (a dropout has left the roll, yet the school persuades
+  them back), and the village groups of their catchments.
 A login without a profile sees nothing.
 """
 
@@ -128,9 +129,12 @@ def visible_children(user: Any) -> QuerySet[Child]:
     if scope.everywhere:
         return Child.objects.all()
     if scope.school_ids:
+        from gridmap.models import Case
+
         return Child.objects.filter(
             Q(school_class__school__in=scope.school_ids)
-            | Q(pk__in=Child.objects.filter(home_teaching_plans__school__in=scope.school_ids).values("pk")))
+            | Q(pk__in=Child.objects.filter(home_teaching_plans__school__in=scope.school_ids).values("pk"))
+            | Q(pk__in=Case.objects.filter(school__in=scope.school_ids).values("child")))
     return Child.objects.filter(_below(scope.area_codes, "group__code"))
 
 
