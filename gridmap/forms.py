@@ -202,6 +202,15 @@ class CloseCaseForm(forms.Form):
         self.fields["date"].initial = timezone.localdate()
 
 
+class CaseSchoolForm(forms.Form):
+    school = forms.ModelChoiceField(School.objects.none(), label=_("school the child returns to"))
+    reason = forms.CharField(label=_("reason for the change"), max_length=300)
+
+    def __init__(self, *args: Any, schools: QuerySet[School], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["school"].queryset = schools  # type: ignore[attr-defined]
+
+
 class MonthForm(forms.Form):
     month = forms.CharField(label=_("month"), required=False,
                             widget=forms.DateInput(attrs={"type": "month"}),

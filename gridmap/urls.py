@@ -25,6 +25,7 @@ urlpatterns = [
     path("case/<int:pk>/", casework_views.case_page, name="case"),
     path("case/<int:pk>/step/", casework_views.add_case_step, name="case-step"),
     path("case/<int:pk>/close/", casework_views.close_case, name="case-close"),
+    path("case/<int:pk>/school/", casework_views.change_case_school, name="case-school"),
     path("case/<int:pk>/document/<int:step_pk>.pdf", casework_views.case_document, name="case-document"),
     path("cases/<str:code>/", casework_views.case_list, name="case-list"),
     path("discrepancies/<str:code>/", casework_views.discrepancy_page, name="discrepancies"),

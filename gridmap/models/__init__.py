@@ -1,7 +1,15 @@
 from gridmap.models.access import AuditAction, AuditEvent, Profile, UserRole
 from gridmap.models.areas import LEVELS, PARENT_LEVEL, Area, AreaLevel, AreaQuerySet
 from gridmap.models.atlas import AtlasJob, AtlasPer, JobStatus, Paper
-from gridmap.models.cases import Case, CaseStatus, CaseStep, HomeTeachingPlan, HomeVisit, Step
+from gridmap.models.cases import (
+    Case,
+    CaseSchoolChange,
+    CaseStatus,
+    CaseStep,
+    HomeTeachingPlan,
+    HomeVisit,
+    Step,
+)
 from gridmap.models.children import (
     KEY_GROUPS,
     Child,
@@ -28,7 +36,7 @@ __all__ = [
     "Absence", "CalendarDay", "FollowUpPlan", "FollowUpReview", "ReportSubmission",
     "AuditAction", "AuditEvent", "Profile", "UserRole",
     "KEY_GROUPS", "LEVELS", "PARENT_LEVEL", "Area", "AreaLevel", "AreaQuerySet", "Case",
-    "CaseStatus", "CaseStep", "CatchmentAssignment", "Child", "ChildStatus", "ChildStatusChange",
+    "CaseSchoolChange", "CaseStatus", "CaseStep", "CatchmentAssignment", "Child", "ChildStatus", "ChildStatusChange",
     "DisabilityCategory", "Feature", "HomeTeachingPlan", "HomeVisit", "Household", "Person",
     "ResidenceBasis", "Responsibility", "Road", "RoadEdge", "RoadVertex", "Role", "School", "SchoolClass", "SchoolKind",
     "SchoolStatus", "Sex", "Stage", "Step",

@@ -5,6 +5,7 @@ Models only for now; their workflows come with the ledger and routing features.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.gis.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -54,6 +55,29 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return f"{self.child} {self.opened_on}"
+
+
+class CaseSchoolChange(models.Model):
+    """The school a case is charged to, changed by hand from what the rule chose (gridmap.cases.
+    due_school), with the reason; kept, never edited."""
+
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.CASCADE,
+                             related_name="school_changes")
+    from_school = models.ForeignKey(School, verbose_name=_("previous school"), on_delete=models.PROTECT, null=True,
+                                    blank=True, related_name="+")
+    to_school = models.ForeignKey(School, verbose_name=_("new school"), on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(_("reason"), max_length=300)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("changed by"),
+                                   on_delete=models.PROTECT, null=True, blank=True)
+    changed_at = models.DateTimeField(_("changed at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("change of a case's school")
+        verbose_name_plural = _("changes of cases' schools")
+        ordering = ["case", "changed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.case}: {self.from_school} → {self.to_school}"
 
 
 class Step(models.IntegerChoices):

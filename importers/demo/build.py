@@ -602,8 +602,11 @@ class _Builder:
                                  reason="家访核实已辍学"))
                 village = self.village_of_group[group]
                 members = [k for k in (leaders.get(village), cadres.get(group), by_child.get(i)) if k]
+                # Charged to the school serving the child's due grade for the group (the loader
+                # settles it by gridmap.cases.due_school, the rule the case page uses).
+                due = min(9, max(1, schooling.expected_grade(ch.birth_date.iloc[i], d2)))
                 case = dict(child=i, opened_on=d2, township=self.town_of_village[village],
-                            village=village, school=ch.responsible_school.iloc[i],
+                            village=village, school=self.schools.code[self.group_school[(group, due)]],
                             members=members, status="open", closed_on=None)
                 lead = members[0] if members else None
                 if lead:

@@ -17,6 +17,7 @@ from django.contrib.gis.geos import GEOSGeometry
 from django.db import transaction
 from django.db.models import Q
 
+from gridmap.cases import assign_due_schools
 from gridmap.models import (
     Area,
     Case,
@@ -233,6 +234,7 @@ def _load_cases(ds: CountyDataset, area_ids: dict[str, int], school_ids: dict[st
     through.objects.bulk_create(
         through(case_id=case.pk, person_id=person_ids[key])
         for case, c in zip(cases, ds.cases.itertuples(), strict=True) for key in c.members)
+    assign_due_schools(Case.objects.filter(pk__in=[c.pk for c in cases]))
     CaseStep.objects.bulk_create(
         CaseStep(case_id=cases[s.case].pk, step=s.step, date=s.date, person_id=person_ids[s.person],
                  document_number=s.document_number,
