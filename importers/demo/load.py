@@ -92,6 +92,7 @@ def load_dataset(ds: CountyDataset, replace: bool = False) -> LoadResult:
     household_ids = _load_households(ds.households, area_ids)
     child_ids = _load_children(ds, area_ids, household_ids, class_ids, school_ids)
     _load_history(ds.history, child_ids)
+    _load_absences(ds.absences, child_ids)
     _load_responsibilities(ds.responsibilities, person_ids, area_ids, school_ids, class_ids,
                            child_ids)
     _load_cases(ds, area_ids, school_ids, person_ids, child_ids)
@@ -195,9 +196,14 @@ def _load_children(ds: CountyDataset, area_ids: dict[str, int], household_ids: l
 
 def _load_history(history: pd.DataFrame, child_ids: list[int]) -> None:
     copy_rows("gridmap_childstatuschange",
-          ["child_id", "date", "from_status", "to_status", "reason", "recorded_at"],
-          ((child_ids[r.child], r.date, r.from_status, r.to_status, r.reason, "now")
+          ["child_id", "date", "from_status", "to_status", "reason", "destination", "until", "recorded_at"],
+          ((child_ids[r.child], r.date, r.from_status, r.to_status, r.reason, r.destination, r.until, "now")
            for r in history.itertuples()))
+
+
+def _load_absences(absences: pd.DataFrame, child_ids: list[int]) -> None:
+    copy_rows("gridmap_absence", ["child_id", "date", "excused", "reason", "recorded_at"],
+              ((child_ids[r.child], r.date, False, "", "now") for r in absences.itertuples()))
 
 
 def _load_responsibilities(resp: pd.DataFrame, person_ids: dict[str, int], area_ids: dict[str, int],
