@@ -43,6 +43,11 @@ def run(command: BaseCommand, make_source: Any, options: dict[str, Any]) -> None
                            options["as_of"] or date.today())
     built = time.perf_counter()
     result = load_dataset(dataset, replace=options["replace"])
+    # The dashboard's month-end counts of the last 12 months, built now rather than on first read.
+    from gridmap import month_ends, reports
+
+    last = reports.month_bounds(dataset.as_of)[0]
+    month_ends.ensure(source.code, [reports.add_months(last, -i) for i in range(12)], today=dataset.as_of)
     done = time.perf_counter()
     counts = ", ".join(f"{k} {v:,}" for k, v in result.counts.items())
     command.stdout.write(command.style.SUCCESS(
