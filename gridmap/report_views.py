@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -53,7 +53,7 @@ def _rows(user: Any, area: Area, month: str) -> list[reports.MonthlyFigures]:
 
 
 @login_required
-def report_page(request: HttpRequest, code: str) -> HttpResponse:
+def report_page(request: HttpRequest, code: str) -> HttpResponseBase:
     area = _report_area(request, code)
     month = _month(request)
     rows = _rows(request.user, area, month)

@@ -166,7 +166,7 @@ def test_monthly_report_page_submission_and_export():
     assert submission.submitted_by.username == response.wsgi_request.user.username
     assert submission.figures["school_age"] == expected[-1].school_age
     assert "上报" in response.content.decode() and submission.submitted_by.username in response.content.decode()
-    sheet = load_workbook(__import__("io").BytesIO(official.get(f"/reports/{A}/?month=2026-11&format=xlsx").content)).active
+    sheet = load_workbook(__import__("io").BytesIO(official.get(f"/reports/{A}/?month=2026-11&format=xlsx").getvalue())).active
     assert sheet["A2"].value == "单位" and sheet.freeze_panes == "A3"
     assert [r[1] for r in sheet.iter_rows(min_row=3, values_only=True) if r[1]] == [r.code for r in expected]
     # school staff read their own school's row only, and cannot submit for the township
