@@ -49,6 +49,7 @@ bench: migrate  ## benchmarks: imports (scratch database gridmap_bench; rows/s, 
 	$(PY) -m benchmarks.imports
 	$(PY) -m benchmarks.grid_page
 	$(PY) -m benchmarks.reports
+	$(PY) -m benchmarks.exports
 	$(PY) -m benchmarks.atlas
 
 lint:  ## ruff + mypy
