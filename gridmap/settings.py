@@ -191,3 +191,8 @@ GRIDMAP_ATLAS_DIR = Path(os.environ.get("GRIDMAP_ATLAS_DIR", str(VAR_DIR / "atla
 # GRIDMAP_ATLAS_RUNNER (default "process"): "process" prints in a separate process started by the
 # page; "inline" prints within the request (tests, or a deployment without background processes).
 GRIDMAP_ATLAS_RUNNER = os.environ.get("GRIDMAP_ATLAS_RUNNER", "process")
+
+# --- The browsable API in the UI's language: view names and descriptions from gridmap.api's
+# translated table instead of class names and docstrings.
+REST_FRAMEWORK["VIEW_NAME_FUNCTION"] = "gridmap.api.view_name"
+REST_FRAMEWORK["VIEW_DESCRIPTION_FUNCTION"] = "gridmap.api.view_description"

@@ -10,6 +10,7 @@ from gridmap.forms import RateLimitedAuthenticationForm
 from importers import views as import_views
 
 router = DefaultRouter()
+router.APIRootView = api.APIRoot  # its name and description in the UI's language
 router.register("areas", api.AreaViewSet, basename="area")
 router.register("schools", api.SchoolViewSet, basename="school")
 router.register("cells", api.CellViewSet, basename="cell")

@@ -22,7 +22,7 @@ from gridmap.models.children import (
 )
 from gridmap.models.ledgers import Absence, CalendarDay, FollowUpPlan, FollowUpReview, ReportSubmission
 from gridmap.models.people import Person, Responsibility, Role, Sex
-from gridmap.models.roads import Feature, Road, RoadEdge, RoadVertex
+from gridmap.models.roads import Feature, Road, RoadClass, RoadEdge, RoadVertex
 from gridmap.models.schools import (
     CatchmentAssignment,
     School,
@@ -40,6 +40,7 @@ __all__ = [
     "KEY_GROUPS", "LEVELS", "PARENT_LEVEL", "Area", "AreaLevel", "AreaQuerySet", "Case",
     "CaseSchoolChange", "CaseStatus", "CaseStep", "CatchmentAssignment", "Child", "ChildStatus", "ChildStatusChange",
     "DisabilityCategory", "Feature", "HomeTeachingPlan", "HomeVisit", "Household", "Person",
-    "ResidenceBasis", "Responsibility", "Road", "RoadEdge", "RoadVertex", "Role", "School", "SchoolClass", "SchoolKind",
+    "ResidenceBasis", "Responsibility", "Road", "RoadClass", "RoadEdge", "RoadVertex", "Role", "School",
+    "SchoolClass", "SchoolKind",
     "SchoolStatus", "Sex", "Stage", "Step",
 ]
