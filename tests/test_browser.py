@@ -114,6 +114,14 @@ def test_township_official_clicks_a_cell_and_reads_its_card(live_server, browser
     page.wait_for_timeout(300)
     visible = page.locator(".gm-cell-item:visible").count()
     assert visible == Area.objects.filter(parent__name="柏塔村委会", code__startswith=town).count() > 0
+    # the village and the group in one query, numerals either way; 3组 is not 13组
+    garden = Area.objects.get(code=f"{town}307")  # 花园村
+    third = Area.objects.get(parent=garden, name="第三村民小组")
+    for query in ("花园 3组", "花园三组", "花园村第3组", "huayuan 3", "花园 第三组"):
+        page.fill("#gm-search", query)
+        page.wait_for_timeout(200)
+        found = [el.get_attribute("data-code") for el in page.locator(".gm-cell-item:visible").all()]
+        assert found == [third.code], (query, found)
     page.fill("#gm-search", "")
     page.click('.gm-cell-item >> nth=0')
     page.wait_for_selector(".gm-card")

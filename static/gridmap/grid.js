@@ -132,6 +132,39 @@ var gmGrid = (function () {
 
   function normalise(text) { return text.toLowerCase().replace(/\s+/g, ""); }
 
+  // The search matches every word of the query: "花园 3组", "花园三组", "花园村第3组", "huayuan 3" find
+  // group 3 of 花园村 (a group number matches the number exactly, written either way, so 3组 is not
+  // 13组); other words match names, codes, pinyin and initials anywhere.
+  var NUMERALS = "零一二三四五六七八九";
+  function numberOf(text) {  // "3", "3组", "三", "十二组" → 3 / 12; null otherwise
+    text = text.replace(/组$/, "");
+    if (/^\d{1,2}$/.test(text)) return parseInt(text, 10);
+    if (!/^[零一二三四五六七八九十]{1,3}$/.test(text)) return null;
+    if (text.indexOf("十") < 0) return text.length === 1 ? NUMERALS.indexOf(text) : null;
+    var parts = text.split("十");
+    return (parts[0] ? NUMERALS.indexOf(parts[0]) : 1) * 10 + (parts[1] ? NUMERALS.indexOf(parts[1]) : 0);
+  }
+  function queryWords(query) {
+    var words = [];
+    query.toLowerCase().replace(/第/g, " ").split(/\s+/).forEach(function (part) {
+      (part.match(/[0-9零一二三四五六七八九十]+组?|[^0-9零一二三四五六七八九十]+/g) || []).forEach(function (w) {
+        if (w) words.push(w);
+      });
+    });
+    return words;
+  }
+  function matches(el, words) {
+    var key = el.dataset.search, flat = key.replace(/\s+/g, ""), num = el.dataset.num;
+    return words.every(function (w) {
+      var n = numberOf(w);
+      if (n !== null && (w.slice(-1) === "组" || /^\d{1,2}$/.test(w) || w.length <= 3)) {
+        if (num && parseInt(num, 10) === n) return true;
+        if (w.slice(-1) === "组" || /^\d{1,2}$/.test(w)) return false;
+      }
+      return key.indexOf(w) >= 0 || flat.indexOf(w) >= 0;
+    });
+  }
+
   function init() {
     cfg();
     map = window[config.map];
@@ -145,7 +178,8 @@ var gmGrid = (function () {
       var q = normalise(search.value);
       document.querySelectorAll(".gm-gap-chip.active").forEach(function (b) { b.classList.remove("active"); });
       if (!q) { filter(function () { return true; }, ""); return; }
-      var shown = filter(function (el) { return el.dataset.search.indexOf(q) >= 0 || el.dataset.search.replace(/\s+/g, "").indexOf(q) >= 0; },
+      var words = queryWords(search.value);
+      var shown = filter(function (el) { return matches(el, words); },
                          document.getElementById("gm-side").dataset.found || "%n");
       if (shown.size && shown.size <= 30) {
         var group = L.featureGroup(Array.from(shown).map(function (c) { return cells[c]; }).filter(Boolean));
