@@ -73,7 +73,7 @@ def child_page(request: HttpRequest, pk: int) -> HttpResponse:
     if statuses:
         forms["status"] = StatusForm(statuses=statuses)
     if access.may_act(user, access.CONFIRM) and child.status == ChildStatus.SUSPECTED:
-        forms["confirm"] = ConfirmDropoutForm(people=_case_people(user, child))
+        forms["confirm"] = ConfirmDropoutForm(people=_case_people(user, child), open_unit=_own_unit(child))
     return render(request, "gridmap/child.html", {
         "child": child, "today": today, "forms": forms, "absence_days": ABSENCE_DAYS_SHOWN,
         "ledgers": [ledgers.LEDGER_TITLES[k] for k in ledgers.Ledger if k in ledgers.ledgers_of(child, today)],
@@ -95,6 +95,14 @@ def _case_people(user: Any, child: Child) -> Any:
     teachers = access.candidate_teachers(user, child)
     return (Person.objects.filter(Q(pk__in=officials.values("pk")) | Q(pk__in=teachers.values("pk")))
             .select_related("school").order_by("school__name", "name"))
+
+
+def _own_unit(child: Child) -> str:
+    """The unit whose people the picker shows first: the child's school, else its township government."""
+    if child.school_class is not None:
+        return child.school_class.school.name
+    township = child.group.parent.parent if child.group.parent else None
+    return f"{township.name}人民政府" if township else ""
 
 
 def _redirect_child(child: Child) -> HttpResponseRedirect:
