@@ -54,7 +54,7 @@ bench: migrate  ## benchmarks: imports (scratch database gridmap_bench; rows/s, 
 
 lint:  ## ruff + mypy
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy gridmap layers importers atlas
+	$(VENV)/bin/mypy gridmap layers importers atlas logins
 
 clean: db-stop  ## remove the cluster, the virtualenv and generated files
 	./scripts/pg.sh destroy

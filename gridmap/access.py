@@ -272,3 +272,13 @@ def visible_cases(user: Any) -> QuerySet[Any]:
     from gridmap.models import Case
 
     return Case.objects.filter(child__in=visible_children(user))
+
+
+# --- managing logins (the logins/ pages): the county administrator; only a superuser changes one
+def may_manage_logins(user: Any) -> bool:
+    scope = scope_of(user)
+    return scope.role == UserRole.COUNTY_ADMIN and scope.can_edit
+
+
+def may_manage_login(user: Any, other: Any) -> bool:
+    return may_manage_logins(user) and (not other.is_superuser or user.is_superuser)

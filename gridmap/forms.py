@@ -160,9 +160,9 @@ class StatusForm(forms.Form):
         return data
 
 
-class PersonPicker(forms.CheckboxSelectMultiple):
-    """People as checkboxes grouped by unit (school, township government, village committee), with a
-    search box (static/gridmap/picker.js): a working group is picked from ~150 names."""
+class GroupedPicker(forms.CheckboxSelectMultiple):
+    """Checkboxes grouped under headings (people by unit, villages by township), with a search box
+    (static/gridmap/picker.js): a working group is picked from ~150 names, a scope from ~400 areas."""
 
     template_name = "gridmap/widgets/picker.html"
     open_group = ""
@@ -185,7 +185,7 @@ def grouped_people(people: QuerySet[Person]) -> list[tuple[str, list[tuple[int, 
 class ConfirmDropoutForm(forms.Form):
     date = _date_field(_("confirmed on"))
     reason = forms.CharField(label=_("findings (why the child is out of school)"), max_length=300)
-    members = forms.ModelMultipleChoiceField(Person.objects.none(), label=_("working group"), widget=PersonPicker,
+    members = forms.ModelMultipleChoiceField(Person.objects.none(), label=_("working group"), widget=GroupedPicker,
                                              help_text=_("township, village and school members of the case"))
     notes = forms.CharField(label=_("notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "gridmap",
     "layers",
     "importers",
+    "logins",  # the county administrator's page for logins (issue 12)
     "atlas",
 ]
 

@@ -49,4 +49,5 @@ urlpatterns = [
     path("admin/import/", import_views.upload, name="import-upload"),
     path("admin/import/<str:token>/errors.xlsx", import_views.error_workbook, name="import-errors"),
     path("admin/", admin.site.urls),
+    path("logins/", include("logins.urls")),
 ]

@@ -87,9 +87,10 @@ def pages():
     own = [f"/grid/{A}/", f"/grid/{village.code}/", f"/grid/cell/{cell.code}/", f"/ledgers/{A}/school_age/",
            f"/ledgers/{A}/suspected/", f"/ledgers/{A}/dropped_out/", f"/children/{child.pk}/", f"/case/{case.pk}/",
            f"/cases/{A}/", f"/cases/{A}/?show=closed", f"/discrepancies/{A}/", f"/reports/{A}/", f"/atlas/{A}/"]
-    county = ["/grid/330783/", "/reports/330783/", "/dashboard/", "/admin/", "/admin/import/",
+    county = ["/grid/330783/", "/reports/330783/", "/dashboard/", "/admin/", "/admin/import/", "/logins/", "/logins/new/",
               "/api/v1/", "/api/v1/areas/?level=township", "/api/v1/schools/", f"/api/v1/cells/?q={cell.code}",
               f"/api/v1/children/?q={child.name}", f"/api/v1/children/{child.pk}/"]
+    county.append(f"/logins/{get_user_model().objects.order_by('pk').first().pk}/")
     for model in admin.site._registry:
         base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
         county.append(base)
@@ -100,8 +101,8 @@ def pages():
 
 
 def test_every_page_is_in_chinese():
-    own, county = pages()
     chief = get_user_model().objects.create_superuser("县管理员", "", "pw-long-enough-1")
+    own, county = pages()
     as_chief = Client()
     as_chief.force_login(chief)
     found = {}
