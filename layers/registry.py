@@ -1,12 +1,13 @@
 """The layers of the grid map, bottom to top (one place to add a layer)."""
 
+from layers.aggregates import TownshipAggregateLayer, VillageAggregateLayer
 from layers.base import MapLayer
 from layers.boundaries import CountyLayer, TownshipLayer, VillageLayer
-from layers.context import RoadLayer, WaterLayer
+from layers.context import RoadLabelLayer, RoadLayer, WaterLayer
 from layers.grid import CatchmentLayer, CellLayer, LabelLayer, VillageGapLayer
 from layers.schools import SchoolLayer
 
 GRID_MAP_LAYERS: list[type[MapLayer]] = [
-    WaterLayer, CellLayer, RoadLayer, VillageLayer, TownshipLayer, CountyLayer, VillageGapLayer,
-    CatchmentLayer, SchoolLayer, LabelLayer,
+    WaterLayer, TownshipAggregateLayer, VillageAggregateLayer, CellLayer, RoadLayer, VillageLayer, TownshipLayer,
+    CountyLayer, VillageGapLayer, CatchmentLayer, SchoolLayer, LabelLayer, RoadLabelLayer,
 ]
