@@ -11,7 +11,6 @@ from typing import Any
 
 import folium
 from django.db.models import Count, Q, QuerySet
-from django.db.models.functions import Left
 from django.utils.translation import gettext_lazy as _
 from folium.utilities import JsCode
 
@@ -56,20 +55,32 @@ def aggregates(user: Any, root: Area, cells: list[Cell], level: str) -> list[Agg
     by_area: dict[str, list[Cell]] = {}
     for cell in cells:
         by_area.setdefault(cell.code[:n], []).append(cell)
-    counts = {row["unit"]: row for row in access.countable_children(user)
-              .filter(group__code__startswith=root.code, group__in=[c.pk for c in cells])
-              .annotate(unit=Left("group__code", n)).values("unit")
-              .annotate(children=Count("pk"), off_school=Count("pk", filter=Q(status__in=access.OFF_SCHOOL)))}
+    children: Counter[str] = Counter()
+    off_school: Counter[str] = Counter()
+    for code, (n_children, n_off) in _cell_counts(user, root, cells).items():
+        children[code[:n]] += n_children
+        off_school[code[:n]] += n_off
     out = []
     for pk, code, name in Area.objects.filter(code__in=by_area).values_list("pk", "code", "name"):
         mine = by_area[code]
-        row: Any = counts.get(code, {})
         schools = Counter(c.school for c in mine)
         only = next(iter(schools)) if len(schools) == 1 else None
-        out.append(Aggregate(pk, code, name, access.suppress(row.get("children", 0), scope),
-                             access.suppress(row.get("off_school", 0), scope), len(mine),
+        out.append(Aggregate(pk, code, name, access.suppress(children[code], scope),
+                             access.suppress(off_school[code], scope), len(mine),
                              sum(1 for c in mine if not c.gaps), only))
     return out
+
+
+def _cell_counts(user: Any, root: Area, cells: list[Cell]) -> dict[str, tuple[int, int]]:
+    """Children and those off school per cell, before suppression (summed first, suppressed after),
+    in one query shared by the page's aggregate levels."""
+    cached: dict[str, tuple[int, int]] | None = getattr(root, "_gridmap_cell_counts", None)
+    if cached is None:
+        rows = (access.countable_children(user).filter(group__in=[c.pk for c in cells]).values("group__code")
+                .annotate(children=Count("pk"), off_school=Count("pk", filter=Q(status__in=access.OFF_SCHOOL))))
+        cached = {r["group__code"]: (r["children"], r["off_school"]) for r in rows}
+        root._gridmap_cell_counts = cached  # type: ignore[attr-defined]
+    return cached
 
 
 def complete_indicator(areas: list[Aggregate]) -> Indicator:
