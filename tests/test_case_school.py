@@ -68,6 +68,14 @@ def test_a_case_opened_on_the_page_takes_the_rule_and_the_township_may_change_it
     assert grade == 9 and case.school == school and school.kind in ("junior_middle", "nine_year")
     page = official.get(f"/case/{case.pk}/").content.decode()
     assert f'data-case-school="{school.code}"' in page and "应读年级（9年级）" in page and 'data-form="school"' in page
+    # the printed order sends the child back to that school
+    import subprocess
+
+    cases.add_step(case, 1, date(2026, 12, 3), person)
+    notice = cases.add_step(case, 2, date(2026, 12, 4), person, "歌政限〔2026〕9号")
+    pdf = official.get(f"/case/{case.pk}/document/{notice.pk}.pdf").content
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    assert f"送子女到{school.name}复学" in "".join(text.split())
     other = School.objects.filter(township__code=A, status="open").exclude(pk=school.pk).first()
     url = f"/case/{case.pk}/school/"
     official.post(url, {"school": other.pk, "reason": ""})  # a reason is required
