@@ -138,7 +138,10 @@ def _sheet_starts(document: Any, first_page: int) -> dict[int, int]:
 
 def build(user: Any, area: Area, per: str, paper: str, out: Path, same_scale: bool = False,
           progress: Progress | None = None, chunk: int = CHUNK, specs: list[SheetSpec] | None = None,
-          qr_base: str = "") -> AtlasResult:
+          work_parent: Path | None = None, qr_base: str = "") -> AtlasResult:
+    """Print the atlas to `out` (0600). Chunks are written under `work_parent` (a job's own folder,
+    so that a killed job's leftovers can be found and removed) or the system's temporary folder; the
+    QR codes point to `qr_base` (base_url() when empty)."""
     started = time.perf_counter()
     specs = specs if specs is not None else plan(user, area, per, paper, same_scale)
     if not specs:
@@ -150,7 +153,9 @@ def build(user: Any, area: Area, per: str, paper: str, out: Path, same_scale: bo
     common = {"paper": paper, "page_w": page_w, "page_h": page_h, "area": area, "per_label": PER_LABELS[AtlasPer(per)],
               "printed_on": renderer.printed_on, "as_of": renderer.as_of, "user": user, "sheets": specs,
               "same_scale": same_scale}
-    with tempfile.TemporaryDirectory(prefix="atlas-") as tmp:
+    if work_parent is not None:
+        work_parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with tempfile.TemporaryDirectory(prefix="atlas-", dir=work_parent) as tmp:
         workdir = Path(tmp)
         # the front's length depends only on the number of sheets: render it once to learn it
         front_pages = len(_pdf(_front_html(common, specs, {}, area), workdir / "front.pdf").pages)
@@ -179,6 +184,7 @@ def build(user: Any, area: Area, per: str, paper: str, out: Path, same_scale: bo
         _pdf(_front_html(common, specs, starts, area), workdir / "front.pdf")
         out.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(["pdfunite", str(workdir / "front.pdf"), *map(str, parts), str(out)], check=True)
+        out.chmod(0o600)  # names and masked IDs: for the one who printed it
     return AtlasResult(out, len(specs), next_page - 1, time.perf_counter() - started, starts)
 
 

@@ -12,10 +12,11 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from atlas import jobs
 from gridmap import access, audit, grid
-from gridmap.models import AreaLevel, AtlasJob, AtlasPer, AuditAction, Paper
+from gridmap.models import AreaLevel, AtlasJob, AtlasPer, AuditAction, JobStatus, Paper
 
 
 class AtlasForm(forms.Form):
@@ -45,6 +46,7 @@ def atlas_page(request: HttpRequest, code: str) -> HttpResponse:
         jobs.start(job)
         return HttpResponseRedirect(f"{reverse('atlas', args=[code])}?job={job.pk}")
     owner: Any = request.user
+    jobs.reap(AtlasJob.objects.filter(user=owner, area=area))
     recent = AtlasJob.objects.filter(user=owner, area=area)[:10]
     return render(request, "atlas/page.html", {"area": area, "form": form, "jobs": recent,
                                                "children_shown": access.scope_of(request.user).individual_children})
@@ -58,7 +60,22 @@ def _job(request: HttpRequest, pk: int) -> AtlasJob:
 
 @login_required
 def job_status(request: HttpRequest, pk: int) -> JsonResponse:
-    return JsonResponse(jobs.describe(_job(request, pk)))
+    job = _job(request, pk)
+    if jobs.reap(AtlasJob.objects.filter(pk=job.pk)):
+        job.refresh_from_db()
+    return JsonResponse(jobs.describe(job))
+
+
+@login_required
+@require_POST
+def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Print a failed job again, with the same settings (still only for an area in scope)."""
+    job = _job(request, pk)
+    _area(request, job.area.code)
+    if job.status != JobStatus.FAILED:
+        raise Http404
+    again = jobs.retry(job)
+    return HttpResponseRedirect(f"{reverse('atlas', args=[job.area.code])}?job={again.pk}")
 
 
 @login_required

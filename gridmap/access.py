@@ -15,14 +15,16 @@ A login without a profile sees nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import reduce
 from operator import or_
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Model, Q, QuerySet
 
+from gridmap import models as m
 from gridmap.models import (
     Area,
     AreaQuerySet,
@@ -272,6 +274,181 @@ def visible_cases(user: Any) -> QuerySet[Any]:
     from gridmap.models import Case
 
     return Case.objects.filter(child__in=visible_children(user))
+
+
+def visible_people(user: Any) -> QuerySet[Person]:
+    """Officials, cadres and teachers (with their phones) this login may see: those who answer, or
+    answered, for an area, school, class or child in its scope, and the staff of its schools."""
+    scope = scope_of(user)
+    if scope.everywhere:
+        return Person.objects.all()
+    if scope.empty:
+        return Person.objects.none()
+    schools = visible_schools(user).values("pk")
+    answers = Responsibility.objects.filter(
+        _below(scope.area_codes, "area__code") | Q(school__in=schools) | Q(school_class__school__in=schools)
+        | Q(child__in=visible_children(user).values("pk"))).values("person")
+    return Person.objects.filter(Q(school__in=schools) | Q(pk__in=answers))
+
+
+# --- writes: which rows a login may create, change or delete -------------------------------------
+#
+# Reads above include ancestors for context (a township official sees the county's outline); writes
+# never do. A row is writable when it lies in the login's own areas or schools; the admin and the
+# importers ask `writable`/`may_write` for every save and delete, and take the choices of every
+# foreign key from `choices`, exactly as the pages take theirs from the querysets above. Planners and
+# inspectors write nothing; county-level data (roads, the school calendar, logins, the audit trail) is
+# the county administrator's alone.
+
+def _area_roots(scope: Scope) -> tuple[str, ...]:
+    """Area codes under which a login may write (school staff write through their schools only)."""
+    return () if scope.school_ids else scope.area_codes
+
+
+def _writable_schools_q(scope: Scope) -> Q:
+    if scope.school_ids:
+        return Q(pk__in=scope.school_ids)
+    roots = [c for c in _area_roots(scope) if len(c) <= CODE_LENGTH[AreaLevel.TOWNSHIP]]
+    return _below(roots, "township__code")
+
+
+def _writable_children_q(user: Any, scope: Scope) -> Q:
+    if scope.school_ids:  # the children on its rolls, taught at home by it
+        return Q(pk__in=visible_children(user).values("pk"))
+    return _below(_area_roots(scope), "group__code")
+
+
+def _children(field: str) -> Callable[[Any, Scope], Q]:
+    return lambda user, scope: Q(**{f"{field}__in": Child.objects.filter(_writable_children_q(user, scope))})
+
+
+def _schools(field: str) -> Callable[[Any, Scope], Q]:
+    return lambda user, scope: Q(**{f"{field}__in": School.objects.filter(_writable_schools_q(scope))})
+
+
+def _areas(field: str) -> Callable[[Any, Scope], Q]:
+    return lambda user, scope: _below(_area_roots(scope), field)
+
+
+def _people_q(user: Any, scope: Scope) -> Q:
+    return Q(pk__in=visible_people(user).filter(
+        Q(school__in=School.objects.filter(_writable_schools_q(scope)))
+        | Q(pk__in=Responsibility.objects.filter(_responsibility_q(user, scope)).values("person"))).values("pk"))
+
+
+def _responsibility_q(user: Any, scope: Scope) -> Q:
+    return (_below(_area_roots(scope), "area__code") | _schools("school")(user, scope)
+            | _schools("school_class__school")(user, scope) | _children("child")(user, scope))
+
+
+def _or(*rules: Callable[[Any, Scope], Q]) -> Callable[[Any, Scope], Q]:
+    return lambda user, scope: reduce(or_, (rule(user, scope) for rule in rules))
+
+
+# The row rule of every model a scoped login may write; models missing here are county-level.
+WRITE_RULES: dict[type[Model], Callable[[Any, Scope], Q]] = {
+    m.Area: _areas("code"),
+    m.School: lambda user, scope: _writable_schools_q(scope),
+    m.SchoolClass: _schools("school"),
+    m.CatchmentAssignment: lambda user, scope: _areas("area__code")(user, scope) & _schools("school")(user, scope),
+    m.Person: _people_q,
+    m.Responsibility: _responsibility_q,
+    m.Household: _areas("group__code"),
+    m.Child: lambda user, scope: _writable_children_q(user, scope),
+    m.ChildStatusChange: _children("child"),
+    m.Absence: _children("child"),
+    m.Case: _children("child"),
+    m.CaseStep: _children("case__child"),
+    m.HomeTeachingPlan: _children("child"),
+    m.HomeVisit: _children("plan__child"),
+    m.FollowUpPlan: _children("child"),
+    m.FollowUpReview: _children("plan__child"),
+    m.ReportSubmission: _or(_areas("area__code"), _schools("school")),
+}
+
+
+def writable(user: Any, model: type[Model]) -> QuerySet[Any]:
+    """The rows of `model` this login may change or delete (and where new rows may go)."""
+    scope = scope_of(user)
+    rows = model._default_manager.all()
+    if not scope.can_edit:
+        return rows.none()
+    if scope.everywhere:
+        return rows
+    rule = WRITE_RULES.get(model)
+    return rows.filter(rule(user, scope)) if rule is not None else rows.none()
+
+
+def may_write_model(user: Any, model: type[Model]) -> bool:
+    scope = scope_of(user)
+    return scope.can_edit and (scope.everywhere or model in WRITE_RULES)
+
+
+def may_write(user: Any, obj: Model) -> bool:
+    """Is this saved row (as the database holds it now) in the login's writable scope?"""
+    return obj.pk is not None and writable(user, type(obj)).filter(pk=obj.pk).exists()
+
+
+def choices(user: Any, model: type[Model]) -> QuerySet[Any]:
+    """What a form of this login may point a foreign key at: rows it may see (a township official
+    may name the county's schools' teachers it sees, never another township's children)."""
+    scope = scope_of(user)
+    readers: dict[type[Model], Callable[[Any], QuerySet[Any]]] = {
+        Area: visible_areas, School: visible_schools, Child: visible_children, Person: visible_people,
+        m.SchoolClass: lambda u: m.SchoolClass.objects.filter(school__in=visible_schools(u)),
+        m.Household: lambda u: m.Household.objects.filter(_below(scope.area_codes, "group__code"))
+        if not scope.everywhere else m.Household.objects.all(),
+        m.Case: visible_cases, m.HomeTeachingPlan: lambda u: m.HomeTeachingPlan.objects.filter(
+            child__in=visible_children(u)),
+        m.FollowUpPlan: lambda u: m.FollowUpPlan.objects.filter(child__in=visible_children(u)),
+    }
+    if model is get_user_model():  # "who did it" fields: oneself, unless county administrator
+        users = model._default_manager.all()
+        return users if scope.role == UserRole.COUNTY_ADMIN else users.filter(pk__in=[getattr(user, "pk", 0)])
+    reader = readers.get(model)
+    if reader is not None:
+        return reader(user)
+    return writable(user, model)
+
+
+@dataclass(frozen=True)
+class WriteScope:
+    """Where an import may write, by statistical code: `roots` None means everywhere (the county
+    administrator; the command line, which is the server's own administrator). Rows outside are
+    refused one by one in the import's report."""
+
+    roots: tuple[str, ...] | None
+
+    @property
+    def everything(self) -> bool:
+        return self.roots is None
+
+    def area(self, code: str) -> bool:
+        """An area strictly below one of the roots (a township official imports its villages and
+        groups, never its own township's row or a neighbour's)."""
+        return self.roots is None or any(code.startswith(r) and len(code) > len(r) for r in self.roots)
+
+    def township(self, code: str) -> bool:
+        """A school of this township (schools belong to townships)."""
+        return self.roots is None or any(code.startswith(r) for r in self.roots
+                                         if len(r) <= CODE_LENGTH[AreaLevel.TOWNSHIP])
+
+
+EVERYWHERE = WriteScope(None)
+
+
+def write_scope(user: Any) -> WriteScope:
+    scope = scope_of(user)
+    if not scope.can_edit:
+        return WriteScope(())
+    return EVERYWHERE if scope.everywhere else WriteScope(_area_roots(scope))
+
+
+def may_import(user: Any) -> bool:
+    """Imports are the county administrator's job; the permission gridmap.import_data lets the
+    county administrator hand them to another login, whose rows are then held to its own scope."""
+    scope = scope_of(user)
+    return scope.can_edit and (scope.role == UserRole.COUNTY_ADMIN or user.has_perm("gridmap.import_data"))
 
 
 # --- managing logins (the logins/ pages): the county administrator; only a superuser changes one

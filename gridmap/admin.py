@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.gis import admin as gis_admin
 from django.contrib.gis.forms.widgets import OSMWidget
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DataError, transaction
 from django.db.models import Model, Q, QuerySet
 
 from gridmap import access, audit, responsibilities
 from gridmap import models as m
+from gridmap.middleware import csp_nonce
 from gridmap.models import AuditAction
 from gridmap.models.people import SINGLE_HOLDER_ROLES
 
@@ -37,27 +41,109 @@ class OfflineMapWidget(OSMWidget):
         context: dict[str, Any] = super().get_context(name, value, attrs)
         context["tile_url"] = settings.GRIDMAP_TILE_URL
         context["tile_attribution"] = settings.GRIDMAP_TILE_ATTRIBUTION
+        context["csp_nonce"] = csp_nonce()  # the widget's inline script runs under the page's CSP
         return context
 
 
-class ScopedAdmin(admin.ModelAdmin[_M]):
+class ScopedWrites:
+    """What every gridmap admin class shares with the pages: reads through its `scope` (a
+    gridmap.access queryset), writes through gridmap.access — foreign-key choices from
+    `access.choices`, and every save, inline save and delete checked against `access.writable`.
+    A save whose result falls outside the login's scope is refused (403) inside the admin's own
+    transaction, so nothing of it stays."""
+
+    model: Any
+    admin_site: Any
+
+    def scope(self, request: Any, qs: QuerySet[Any]) -> QuerySet[Any]:
+        raise NotImplementedError
+
+    def get_queryset(self, request: Any) -> QuerySet[Any]:
+        return self.scope(request, super().get_queryset(request))  # type: ignore[misc]
+
+    def get_changelist_instance(self, request: Any) -> Any:
+        """A list filter the database cannot take (a year of 2147483648, a number too long for its
+        column) is an "incorrect lookup", which the admin answers by showing the list unfiltered
+        with a note, as it does for other bad filters — not a 500."""
+        try:
+            with transaction.atomic():  # a DataError must not poison the request's transaction
+                return super().get_changelist_instance(request)  # type: ignore[misc]
+        except (OverflowError, DataError, ValidationError) as error:
+            raise IncorrectLookupParameters(error) from error
+
+    def get_field_queryset(self, db: Any, db_field: Any, request: Any) -> QuerySet[Any]:
+        model = db_field.remote_field.model
+        rows = access.choices(request.user, model)
+        related_admin = self.admin_site._registry.get(model)
+        ordering = related_admin.get_ordering(request) if related_admin is not None else ()
+        return rows.order_by(*ordering) if ordering else rows
+
+    def has_add_permission(self, request: Any, *args: Any) -> bool:
+        return (super().has_add_permission(request, *args)  # type: ignore[misc]
+                and access.may_write_model(request.user, self.model))
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and self._may_write(request, obj)  # type: ignore[misc]
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and self._may_write(request, obj)  # type: ignore[misc]
+
+    def _may_write(self, request: Any, obj: Any) -> bool:
+        if obj is None:
+            return access.may_write_model(request.user, self.model)
+        return access.may_write(request.user, obj)
+
+    def _refuse_unless_writable(self, request: Any, obj: Any) -> None:
+        if not access.may_write(request.user, obj):
+            refuse(request, obj, f"后台越权写入被拒：{type(obj).__name__} {obj.pk}")
+
+    def save_model(self, request: Any, obj: Any, form: Any, change: bool) -> None:
+        if change:
+            self._refuse_unless_writable(request, type(obj)._default_manager.get(pk=obj.pk))
+        super().save_model(request, obj, form, change)  # type: ignore[misc]
+        self._refuse_unless_writable(request, obj)  # where the new values put it
+
+    def save_formset(self, request: Any, form: Any, formset: Any, change: bool) -> None:
+        for inline_form in formset.initial_forms:
+            if inline_form.has_changed() or inline_form in formset.deleted_forms:
+                self._refuse_unless_writable(request, inline_form.instance)
+        super().save_formset(request, form, formset, change)  # type: ignore[misc]
+        for obj in [*formset.new_objects, *(o for o, _fields in formset.changed_objects)]:
+            self._refuse_unless_writable(request, obj)
+
+    def delete_model(self, request: Any, obj: Any) -> None:
+        self._refuse_unless_writable(request, obj)
+        super().delete_model(request, obj)  # type: ignore[misc]
+
+    def delete_queryset(self, request: Any, queryset: QuerySet[Any]) -> None:
+        if queryset.exclude(pk__in=access.writable(request.user, self.model).values("pk")).exists():
+            refuse(request, None, f"后台越权删除被拒：{self.model.__name__}")
+        super().delete_queryset(request, queryset)  # type: ignore[misc]
+
+
+def refuse(request: Any, obj: Any, summary: str) -> NoReturn:
+    """Refuse with a 403. The admin saves inside a transaction that the refusal rolls back, so the
+    audit event is written after it, by gridmap.middleware.AuditRefusalMiddleware."""
+    request.gridmap_refusal = (obj, summary)
+    raise PermissionDenied
+
+
+class ScopedInline:
+    """Inlines choose foreign keys from gridmap.access too (their saves go through the parent's
+    save_formset, which checks each row)."""
+
+    admin_site: Any
+
+    def get_field_queryset(self, db: Any, db_field: Any, request: Any) -> QuerySet[Any]:
+        return access.choices(request.user, db_field.remote_field.model)
+
+
+class ScopedAdmin(ScopedWrites, admin.ModelAdmin[_M]):
     """The admin shows a staff login only what gridmap.access lets it see (superusers: all)."""
 
-    def scope(self, request: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
-        raise NotImplementedError
 
-    def get_queryset(self, request: Any) -> QuerySet[_M]:
-        return self.scope(request, super().get_queryset(request))
-
-
-class MapAdmin(gis_admin.GISModelAdmin[_M]):
+class MapAdmin(ScopedWrites, gis_admin.GISModelAdmin[_M]):
     gis_widget = OfflineMapWidget
-
-    def scope(self, request: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
-        raise NotImplementedError
-
-    def get_queryset(self, request: Any) -> QuerySet[_M]:  # scoped like ScopedAdmin
-        return self.scope(request, super().get_queryset(request))
 
 
 @admin.register(m.Area)
@@ -72,7 +158,7 @@ class AreaAdmin(MapAdmin[m.Area]):
         return qs.filter(pk__in=access.visible_areas(request.user).values("pk"))
 
 
-class CatchmentInline(admin.TabularInline[m.CatchmentAssignment, m.School]):
+class CatchmentInline(ScopedInline, admin.TabularInline[m.CatchmentAssignment, m.School]):
     model = m.CatchmentAssignment
     raw_id_fields = ["area"]
     extra = 0
@@ -129,10 +215,13 @@ class SchoolClassAdmin(ScopedAdmin[m.SchoolClass]):
 
 
 @admin.register(m.Person)
-class PersonAdmin(admin.ModelAdmin[m.Person]):
+class PersonAdmin(ScopedAdmin[m.Person]):
     list_display = ["name", "sex", "phone", "unit", "title", "synthetic"]
     search_fields = ["name", "phone", "unit"]
     raw_id_fields = ["school", "user"]
+
+    def scope(self, request: Any, qs: QuerySet[m.Person]) -> QuerySet[m.Person]:
+        return qs.filter(pk__in=access.visible_people(request.user).values("pk"))
 
 
 class ResponsibilityForm(forms.ModelForm[m.Responsibility]):
@@ -187,7 +276,7 @@ class HouseholdAdmin(MapAdmin[m.Household]):
         return qs.filter(pk__in=access.visible_children(request.user).values("household"))
 
 
-class StatusHistoryInline(admin.TabularInline[m.ChildStatusChange, m.Child]):
+class StatusHistoryInline(ScopedInline, admin.TabularInline[m.ChildStatusChange, m.Child]):
     model = m.ChildStatusChange
     extra = 0
     can_delete = False
@@ -224,7 +313,7 @@ class ChildAdmin(MapAdmin[m.Child]):
                      after={f: str(form.cleaned_data.get(f, "")) for f in form.changed_data})
 
 
-class CaseStepInline(admin.TabularInline[m.CaseStep, m.Case]):
+class CaseStepInline(ScopedInline, admin.TabularInline[m.CaseStep, m.Case]):
     model = m.CaseStep
     extra = 0
     raw_id_fields = ["person"]
@@ -241,7 +330,7 @@ class CaseAdmin(ScopedAdmin[m.Case]):
         return qs.filter(child__in=access.visible_children(request.user))
 
 
-class HomeVisitInline(admin.TabularInline[m.HomeVisit, m.HomeTeachingPlan]):
+class HomeVisitInline(ScopedInline, admin.TabularInline[m.HomeVisit, m.HomeTeachingPlan]):
     model = m.HomeVisit
     extra = 0
     raw_id_fields = ["teachers"]
@@ -315,9 +404,14 @@ class AuditEventAdmin(ScopedAdmin[m.AuditEvent]):
 
 
 @admin.register(m.CalendarDay)
-class CalendarDayAdmin(admin.ModelAdmin[m.CalendarDay]):
+class CalendarDayAdmin(ScopedAdmin[m.CalendarDay]):
+    """The county's school calendar: every login reads it, the county administrator keeps it."""
+
     list_display = ["date", "school_day", "name"]
     list_filter = ["school_day"]
+
+    def scope(self, request: Any, qs: QuerySet[m.CalendarDay]) -> QuerySet[m.CalendarDay]:
+        return qs
 
 
 @admin.register(m.Absence)
@@ -330,7 +424,7 @@ class AbsenceAdmin(ScopedAdmin[m.Absence]):
         return qs.filter(child__in=access.visible_children(request.user))
 
 
-class FollowUpReviewInline(admin.TabularInline[m.FollowUpReview, m.FollowUpPlan]):
+class FollowUpReviewInline(ScopedInline, admin.TabularInline[m.FollowUpReview, m.FollowUpPlan]):
     model = m.FollowUpReview
     extra = 0
 

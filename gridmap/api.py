@@ -3,13 +3,15 @@ gridmap.access; bbox filtering as drf-gis does it; child reads audited."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from rest_framework import filters, routers, serializers, viewsets
 from rest_framework import views as drf_views
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import ParseError, PermissionDenied
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils import formatting
@@ -18,7 +20,7 @@ from rest_framework_gis.pagination import GeoJsonPagination
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from gridmap import access, audit
-from gridmap.models import Area, AuditAction, Child, School
+from gridmap.models import Area, AreaLevel, AuditAction, Child, School
 
 
 class AreaSerializer(GeoFeatureModelSerializer):
@@ -73,8 +75,33 @@ class GeoPage(GeoJsonPagination):
     max_page_size = 5000
 
 
+class ChildPage(PageNumberPagination):
+    """Children come 100 to a page, at most 1,000 (a county has 90,000: never in one response)."""
+
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
 class Search(filters.SearchFilter):
     search_param = "q"
+
+
+class CheckedBBoxFilter(InBBoxFilter):
+    """drf-gis's bbox filter, with the box checked first: four finite numbers, lon/lat in range,
+    min < max (nan or inf used to reach GEOS and end in a 500)."""
+
+    def get_filter_bbox(self, request: Request) -> Any:
+        raw = request.query_params.get(self.bbox_param)
+        if raw:
+            try:
+                values = [float(v) for v in raw.split(",")]
+            except ValueError:
+                raise ParseError("in_bbox 应为四个数：最小经度,最小纬度,最大经度,最大纬度") from None
+            if (len(values) != 4 or not all(math.isfinite(v) for v in values)
+                    or not (-180 <= values[0] < values[2] <= 180 and -90 <= values[1] < values[3] <= 90)):
+                raise ParseError("in_bbox 无效：须为有限的经纬度，且最小值小于最大值")
+        return super().get_filter_bbox(request)
 
 
 class AreaViewSet(viewsets.ReadOnlyModelViewSet[Area]):
@@ -82,12 +109,14 @@ class AreaViewSet(viewsets.ReadOnlyModelViewSet[Area]):
     pagination_class = GeoPage
     bbox_filter_field = "geom"
     bbox_filter_include_overlapping = True
-    filter_backends = [InBBoxFilter, Search]
+    filter_backends = [CheckedBBoxFilter, Search]
     search_fields = ["code", "name"]
 
     def get_queryset(self) -> QuerySet[Area]:
         areas = access.visible_areas(self.request.user).select_related("parent").order_by("code")
         level = self.request.query_params.get("level")
+        if level and level not in AreaLevel.values:
+            raise ParseError(f"level 应为 {'、'.join(AreaLevel.values)} 之一")
         return areas.filter(level=level) if level else areas
 
 
@@ -95,7 +124,7 @@ class SchoolViewSet(viewsets.ReadOnlyModelViewSet[School]):
     serializer_class = SchoolSerializer
     pagination_class = GeoPage
     bbox_filter_field = "location"
-    filter_backends = [InBBoxFilter, Search]
+    filter_backends = [CheckedBBoxFilter, Search]
     search_fields = ["code", "name"]
 
     def get_queryset(self) -> QuerySet[School]:
@@ -109,7 +138,7 @@ class CellViewSet(viewsets.ReadOnlyModelViewSet[Area]):
     pagination_class = GeoPage
     bbox_filter_field = "geom"
     bbox_filter_include_overlapping = True
-    filter_backends = [InBBoxFilter, Search]
+    filter_backends = [CheckedBBoxFilter, Search]
     search_fields = ["code", "name", "parent__name"]
 
     def get_queryset(self) -> QuerySet[Area]:
@@ -123,10 +152,13 @@ class CellViewSet(viewsets.ReadOnlyModelViewSet[Area]):
 
 class ChildViewSet(viewsets.ReadOnlyModelViewSet[Child]):
     serializer_class = ChildSerializer
+    pagination_class = ChildPage
     filter_backends = [Search]
     search_fields = ["name", "group__code", "group__name"]
 
     def get_queryset(self) -> QuerySet[Child]:
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular building the schema: no user
+            return Child.objects.none()
         if not access.scope_of(self.request.user).individual_children:
             audit.record(self.request, AuditAction.DENIED, summary="儿童明细（仅可查看汇总）")
             raise PermissionDenied("只能查看汇总数据")

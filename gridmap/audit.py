@@ -25,6 +25,8 @@ def client_ip(request: HttpRequest | None) -> str | None:
 def record(request: HttpRequest | None, action: str, obj: Any = None, summary: str = "",
            before: Any = None, after: Any = None, user: Any = None) -> AuditEvent:
     user = user if user is not None else getattr(request, "user", None)
+    if action == AuditAction.DENIED and request is not None:
+        request.gridmap_refusal_recorded = True  # type: ignore[attr-defined]
     authenticated = getattr(user, "is_authenticated", False)
     return AuditEvent.objects.create(
         user=user if authenticated else None,

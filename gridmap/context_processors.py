@@ -14,8 +14,14 @@ from gridmap import access
 from gridmap.models import AreaLevel
 
 
+def csp(request: HttpRequest) -> dict[str, Any]:
+    """The request's Content-Security-Policy nonce, for `<script nonce="{{ csp_nonce }}">`."""
+    return {"csp_nonce": getattr(request, "csp_nonce", "")}
+
+
 def work_menu(request: HttpRequest) -> dict[str, Any]:
-    return {"work_menu": SimpleLazyObject(lambda: _menu(request.user))}
+    return {"work_menu": SimpleLazyObject(lambda: _menu(request.user)),
+            "may_import": SimpleLazyObject(lambda: access.may_import(request.user))}
 
 
 def _menu(user: Any) -> list[tuple[str, str]]:

@@ -6,8 +6,9 @@ rows, never a model per row), the CSV goes out as it is written, the workbook is
 openpyxl's write-only mode into a temporary file that is then sent in chunks. Memory stays flat
 whatever the size of the county.
 
-Every value of every cell passes through `_cell`, the one place to convert or neutralise it.
-ID numbers never reach this module unmasked: callers pass `Child.id_masked`.
+Every value of every cell passes through `_cell`, and then `csv_row` / `xlsx_row`, which keep text a
+spreadsheet would run as a formula inert (the one place for it). ID numbers never reach this module
+unmasked: callers pass `Child.id_masked`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,28 @@ from gridmap.models import Area
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 THIN = Side(style="thin", color="999999")
 CSV_BATCH = 500  # rows per chunk sent
+# Text that a spreadsheet would run as a formula (CSV/formula injection): a cadre named
+# "=HYPERLINK(...)" must stay a name. OWASP's list: = + - @, and tab / carriage return.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_row(values: Sequence[Any]) -> list[Any]:
+    """A CSV row with formula-like text made inert by a leading apostrophe (CSV has no types)."""
+    return [f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_START) else v for v in values]
+
+
+def xlsx_row(ws: Any, values: Sequence[Any]) -> list[Any]:
+    """A row for `ws.append` (normal or write-only sheets) with formula-like text stored as text:
+    a string cell with Excel's quote prefix, shown exactly as written and never evaluated."""
+    out: list[Any] = []
+    for value in values:
+        if isinstance(value, str) and value.startswith(FORMULA_START):
+            cell = WriteOnlyCell(ws, value=value)
+            cell.data_type = "s"
+            cell.quotePrefix = True
+            value = cell
+        out.append(value)
+    return out
 
 
 def _cell(value: Any) -> Any:
@@ -58,9 +81,9 @@ def csv_chunks(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterato
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
-    writer.writerow([_cell(h) for h in headers])
+    writer.writerow(csv_row([_cell(h) for h in headers]))
     for i, row in enumerate(rows, start=1):
-        writer.writerow([_cell(v) for v in row])
+        writer.writerow(csv_row([_cell(v) for v in row]))
         if i % CSV_BATCH == 0:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
@@ -83,7 +106,7 @@ def write_workbook(out: IO[bytes], title: str, headers: Sequence[str], rows: Ite
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.merged_cells.add(f"A1:{get_column_letter(len(headers))}1")
-    heading = WriteOnlyCell(ws, value=_cell(title))
+    heading = WriteOnlyCell(ws, value=_cell(title))  # titles and headings are ours, never formula-like
     heading.font, heading.alignment = Font(size=14, bold=True), Alignment(horizontal="center")
     ws.append([heading])
     border = Border(top=THIN, bottom=THIN, left=THIN, right=THIN)
@@ -95,10 +118,10 @@ def write_workbook(out: IO[bytes], title: str, headers: Sequence[str], rows: Ite
         head_row.append(cell)
     ws.append(head_row)
     for row in rows:
-        ws.append([_cell(v) for v in row])
+        ws.append(xlsx_row(ws, [_cell(v) for v in row]))
     footer = note or _("Exported %(when)s") % {"when": timezone.localtime().strftime("%Y-%m-%d %H:%M")}
     ws.append([])
-    ws.append([_cell(footer)])
+    ws.append(xlsx_row(ws, [_cell(footer)]))
     wb.save(out)
 
 

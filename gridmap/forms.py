@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import unicodedata
+from datetime import date, timedelta
 from typing import Any
 
 from django import forms
@@ -16,11 +18,18 @@ from gridmap.models import KEY_GROUPS, AuditAction, ChildStatus, Person, School,
 from gridmap.responsibilities import stages_of
 
 
+def normalise_username(name: str) -> str:
+    return unicodedata.normalize("NFKC", str(name)).strip()
+
+
 class RateLimitedAuthenticationForm(AuthenticationForm):
     """Refuses to even try a password after too many recent failures for the name or address."""
 
     def clean(self) -> dict[str, Any]:
-        username = self.data.get("username", "")
+        # The name as authentication will see it (stripped, NFKC: " name", "name " and full-width
+        # ｎａｍｅ are all "name"), so that no spelling escapes the per-name limit.
+        username = normalise_username(self.cleaned_data.get("username") or self.data.get("username", ""))
+        self.cleaned_data["username"] = username
         if too_many_failures(username, client_ip(self.request)):
             record(self.request, AuditAction.DENIED, summary=f"登录过于频繁：{username}"[:300])
             raise ValidationError(_("Too many failed logins. Try again in 15 minutes."), code="rate_limited")
@@ -97,8 +106,15 @@ class TeacherForm(HandOverForm):
         self.fields["person"].queryset = teachers  # type: ignore[attr-defined]
 
 
+def sensible_date(value: Any) -> None:
+    """A date the ledgers can be read on: from 2000 to a year ahead (0001-01-01 overflowed)."""
+    if value is not None and not (date(2000, 1, 1) <= value <= timezone.localdate() + timedelta(days=366)):
+        raise ValidationError(_("Enter a date between 2000-01-01 and a year from today."))
+
+
 class LedgerFilterForm(forms.Form):
-    on = forms.DateField(label=_("as of"), required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
+    on = forms.DateField(label=_("as of"), required=False, validators=[sensible_date],
+                         widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
     status = forms.ChoiceField(label=_("status"), required=False, choices=[("", "—"), *ChildStatus.choices])
     key_group = forms.ChoiceField(label=_("key group"), required=False,
                                   choices=[("", "—"), *[(k, v) for k, v in KEY_GROUPS.items()]])
@@ -237,6 +253,9 @@ class CaseSchoolForm(forms.Form):
 
 
 class MonthForm(forms.Form):
+    # Years the ledgers can describe: a month before 2000 or after 2100 is a typing error (and
+    # 0001-01 used to overflow the 12-month trend).
     month = forms.CharField(label=_("month"), required=False,
                             widget=forms.DateInput(attrs={"type": "month"}),
-                            validators=[RegexValidator(r"^\d{4}-(0[1-9]|1[0-2])$", _("Enter a month as YYYY-MM."))])
+                            validators=[RegexValidator(r"^(20\d\d|2100)-(0[1-9]|1[0-2])$",
+                                                       _("Enter a month as YYYY-MM (2000-01 to 2100-12)."))])

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -23,8 +23,13 @@ TREND_MONTHS = 12
 
 
 def _month(request: HttpRequest) -> str:
+    """The month asked for (YYYY-MM), this month when none was; a month that is not one is a 400
+    that says so (it used to show the current month without a word)."""
     form = MonthForm(request.GET or request.POST or None)
-    if form.is_valid() and form.cleaned_data["month"]:
+    if form.is_bound and not form.is_valid():
+        given = (request.GET.get("month") or request.POST.get("month") or "")[:20]
+        raise BadRequest(_("Invalid month “%(month)s”: enter it as YYYY-MM, from 2000-01 to 2100-12.") % {"month": given})
+    if form.is_bound and form.cleaned_data["month"]:
         return str(form.cleaned_data["month"])
     return f"{timezone.localdate():%Y-%m}"
 

@@ -231,9 +231,19 @@ def _area_plans(area: Area) -> QuerySet[HomeTeachingPlan]:
 # --- areas: from the month-end counts --------------------------------------------------------------
 
 def for_area(area: Area, month: str | date) -> MonthlyFigures:
-    """A county's or township's (or a village's) figures of the month."""
+    """A county's, township's or village's figures of the month (a village group's from its children)."""
     first, on = month_bounds(month)[0], as_of(month)
-    ledger, entered = month_ends.counts(area, [first], len(area.code)).get((area.code, first), (Counter(), Counter()))
+    if area.level == AreaLevel.GROUP:  # below the month-end counts' villages: one snapshot of a few children
+        rows = snapshot(children_of_area(area), on)
+        entries = status_entries(first, on)
+        ledger: Counter[Key] = ledger_counts(rows, on)
+        entered: Counter[str] = Counter()
+        for c in rows:
+            for status in S.values:
+                entered[status] += entries.get((c.pk, status), 0)
+    else:
+        ledger, entered = month_ends.counts(area, [first], len(area.code)).get((area.code, first),
+                                                                                 (Counter(), Counter()))
     tally = tally_cases(cases_then(_area_cases(area), on), first, on)
     return figures_of(area.name, area.code, month, on, ledger, entered, tally,
                       plans_then(_area_plans(area), first, on), grade_9=True)
@@ -284,6 +294,15 @@ def snapshot(children: QuerySet[Child], on: date) -> list[ChildThen]:
     return [ChildThen(pk, status, born, disabled, group,
                       case_school if case_pk is not None else roll or plan_school)
             for pk, status, born, disabled, group, case_pk, case_school, roll, plan_school in rows]
+
+
+def school_age_then(rows: list[ChildThen], on: date) -> list[ChildThen]:
+    """The school-age children on the ledger at the end of `on`: due in grades 1-9 by the 31 August
+    rule, history begun, not transferred out (the report's denominator; the hotspot layer counts with
+    it too)."""
+    earliest, latest = schooling.school_age_birth_range(on)
+    return [c for c in rows if earliest <= c.birth_date <= latest and c.status is not None
+            and c.status != S.TRANSFERRED_OUT]
 
 
 def ledger_counts(rows: Iterable[ChildThen], on: date) -> Counter[Key]:

@@ -1,9 +1,10 @@
 """gridmap settings: one file, read from the environment. Every option says its default.
 
-Nothing here needs to be set for a developer: with no environment, gridmap talks to the project's
-private PostGIS cluster (scripts/pg.sh, started by `make db`) and keeps a generated secret key in
-var/. Production sets DATABASE_URL, GRIDMAP_SECRET_KEY, GRIDMAP_ID_HASH_KEY, GRIDMAP_DEBUG=0 and
-GRIDMAP_ALLOWED_HOSTS.
+Nothing here needs to be set: with no environment, gridmap talks to the project's private PostGIS
+cluster (scripts/pg.sh, started by `make db`), keeps generated secret keys in var/ (0600) and runs
+with debug off, as `make demo` serves it. `make dev` turns debug on for development. A server of
+the bureau sets DATABASE_URL, GRIDMAP_SECRET_KEY, GRIDMAP_ID_HASH_KEY, GRIDMAP_ALLOWED_HOSTS and,
+behind nginx with TLS, GRIDMAP_HTTPS=1 (README, deploy/).
 """
 
 from __future__ import annotations
@@ -48,11 +49,12 @@ def _read(path: Path) -> str | None:
     return path.read_text().strip() if path.exists() else None
 
 
-# GRIDMAP_DEBUG (default on): Django's debug mode. Turn off in production.
-DEBUG = _env_bool("GRIDMAP_DEBUG", True)
+# GRIDMAP_DEBUG (default off): Django's debug mode — its pages list every URL and show SQL and local
+# variables, so it is for development only (`make dev`).
+DEBUG = _env_bool("GRIDMAP_DEBUG", False)
 
-# GRIDMAP_SECRET_KEY (default: a random key kept in var/secret-key; required when DEBUG is off).
-SECRET_KEY = os.environ.get("GRIDMAP_SECRET_KEY") or (_var_secret("secret-key") if DEBUG else "")
+# GRIDMAP_SECRET_KEY (default: a random key kept in var/secret-key, 0600).
+SECRET_KEY = os.environ.get("GRIDMAP_SECRET_KEY") or _var_secret("secret-key")
 
 # GRIDMAP_ALLOWED_HOSTS (default "127.0.0.1,localhost"): comma-separated host names.
 ALLOWED_HOSTS = os.environ.get("GRIDMAP_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
@@ -63,8 +65,22 @@ DATABASES = {
         os.environ.get("DATABASE_URL") or _private_cluster_url(),
         engine="django.contrib.gis.db.backends.postgis",
         conn_max_age=60,
+        # A connection is checked before each request reuses it: after a database restart the
+        # first request of each worker would otherwise fail.
+        conn_health_checks=True,
     )
 }
+# GRIDMAP_DB_POOL_SIZE (default 0: no pool, one persistent connection per thread): the served app
+# (gunicorn, gridmap/gunicorn.conf.py) sets it to its threads per worker, so that workers × threads
+# connections at most are open — well under PostgreSQL's max_connections — each checked on checkout.
+_POOL = int(os.environ.get("GRIDMAP_DB_POOL_SIZE", "0"))
+if _POOL:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps the connections
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1, "max_size": _POOL,
+        # GRIDMAP_DB_POOL_TIMEOUT (default 10 s): how long a request waits for a free connection
+        # before the "service busy" page.
+        "timeout": float(os.environ.get("GRIDMAP_DB_POOL_TIMEOUT", "10"))}
 # PostgreSQL's JIT compiles any query the planner guesses to be big (a scoped child query often is,
 # by estimate): 100-600 ms of compiling for 5 ms of work. Off for the app's connections.
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
@@ -87,19 +103,24 @@ INSTALLED_APPS = [
     "importers",
     "logins",  # the county administrator's page for logins (issue 12)
     "atlas",
+    # Dropout hotspots (issue 14): layer endpoint, timeline, command, own locale/
+    "hotspots",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "gridmap.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.gzip.GZipMiddleware",  # map pages embed their GeoJSON; it compresses ~5x
     "django.contrib.sessions.middleware.SessionMiddleware",
     "gridmap.middleware.ChineseFirstLocaleMiddleware",
+    "gridmap.middleware.RequestSanityMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "gridmap.middleware.AuditRefusalMiddleware",
 ]
 
 ROOT_URLCONF = "gridmap.urls"
@@ -117,6 +138,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "gridmap.context_processors.work_menu",
+                "gridmap.context_processors.csp",
             ],
         },
     },
@@ -176,9 +198,7 @@ GRIDMAP_TILE_ATTRIBUTION = os.environ.get("GRIDMAP_TILE_ATTRIBUTION", "")
 
 # GRIDMAP_ID_HASH_KEY (default: a random key kept in var/id-hash-key): HMAC key of the salted hash
 # under which ID numbers are matched. Changing it orphans every stored hash: set it once.
-GRIDMAP_ID_HASH_KEY = os.environ.get("GRIDMAP_ID_HASH_KEY") or (
-    _var_secret("id-hash-key") if DEBUG else ""
-)
+GRIDMAP_ID_HASH_KEY = os.environ.get("GRIDMAP_ID_HASH_KEY") or _var_secret("id-hash-key")
 
 # GRIDMAP_COUNTY_CODE (default "330783", 东阳市): the county this installation serves.
 GRIDMAP_COUNTY_CODE = os.environ.get("GRIDMAP_COUNTY_CODE", "330783")
@@ -193,6 +213,73 @@ GRIDMAP_ATLAS_DIR = Path(os.environ.get("GRIDMAP_ATLAS_DIR", str(VAR_DIR / "atla
 # GRIDMAP_ATLAS_RUNNER (default "process"): "process" prints in a separate process started by the
 # page; "inline" prints within the request (tests, or a deployment without background processes).
 GRIDMAP_ATLAS_RUNNER = os.environ.get("GRIDMAP_ATLAS_RUNNER", "process")
+
+# --- uploads, imports and files kept on disk (issue 11: nothing lingers, nothing unbounded) ----
+# GRIDMAP_UPLOAD_MAX_MB (default 100): largest file the import page accepts.
+GRIDMAP_UPLOAD_MAX_MB = int(os.environ.get("GRIDMAP_UPLOAD_MAX_MB", "100"))
+# GRIDMAP_UNZIPPED_MAX_MB (default 1024): most a .zip or .xlsx may unpack to, by its declared sizes.
+GRIDMAP_UNZIPPED_MAX_MB = int(os.environ.get("GRIDMAP_UNZIPPED_MAX_MB", "1024"))
+# GRIDMAP_ZIP_MAX_RATIO (default 200): largest unpacked/packed ratio of one member over 1 MB (a
+# children workbook packs about 8:1; a decompression bomb 1000:1 and more).
+GRIDMAP_ZIP_MAX_RATIO = float(os.environ.get("GRIDMAP_ZIP_MAX_RATIO", "200"))
+# GRIDMAP_IMPORT_MAX_ROWS (default 500000): most rows a table import reads.
+GRIDMAP_IMPORT_MAX_ROWS = int(os.environ.get("GRIDMAP_IMPORT_MAX_ROWS", "500000"))
+# GRIDMAP_UPLOAD_TTL_MINUTES (default 60): how long an uploaded file waits between "check" and
+# "write"; it is deleted on writing, on cancelling and after this time (by the next visit to the
+# import page, or `manage.py purge_files`).
+GRIDMAP_UPLOAD_TTL_MINUTES = int(os.environ.get("GRIDMAP_UPLOAD_TTL_MINUTES", "60"))
+# GRIDMAP_UPLOAD_DIR (default var/uploads): where uploads wait (0700; files 0600, never under
+# their original names).
+GRIDMAP_UPLOAD_DIR = Path(os.environ.get("GRIDMAP_UPLOAD_DIR", str(VAR_DIR / "uploads")))
+# GRIDMAP_ATLAS_RETENTION_DAYS (default 30): printed atlases (names, masked IDs) are deleted after
+# this many days by `manage.py purge_files` (run it daily, e.g. from cron or a systemd timer).
+GRIDMAP_ATLAS_RETENTION_DAYS = int(os.environ.get("GRIDMAP_ATLAS_RETENTION_DAYS", "30"))
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 2**20  # form fields (not files): 10 MB
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+# GRIDMAP_ATLAS_STALE_SECONDS (default 60): an atlas job whose printing process has given no sign
+# of life for this long (it beats every 5 s) is marked failed and its partial files removed.
+GRIDMAP_ATLAS_STALE_SECONDS = int(os.environ.get("GRIDMAP_ATLAS_STALE_SECONDS", "60"))
+
+# --- security of what is served ----------------------------------------------------------------
+# GRIDMAP_HTTPS (default off): set to 1 when gridmap is reached over HTTPS (nginx in front, see
+# deploy/): HTTP is redirected, cookies are sent over HTTPS only, browsers are told to use HTTPS for a
+# year (HSTS), and nginx's X-Forwarded-Proto is trusted (gunicorn listens on 127.0.0.1 only).
+HTTPS = _env_bool("GRIDMAP_HTTPS", False)
+SECURE_SSL_REDIRECT = HTTPS
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = 365 * 24 * 3600 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (gridmap.middleware.SecurityHeadersMiddleware): scripts only from this
+# site or inline with the page's nonce; images also from the configured tile server.
+
+# --- logging: errors with tracebacks to var/log/gridmap.log (rotated) and to stderr -------------
+LOG_DIR = Path(os.environ.get("GRIDMAP_LOG_DIR", str(VAR_DIR / "log")))
+LOG_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d: %(message)s"}},
+    "handlers": {
+        "file": {"class": "logging.handlers.RotatingFileHandler", "filename": str(LOG_DIR / "gridmap.log"),
+                 "maxBytes": 10 * 2**20, "backupCount": 5, "encoding": "utf-8", "formatter": "plain",
+                 "level": "WARNING"},
+        "stderr": {"class": "logging.StreamHandler", "formatter": "plain", "level": "WARNING"},
+    },
+    "loggers": {
+        "django": {"handlers": ["file", "stderr"], "level": "WARNING", "propagate": False},
+        "gridmap": {"handlers": ["file", "stderr"], "level": "INFO", "propagate": False},
+    },
+}
+# GRIDMAP_BACKUP_KEEP (default 14): `make backup` keeps the newest this many backups of a database
+# in var/backups/ and deletes older ones (0: keep all). Copy them off the machine as well.
+GRIDMAP_BACKUP_KEEP = int(os.environ.get("GRIDMAP_BACKUP_KEEP", "14"))
 
 # --- The browsable API in the UI's language: view names and descriptions from gridmap.api's
 # translated table instead of class names and docstrings.

@@ -36,6 +36,7 @@ urlpatterns = [
     path("atlas/<str:code>/", atlas_views.atlas_page, name="atlas"),
     path("atlas/jobs/<int:pk>/status/", atlas_views.job_status, name="atlas-job-status"),
     path("atlas/jobs/<int:pk>/download/", atlas_views.job_download, name="atlas-job-download"),
+    path("atlas/jobs/<int:pk>/retry/", atlas_views.job_retry, name="atlas-job-retry"),
     path("grid/cell/<str:code>/", views.cell_card, name="cell-card"),
     path("grid/cell/<str:code>/assign/<str:what>/", views.assign, name="grid-assign"),
     path("grid/<str:code>/", views.grid_page, name="grid"),
@@ -50,4 +51,8 @@ urlpatterns = [
     path("admin/import/<str:token>/errors.xlsx", import_views.error_workbook, name="import-errors"),
     path("admin/", admin.site.urls),
     path("logins/", include("logins.urls")),
+    path("hotspots/", include("hotspots.urls")),  # dropout hotspots (issue 14)
 ]
+
+handler400 = "gridmap.errors.bad_request"
+handler500 = "gridmap.errors.server_error"

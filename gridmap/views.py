@@ -4,7 +4,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -212,7 +212,11 @@ def ledger_page(request: HttpRequest, code: str, which: str) -> HttpResponseBase
         audit.record(request, AuditAction.DENIED, area, summary=f"台账明细（仅可查看汇总）{code}")
         raise PermissionDenied(_("Your role sees children in aggregate only."))
     form = LedgerFilterForm(request.GET or None, area=area, user=request.user)
-    filters = form.cleaned_data if form.is_valid() else {}
+    if form.is_bound and not form.is_valid():
+        raise BadRequest(_("Filter not understood: %(errors)s") % {"errors": "；".join(
+            f"{form.fields[name].label if name in form.fields else name}：{' '.join(str(e) for e in errors)}"
+            for name, errors in form.errors.items())})
+    filters = form.cleaned_data if form.is_bound else {}
     on = filters.get("on") or timezone.localdate()
     children = access.visible_children(request.user).filter(group__code__startswith=area.code)
     rows = ledgers.filtered(children, kind, on, status=filters.get("status", ""),

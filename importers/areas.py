@@ -24,8 +24,8 @@ from shapely.geometry.base import BaseGeometry
 
 from gridmap.models import PARENT_LEVEL, Area, AreaLevel
 from gridmap.models.areas import CODE_LENGTH
-from importers.readers import VectorOptions, read_vector
-from importers.report import ImportError_, ImportReport
+from importers.readers import VectorOptions, check_text, read_vector
+from importers.report import OUT_OF_SCOPE, OUT_OF_SCOPE_HINT, ImportError_, ImportReport, ImportSource
 
 CODE_FIELDS = ["代码", "编码", "区划代码", "行政区划代码", "统计用区划代码", "XZQDM", "code", "adcode", "gb"]
 NAME_FIELDS = ["名称", "区划名称", "XZQMC", "name"]
@@ -34,7 +34,7 @@ LEVEL_NAMES = {"county": "县", "township": "乡镇", "village": "行政村", "g
 
 
 @dataclass
-class AreaImportParams:
+class AreaImportParams(ImportSource):
     path: Path
     level: str
     code_field: str | None = None
@@ -93,7 +93,7 @@ def _pick(frame: gpd.GeoDataFrame, given: str | None, candidates: list[str], wha
 
 
 def import_areas(params: AreaImportParams) -> ImportReport:
-    report = ImportReport(params.path.name)
+    report = ImportReport(params.display_name)
     level = AreaLevel(params.level)
     try:
         frame = read_vector(params.path, params.vector, report)
@@ -112,7 +112,7 @@ def import_areas(params: AreaImportParams) -> ImportReport:
         _find_parents(candidates, level, frame, parent_col, report)
     _spatial_checks(candidates, level, params.tolerance_m2, report)
     if report.ok and params.commit:
-        _write(candidates, level, params.path.name, report)
+        _write(candidates, level, params.display_name, report)
     elif report.ok:
         _count_changes(candidates, level, report)
     return report
@@ -141,6 +141,11 @@ def _check_features(frame: gpd.GeoDataFrame, level: AreaLevel, code_col: str, na
             ok = False
         elif len(name) > 100:
             report.error(row, name_col, name, f"名称过长（{len(name)}字）", "名称不超过100字")
+            ok = False
+        elif not check_text(report, row, name_col, name):
+            ok = False
+        if code is not None and not params.scope.area(code):
+            report.error(row, code_col, code, f"该{LEVEL_NAMES[level]}{OUT_OF_SCOPE}", OUT_OF_SCOPE_HINT)
             ok = False
         fixed = _check_geometry(row, geom, params.fix_invalid, report)
         if fixed is None:
@@ -309,6 +314,9 @@ def _plan(candidates: list[_Candidate], level: AreaLevel, report: ImportReport
             unchanged += 1
         else:
             update.append((area, c))
+            if area.name != c.name:
+                report.warn(c.row, "名称", f"{area.name} → {c.name}", f"{c.code} 的名称将更改",
+                            "确认改名无误（行政区划调整）；否则改正文件中的名称")
     return create, update, unchanged
 
 

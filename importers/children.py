@@ -30,8 +30,8 @@ from gridmap.models import (
 )
 from gridmap.numerals import from_chinese
 from importers.bulk import copy_rows
-from importers.readers import read_table
-from importers.report import ImportError_, ImportReport
+from importers.readers import check_text, read_table
+from importers.report import OUT_OF_SCOPE, OUT_OF_SCOPE_HINT, ImportError_, ImportReport, ImportSource
 
 KEY_GROUP_COLUMNS = {
     "脱贫户": "kg_poverty_relief", "边缘易致贫户": "kg_at_risk", "突发严重困难户": "kg_sudden_hardship",
@@ -69,7 +69,7 @@ JUNIOR = {"初一": 7, "初二": 8, "初三": 9, "七年级": 7, "八年级": 8,
 
 
 @dataclass
-class ChildImportParams:
+class ChildImportParams(ImportSource):
     path: Path
     commit: bool = False
     as_of: date | None = None  # the day the export describes (age checks); default today
@@ -125,7 +125,7 @@ class _GroupIndex:
 
 
 def import_children(params: ChildImportParams) -> ImportReport:
-    report = ImportReport(params.path.name)
+    report = ImportReport(params.display_name)
     as_of = params.as_of or date.today()
     try:
         rows = read_table(params.path, COLUMNS, ["身份证号", "姓名", "户籍村组"], report)
@@ -156,6 +156,8 @@ def import_children(params: ChildImportParams) -> ImportReport:
         if not text["姓名"]:
             report.error(n, "姓名", masked, "姓名为空", "填写儿童姓名")
             ok = False
+        for column in ("姓名", "户籍村组", "学校"):
+            ok = check_text(report, n, column, text[column]) and ok
         if text["出生日期"] and _date(v.get("出生日期")) != number.birth_date:
             report.error(n, "出生日期", text["出生日期"], "出生日期与身份证号不符", "以身份证号为准核对出生日期")
             ok = False
@@ -172,6 +174,9 @@ def import_children(params: ChildImportParams) -> ImportReport:
         if group is None:
             report.error(n, "户籍村组", text["户籍村组"], "找不到该村民小组",
                          "填15位村民小组代码，或「某某村第三村民小组」；先导入村民小组边界")
+            ok = False
+        elif not params.scope.area(group.code):
+            report.error(n, "户籍村组", text["户籍村组"], f"该村民小组{OUT_OF_SCOPE}", OUT_OF_SCOPE_HINT)
             ok = False
         status = STATUSES.get(text["就读状态"], ChildStatus.ENROLLED if not text["就读状态"] else None)
         if status is None:
@@ -253,7 +258,7 @@ def _yes(text: str) -> bool:
 def _apply(parsed: list[dict[str, Any]], params: ChildImportParams, as_of: date,
            report: ImportReport) -> None:
     year = schooling.school_year(as_of)
-    source = f"导入 {params.path.name}"
+    source = f"导入 {params.display_name}"
     with transaction.atomic():
         wanted = {(p["school"].pk, p["grade"], p["class_number"]) for p in parsed
                   if p["school"] is not None and p["grade"] and p["class_number"]}

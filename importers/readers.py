@@ -44,6 +44,83 @@ def fail(file: str, message: str, hint: str, field: str = "", value: str = "") -
     return ImportError_(Problem(file, None, field, value, message, hint))
 
 
+# --- limits: a small upload must not become a large load -----------------------------------------
+
+@dataclass(frozen=True)
+class Limits:
+    """Upper bounds on what an import may make the server hold (settings GRIDMAP_UPLOAD_MAX_MB,
+    GRIDMAP_UNZIPPED_MAX_MB, GRIDMAP_ZIP_MAX_RATIO, GRIDMAP_IMPORT_MAX_ROWS)."""
+
+    unzipped_bytes: int
+    ratio: float
+    rows: int
+
+    @classmethod
+    def from_settings(cls) -> Limits:
+        from django.conf import settings
+
+        return cls(settings.GRIDMAP_UNZIPPED_MAX_MB * 2**20, settings.GRIDMAP_ZIP_MAX_RATIO,
+                   settings.GRIDMAP_IMPORT_MAX_ROWS)
+
+
+def check_archive(path: Path) -> None:
+    """Refuse a zip (or .xlsx, which is one) whose members would unpack beyond the limits, judged
+    from the sizes its directory declares — before anything is unpacked or parsed. Python's zipfile
+    stops reading a member at its declared size, so a lying directory cannot get past this."""
+    limits = Limits.from_settings()
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except zipfile.BadZipFile as exc:
+        what = "Excel 文件已损坏，无法打开" if path.suffix.lower() == ".xlsx" else "压缩包已损坏，无法解压"
+        raise fail(path.name, what, "重新导出或重新打包后再试") from exc
+    total = sum(m.file_size for m in members)
+    if total > limits.unzipped_bytes:
+        raise fail(path.name, f"解压后共 {total / 2**20:,.0f} MB，超过上限 {limits.unzipped_bytes / 2**20:,.0f} MB",
+                   "拆分为几个较小的文件分别导入")
+    for m in members:
+        if m.file_size > 2**20 and m.file_size > limits.ratio * max(m.compress_size, 1):
+            ratio = m.file_size / max(m.compress_size, 1)
+            raise fail(path.name, f"压缩包成员 {Path(m.filename).name} 压缩比异常（{ratio:,.0f} 倍）",
+                       "文件疑似“压缩炸弹”，已拒绝；请提供正常导出的文件")
+
+
+def plain_message(exc: BaseException) -> str:
+    """An exception's text without the server's directories (a report names the user's file only)."""
+    return re.sub(r"(?:/[^/\s'\"]+)+/", "", str(exc))
+
+
+# Letters that no Chinese place, school or person name contains, but mojibake does: GBK bytes
+# read as UTF-8 leave U+FFFD and stray Latin/Greek/Cyrillic/Armenian letters (城关镇 → "�ǹ���",
+# 小河村 → "С�Ӵ�"); read as Latin-1 they become "³Ç¹ØÕò". The middle dot (U+00B7) is kept: it
+# separates the parts of minority names (买买提·艾力).
+_DAMAGED = re.compile("[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00a0-\u00b6\u00b8-\u024f"
+                      "\u0370-\u058f\u0590-\u05ff\ue000-\uf8ff]")
+
+
+def damaged_text(text: str) -> str | None:
+    """Why this text looks destroyed by a wrong encoding, or None when it looks sound."""
+    found = _DAMAGED.search(text)
+    if found is None:
+        return None
+    char = found.group()
+    if char == "\ufffd":
+        return "含有替换字符“�”，文字在转换编码时已损坏"
+    if ord(char) < 0xA0:
+        return f"含有控制字符（U+{ord(char):04X}）"
+    return f"含有乱码字符“{char}”（U+{ord(char):04X}），疑似编码读错（如 GBK 被当作 UTF-8）"
+
+
+def check_text(report: ImportReport, row: int | None, field: str, value: str) -> bool:
+    """Record an error for destroyed text; True when the text is sound."""
+    why = damaged_text(value)
+    if why is None:
+        return True
+    report.error(row, field, value, why,
+                 "用正确的编码重新导出（Excel 另存为 UTF-8 CSV 或 .xlsx；Shapefile 附 .cpg 或用 --encoding 指定）")
+    return False
+
+
 def check_file(path: Path, allowed: set[str]) -> None:
     name = path.name
     if not path.exists():
@@ -77,6 +154,7 @@ class VectorOptions:
 @contextmanager
 def _unzipped(path: Path) -> Iterator[Path]:
     """The one dataset inside a .zip (a shapefile with its sidecars, or a GeoPackage...)."""
+    check_archive(path)
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
@@ -137,7 +215,7 @@ def _read_dataset(path: Path, name: str, options: VectorOptions,
     try:
         frame = gpd.read_file(path, engine="pyogrio", encoding=encoding)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise fail(name, f"无法读取：{exc}", "确认文件完整、格式正确") from exc
+        raise fail(name, f"无法读取：{plain_message(exc)}", "确认文件完整、格式正确") from exc
     except UnicodeDecodeError as exc:
         raise fail(name, f"属性表无法按 {encoding} 解码",
                    "用 --encoding 指定正确的编码（GBK 或 UTF-8）；UTF-8 的中文字段名超过10字节时会被截断，"
@@ -210,7 +288,8 @@ def read_table(path: Path, columns: Mapping[str, Sequence[str]], required: Seque
     cells are read as if every cell held the merged value; blank rows are skipped.
     """
     check_file(path, {".xlsx", ".csv"})
-    grid = _xlsx_grid(path) if path.suffix.lower() == ".xlsx" else _csv_grid(path)
+    limits = Limits.from_settings()
+    grid = _xlsx_grid(path, limits.rows) if path.suffix.lower() == ".xlsx" else _csv_grid(path, limits.rows)
     synonyms = {_norm(s): canonical for canonical, names in columns.items() for s in (canonical, *names)}
     best, header_at = -1, 0
     for i, row in enumerate(grid[:10]):
@@ -249,22 +328,35 @@ def _norm(cell: Any) -> str:
     return "".join(str(cell).split()).replace("（", "(").replace("）", ")") if cell is not None else ""
 
 
-def _xlsx_grid(path: Path) -> list[list[Any]]:
+def _too_many_rows(path: Path, limit: int) -> ImportError_:
+    return fail(path.name, f"超过 {limit:,} 行的上限", "拆分为几个文件分别导入（设置 GRIDMAP_IMPORT_MAX_ROWS 可调整上限）")
+
+
+def _xlsx_grid(path: Path, max_rows: int) -> list[list[Any]]:
     """The first sheet's cells; merged ranges read as if every cell held the top-left value.
 
     Read-only (streaming) mode keeps a 200,000-row export in bounded memory; it does not expose
-    merged cells, so their ranges are read from the sheet's XML (<mergeCell ref="A1:I1"/>).
+    merged cells, so their ranges are read from the sheet's XML (<mergeCell ref="A1:I1"/>), also
+    streamed. The workbook's declared sizes are checked first (check_archive).
     """
+    check_archive(path)
+    grid: list[list[Any]] = []
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
         ws = wb.worksheets[0]
-        grid = [list(row) for row in ws.iter_rows(values_only=True)]
-        sheet_xml = _first_sheet_xml(path)
+        for row in ws.iter_rows(values_only=True):
+            if len(grid) >= max_rows:
+                wb.close()
+                raise _too_many_rows(path, max_rows)
+            grid.append(list(row))
+        merged = _merged_ranges(path)
         wb.close()
+    except ImportError_:
+        raise
     except Exception as exc:  # openpyxl raises many types for a broken workbook
         raise fail(path.name, f"无法打开 Excel 文件（{type(exc).__name__}）", "用 Excel 另存为 .xlsx 后重试") from exc
-    for ref in re.findall(rb'<mergeCell ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"', sheet_xml):
-        min_col, min_row, max_col, max_row = range_boundaries(ref.decode())
+    for ref in merged:
+        min_col, min_row, max_col, max_row = range_boundaries(ref)
         if min_row - 1 >= len(grid):
             continue
         value = grid[min_row - 1][min_col - 1] if min_col - 1 < len(grid[min_row - 1]) else None
@@ -276,13 +368,29 @@ def _xlsx_grid(path: Path) -> list[list[Any]]:
     return grid
 
 
-def _first_sheet_xml(path: Path) -> bytes:
+_MERGE = re.compile(rb'<mergeCell ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"')
+
+
+def _merged_ranges(path: Path) -> list[str]:
+    """The merged ranges of the first sheet, read from its XML in 1 MB pieces."""
     with zipfile.ZipFile(path) as archive:
         names = sorted(n for n in archive.namelist() if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n))
-        return archive.read(names[0]) if names else b""
+        if not names:
+            return []
+        found: list[str] = []
+        tail = b""
+        with archive.open(names[0]) as xml:
+            while chunk := xml.read(2**20):
+                text = tail + chunk
+                last_end = 0
+                for match in _MERGE.finditer(text):
+                    found.append(match.group(1).decode())
+                    last_end = match.end()
+                tail = text[max(last_end, len(text) - 64):]  # a tag cut at the boundary
+        return found
 
 
-def _csv_grid(path: Path) -> list[list[Any]]:
+def _csv_grid(path: Path, max_rows: int) -> list[list[Any]]:
     raw = path.read_bytes()
     for encoding in ("utf-8-sig", "gb18030"):
         try:
@@ -296,4 +404,9 @@ def _csv_grid(path: Path) -> list[list[Any]]:
         dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
     except csv.Error:
         dialect = csv.excel
-    return [list(r) for r in csv.reader(io.StringIO(text), dialect)]
+    grid: list[list[Any]] = []
+    for row in csv.reader(io.StringIO(text), dialect):
+        if len(grid) >= max_rows:
+            raise _too_many_rows(path, max_rows)
+        grid.append(list(row))
+    return grid

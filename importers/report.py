@@ -7,13 +7,16 @@ management commands, shown by the admin upload page and exported as an error wor
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
+
+from gridmap.access import EVERYWHERE, WriteScope
+from gridmap.exports import xlsx_row  # a file's own values come back in the problem list: keep them inert
 
 
 class Severity(StrEnum):
@@ -38,6 +41,24 @@ class Problem:
         return f"[{self.severity.value}] {where}{what}{value}：{self.message}。{self.hint}"
 
 
+@dataclass(kw_only=True)
+class ImportSource:
+    """What every importer's parameters share: the name the user knows the file by (an upload is
+    stored under another) and where the import may write (the login's scope; the command line
+    writes everywhere)."""
+
+    name: str = ""
+    scope: WriteScope = EVERYWHERE
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.path.name  # type: ignore[attr-defined]
+
+
+OUT_OF_SCOPE = "不在您的管理范围内"
+OUT_OF_SCOPE_HINT = "只能导入本辖区的数据；其他乡镇的行请交县级管理员导入"
+
+
 class ImportError_(Exception):
     """The file cannot be read at all; carries the problem that says why."""
 
@@ -59,6 +80,16 @@ class ImportReport:
     def warn(self, row: int | None, field_: str, value: Any, message: str, hint: str) -> None:
         self.problems.append(Problem(self.file, row, field_, _text(value), message, hint,
                                      Severity.WARNING))
+
+    def shown_as(self, stored: str, shown: str) -> None:
+        """Name the user's file everywhere: readers name the file they opened, which for an upload
+        is its stored name (data.xlsx), not the name the user knows."""
+        def fix(text: str) -> str:
+            return text.replace(stored, shown)
+
+        self.file = fix(self.file)
+        self.problems = [replace(p, file=fix(p.file), value=fix(p.value), message=fix(p.message), hint=fix(p.hint))
+                         for p in self.problems]
 
     @property
     def errors(self) -> list[Problem]:
@@ -90,11 +121,12 @@ class ImportReport:
         assert ws is not None
         ws.title = "问题清单"
         ws.append(["级别", "文件", "行/要素", "字段", "值", "问题", "处理办法"])
+
         for cell in ws[1]:
             cell.font = Font(bold=True)
             cell.fill = PatternFill("solid", fgColor="DDEBF7")
         for p in self.problems:
-            ws.append([p.severity.value, p.file, p.row, p.field, p.value, p.message, p.hint])
+            ws.append(xlsx_row(ws, [p.severity.value, p.file, p.row, p.field, p.value, p.message, p.hint]))
         for column, width in zip("ABCDEFG", (8, 28, 9, 14, 24, 48, 48), strict=True):
             ws.column_dimensions[column].width = width
         ws.freeze_panes = "A2"

@@ -27,8 +27,8 @@ from numpy.typing import NDArray
 from pyproj import Geod, Transformer
 
 from gridmap.models import Road, RoadEdge, RoadVertex
-from importers.readers import VectorOptions, check_file, fail, read_vector
-from importers.report import ImportError_, ImportReport
+from importers.readers import VectorOptions, check_file, check_text, fail, plain_message, read_vector
+from importers.report import ImportError_, ImportReport, ImportSource
 
 # Motor-vehicle speeds (km/h) by OSM class, for school-run and school-bus travel times. Walking
 # times are length / 4.5 km/h and need no table.
@@ -45,7 +45,7 @@ GEOD = Geod(ellps="WGS84")
 
 
 @dataclass
-class RoadImportParams:
+class RoadImportParams(ImportSource):
     path: Path
     coords: str = "wgs84"
     srid: int | None = None
@@ -106,8 +106,8 @@ def read_ways(params: RoadImportParams, report: ImportReport) -> list[_Way]:
         check_file(path, {".osm", ".pbf"})
         try:
             frame = pyogrio.read_dataframe(path, layer="lines")
-        except pyogrio.errors.DataSourceError as exc:
-            raise fail(path.name, f"无法读取 OSM 文件：{exc}", "确认文件完整、格式正确") from exc
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:  # any GDAL reading error
+            raise fail(path.name, f"无法读取 OSM 文件：{plain_message(exc)}", "确认文件完整、格式正确") from exc
         extra = [_other_tags(t) for t in frame.get("other_tags", [None] * len(frame))]
         frame = frame.to_crs(4326) if frame.crs else frame.set_crs(4326)
     else:
@@ -131,6 +131,8 @@ def read_ways(params: RoadImportParams, report: ImportReport) -> list[_Way]:
             continue
         osm = tags.get("osm_id") or tags.get("id") or ""
         osm_id = int(osm.split("/")[-1]) if re.fullmatch(r"(way/)?\d+", osm) else None
+        if not check_text(report, i + 1, "name", tags.get("name", "")):
+            continue
         for part in shapely.get_parts(geom):
             ways.append(_Way(highway, tags.get("name", ""), tags.get("ref", ""), _oneway(tags),
                              osm_id if len(shapely.get_parts(geom)) == 1 else None,
@@ -204,7 +206,10 @@ def _snap_dangling_ends(ways: list[_Way], key: list[Any], counts: Counter[tuple[
 
 
 def import_roads(params: RoadImportParams) -> ImportReport:
-    report = ImportReport(params.path.name)
+    report = ImportReport(params.display_name)
+    if not params.scope.everything:
+        report.error(None, "", "", "道路网是全县共用的数据，只有县级管理员可以导入", "请交县级管理员导入")
+        return report
     try:
         ways = read_ways(params, report)
     except ImportError_ as exc:
@@ -215,7 +220,7 @@ def import_roads(params: RoadImportParams) -> ImportReport:
         return report
     if params.commit:
         with transaction.atomic():
-            _upsert_roads(ways, params.path.name, report)
+            _upsert_roads(ways, params.display_name, report)
             # the whole network, not just this file; roads under construction carry no traffic
             roads = list(Road.objects.exclude(highway__in=NOT_ROADS).order_by("pk"))
             net = build_network([_Way(r.highway, r.name, r.ref, 1 if r.oneway else 0, r.osm_id,

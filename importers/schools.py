@@ -12,8 +12,8 @@ from django.db import transaction
 
 from gridmap.models import Area, AreaLevel, School, SchoolKind, SchoolStatus
 from importers.coords import TO_WGS84
-from importers.readers import read_table
-from importers.report import ImportError_, ImportReport
+from importers.readers import check_text, read_table
+from importers.report import OUT_OF_SCOPE, OUT_OF_SCOPE_HINT, ImportError_, ImportReport, ImportSource
 
 COLUMNS: dict[str, list[str]] = {
     "学校名称": ["名称", "学校", "校名"],
@@ -48,7 +48,7 @@ NO = {"否", "走读", "n", "no", "0", "false", "", "none"}
 
 
 @dataclass
-class SchoolImportParams:
+class SchoolImportParams(ImportSource):
     path: Path
     coords: str = "wgs84"
     commit: bool = False
@@ -69,7 +69,7 @@ def parse_grades(text: str) -> tuple[int, int] | None:
 
 
 def import_schools(params: SchoolImportParams) -> ImportReport:
-    report = ImportReport(params.path.name)
+    report = ImportReport(params.display_name)
     try:
         rows = read_table(params.path, COLUMNS, ["学校名称", "学校标识码", "学校类型"], report)
     except ImportError_ as exc:
@@ -96,6 +96,8 @@ def import_schools(params: SchoolImportParams) -> ImportReport:
         if not text["学校名称"]:
             report.error(n, "学校名称", "", "学校名称为空", "填写学校全称")
             ok = False
+        for column in ("学校名称", "地址"):
+            ok = check_text(report, n, column, text[column]) and ok
         kind = KINDS.get(text["学校类型"])
         if kind is None:
             report.error(n, "学校类型", text["学校类型"], "无法识别的学校类型",
@@ -126,6 +128,9 @@ def import_schools(params: SchoolImportParams) -> ImportReport:
             ok = False
         location, township = _locate(n, text, convert, townships, report)
         if location is None:
+            ok = False
+        elif township is not None and not params.scope.township(township.code):
+            report.error(n, "经度/纬度", township.name, f"学校位于{township.name}，{OUT_OF_SCOPE}", OUT_OF_SCOPE_HINT)
             ok = False
         if ok:
             assert kind is not None and grades is not None and township is not None
@@ -175,10 +180,13 @@ def _apply(parsed: list[dict[str, Any]], params: SchoolImportParams, report: Imp
         for p in parsed:
             school = existing.get(p["code"])
             if school is None:
-                create.append(School(**p, source=f"导入 {params.path.name}"))
+                create.append(School(**p, source=f"导入 {params.display_name}"))
             elif all(_same(getattr(school, f), p[f]) for f in fields):
                 unchanged += 1
             else:
+                if school.name != p["name"]:
+                    report.warn(None, "学校名称", f"{school.name} → {p['name']}", f"学校 {school.code} 的名称将更改",
+                                "确认改名无误；否则改正文件中的学校名称")
                 for f in fields:
                     setattr(school, f, p[f])
                 update.append(school)

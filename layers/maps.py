@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ from django.utils.translation import gettext as _
 from jinja2 import Template
 
 from gridmap.grid import Cell
+from gridmap.middleware import csp_nonce
 from gridmap.models import Area, AreaLevel, SchoolKind
 from layers import assets
 from layers.aggregates import BANDS, AggregateLayer
@@ -99,5 +101,11 @@ def grid_map(area: Area, user: Any, cells: list[Cell]) -> GridMap:
 def render(fmap: folium.Map) -> RenderedMap:
     root: Any = fmap.get_root()  # a branca Figure
     root.render()
-    return RenderedMap(header=root.header.render(), body=root.html.render(),
+    return RenderedMap(header=with_nonce(root.header.render()), body=with_nonce(root.html.render()),
                        script=root.script.render())
+
+
+def with_nonce(html: str) -> str:
+    """folium writes inline <script> blocks; give each the request's CSP nonce so they may run."""
+    nonce = csp_nonce()
+    return re.sub(r"<script(?![^>]*\bnonce=)", f'<script nonce="{nonce}"', html) if nonce else html

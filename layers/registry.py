@@ -5,9 +5,10 @@ from layers.base import MapLayer
 from layers.boundaries import CountyLayer, TownshipLayer, VillageLayer
 from layers.context import RoadLabelLayer, RoadLayer, WaterLayer
 from layers.grid import CatchmentLayer, CellLayer, LabelLayer, VillageGapLayer
+from layers.hotspots import HotspotLayer
 from layers.schools import SchoolLayer
 
 GRID_MAP_LAYERS: list[type[MapLayer]] = [
     WaterLayer, TownshipAggregateLayer, VillageAggregateLayer, CellLayer, RoadLayer, VillageLayer, TownshipLayer,
-    CountyLayer, VillageGapLayer, CatchmentLayer, SchoolLayer, LabelLayer, RoadLabelLayer,
+    CountyLayer, VillageGapLayer, CatchmentLayer, SchoolLayer, LabelLayer, RoadLabelLayer, HotspotLayer,
 ]

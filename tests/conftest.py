@@ -52,6 +52,12 @@ def squares(db):  # type: ignore[no-untyped-def]
     return {"county": county, "township": town, "village": village, "groups": groups}
 
 
+@pytest.fixture(autouse=True)
+def private_upload_dir(settings, tmp_path):
+    """Uploads of a test go to its own folder (the upload page deletes expired ones there)."""
+    settings.GRIDMAP_UPLOAD_DIR = tmp_path / "uploads"
+
+
 @pytest.fixture
 def admin_user(db):  # type: ignore[no-untyped-def]
     return get_user_model().objects.create_superuser("chief", "", "a-long-test-password")

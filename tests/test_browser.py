@@ -40,14 +40,15 @@ def test_map_renders_in_chromium(live_server, browser):
     viewer = get_user_model().objects.create_user("viewer", password="a-long-test-password")
     Profile.objects.create(user=viewer, role=UserRole.COUNTY_PLANNER)
     page = browser.new_page(viewport={"width": 1400, "height": 900})
-    outside = []
+    outside, refused = [], []
     page.on("request", lambda r: outside.append(r.url)
             if not r.url.startswith((live_server.url, "data:")) else None)
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
     page.goto(f"{live_server.url}/")
     page.fill("#id_username", "viewer")
     page.fill("#id_password", "a-long-test-password")
     page.click("button[type=submit]")
-    page.wait_for_function("window.gmGridReady === true", timeout=30_000)
+    page.wait_for_function("() => window.gmGridReady === true", timeout=30_000)
     assert page.url.endswith("/grid/330783/")
     paths = page.locator(".leaflet-overlay-pane svg path").count()
     assert paths > 1500  # townships summed from their cells, villages, roads, schools
@@ -61,6 +62,7 @@ def test_map_renders_in_chromium(live_server, browser):
     assert "村民小组（网格）" in page.inner_text(".leaflet-control-layers")
     page.locator(".leaflet-overlay-pane svg path.leaflet-interactive").nth(2000).click(force=True)
     assert outside == []
+    assert refused == []  # every inline script carries the page's nonce
     shots = Path(settings.VAR_DIR) / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shots / "home.png"))
@@ -91,7 +93,7 @@ def test_township_official_clicks_a_cell_and_reads_its_card(live_server, browser
     page.fill("#id_username", "nanma")
     page.fill("#id_password", "a-long-test-password")
     page.click("button[type=submit]")
-    page.wait_for_function("window.gmGridReady === true", timeout=30_000)
+    page.wait_for_function("() => window.gmGridReady === true", timeout=30_000)
     assert page.url.endswith(f"/grid/{town}/")
     # Zoom to the cell's village, then click the map where the cell's label point lies.
     page.fill("#gm-search", code[:12])
@@ -166,7 +168,7 @@ def test_phones_and_desktops_get_a_usable_grid_card_and_case(live_server, browse
         page.fill("#id_username", name)
         page.fill("#id_password", "a-long-test-password")
         page.click("button[type=submit]")
-        page.wait_for_function("window.gmGridReady === true", timeout=30_000)
+        page.wait_for_function("() => window.gmGridReady === true", timeout=30_000)
         return page
 
     phone = session("nanma-phone", 390, 844)
@@ -175,6 +177,7 @@ def test_phones_and_desktops_get_a_usable_grid_card_and_case(live_server, browse
     phone.wait_for_selector(".gm-logout button", state="visible")
     box = phone.locator(".gm-logout button").bounding_box()
     assert box["x"] + box["width"] <= 390
+    phone.wait_for_selector("#gm-nav.show:not(.collapsing)")  # Bootstrap ignores a toggle mid-animation
     phone.click(".navbar-toggler")
     phone.wait_for_selector(".gm-logout button", state="hidden")
     map_box, side_box = phone.locator("#gm-map-container").bounding_box(), phone.locator("#gm-side").bounding_box()
@@ -205,14 +208,14 @@ def test_phones_and_desktops_get_a_usable_grid_card_and_case(live_server, browse
     assert drawn == {"cells": 0, "townships": 18}  # townships summed, not a speckle of 3,600 cells
     desk.screenshot(path=str(shots / "desk-grid-county.png"))
     desk.goto(f"{live_server.url}/grid/{town}/?cell={cell}")
-    desk.wait_for_function("window.gmGridReady === true", timeout=30_000)
+    desk.wait_for_function("() => window.gmGridReady === true", timeout=30_000)
     desk.wait_for_selector(f'.gm-card[data-code="{cell}"]')
     desk.wait_for_timeout(800)
     desk.screenshot(path=str(shots / "desk-card.png"))
     desk.goto(f"{live_server.url}/case/{case.pk}/")
     desk.screenshot(path=str(shots / "desk-case.png"))
     desk.goto(f"{live_server.url}/grid/330783/")
-    desk.wait_for_function("window.gmGridReady === true", timeout=30_000)
+    desk.wait_for_function("() => window.gmGridReady === true", timeout=30_000)
     desk.wait_for_timeout(800)
     point = desk.evaluate("""code => {
         const map = window[JSON.parse(document.getElementById("gm-config").textContent).map];

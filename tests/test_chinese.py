@@ -29,6 +29,7 @@ ALLOWED = {
     "prj", "WGS", "GPS", "CGCS", "GCJ", "BD", "GBK", "UTF", "EPSG", "OpenStreetMap", "ODbL", "CC", "BY", "OSM",
     "contributors", "chenhang", "dongyangCIM", "Vonng", "adcode", "Leaflet", "GET", "HTTP", "API", "QR", "ID",
     "English",  # the language switch offers English by its own name
+    "Gi", "FDR", "GB",  # the hotspot statistic (Getis-Ord Gi*) and its correction; GB national standards
 }
 # Django's admin writes these alt texts in English whatever the language.
 DJANGO_ALTS = {"Search", "True", "False", "None"}

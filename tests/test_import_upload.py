@@ -24,9 +24,10 @@ def upload(client, name, content, **fields):
                                           "file": SimpleUploadedFile(name, content), **fields})
 
 
-def test_only_staff(client, django_user_model):
-    client.force_login(django_user_model.objects.create_user("clerk", password="x" * 12))
-    assert client.get("/admin/import/").status_code == 302
+def test_only_those_who_may_import(client, django_user_model):
+    assert client.get("/admin/import/").status_code == 302  # to the login page
+    client.force_login(django_user_model.objects.create_user("clerk", password="x" * 12, is_staff=True))
+    assert client.get("/admin/import/").status_code == 403
 
 
 def test_validate_then_confirm(staff, tmp_path):

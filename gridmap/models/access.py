@@ -31,6 +31,8 @@ class Profile(models.Model):
     class Meta:
         verbose_name = _("user scope")
         verbose_name_plural = _("user scopes")
+        # Imports are the county administrator's; this lets one be handed to another login.
+        permissions = [("import_data", _("may import data files (within the login's scope)"))]
 
     def __str__(self) -> str:
         return f"{self.user} · {self.get_role_display()}"
@@ -44,6 +46,8 @@ class AuditAction(models.TextChoices):
     LOGIN = "login", _("logged in")
     LOGIN_FAILED = "login_failed", _("failed login")
     DENIED = "denied", _("access refused")
+    IMPORT_CHECK = "import_check", _("checked an import")
+    IMPORT = "import", _("imported")
 
 
 class AuditEvent(models.Model):

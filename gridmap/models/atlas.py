@@ -42,6 +42,10 @@ class AtlasJob(models.Model):
     file = models.CharField(_("file"), max_length=300, blank=True)
     error = models.TextField(_("error"), blank=True)
     created_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    # The printing process and its sign of life: a job whose process is gone, or which has not
+    # beaten for GRIDMAP_ATLAS_STALE_SECONDS, is failed by atlas.jobs.reap and its files removed.
+    pid = models.PositiveIntegerField(_("process"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:

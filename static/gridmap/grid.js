@@ -39,10 +39,12 @@ var gmGrid = (function () {
   function restyle() {
     Object.keys(cells).forEach(function (code) { cells[code].setStyle(style(code)); });
     Object.keys(areas).forEach(function (lv) {
+      if (!byLevel[lv][indicator]) return;  // drawn on the cells only (hotspots): its areas stay hidden
       Object.keys(areas[lv]).forEach(function (code) { areas[lv][code].setStyle(areaStyle(lv, code)); });
     });
     if (selected && cells[selected]) cells[selected].bringToFront();
-    var legend = document.getElementById("gm-indicator-legend"), shown = byLevel[level] || byLevel.group;
+    var legend = document.getElementById("gm-indicator-legend");
+    var shown = byLevel[level] && byLevel[level][indicator] ? byLevel[level] : byLevel.group;
     legend.innerHTML = "";
     var caption = document.createElement("div");
     caption.className = "gm-ind-caption text-muted";
@@ -57,9 +59,11 @@ var gmGrid = (function () {
     });
   }
 
-  function levelFor(zoom) {
+  function levelFor(zoom) {  // an indicator only the cells have (hotspots) keeps the cells at every zoom
     var bands = cfg().bands;
-    for (var i = 0; i < bands.length; i++) if (zoom < bands[i].below) return bands[i].level;
+    for (var i = 0; i < bands.length; i++) {
+      if (zoom < bands[i].below && byLevel[bands[i].level][indicator]) return bands[i].level;
+    }
     return "group";
   }
 
@@ -226,7 +230,12 @@ var gmGrid = (function () {
     cfg();
     map = window[config.map];
     var select = document.getElementById("gm-indicator");
-    select.addEventListener("change", function () { indicator = select.value; restyle(); });
+    select.addEventListener("change", function () {
+      indicator = select.value;
+      showLevel();
+      restyle();
+      document.dispatchEvent(new CustomEvent("gm:indicator", {detail: indicator}));  // layers that load on demand
+    });
     restyle();
     map.on("zoomend moveend", showLabels);
     map.on("zoomend", showLevel);
@@ -286,6 +295,16 @@ var gmGrid = (function () {
     window.gmGridReady = true;
   }
 
-  return {addCell: addCell, addArea: addArea, init: init, open: open, close: close,
-          level: function () { return level; }};
+  function setIndicator(key, classes, of) {  // an indicator whose classes arrive later (hotspots.js)
+    if (!byLevel.group[key]) return;
+    byLevel.group[key].classes = classes;
+    Object.keys(cells).forEach(function (code) {
+      var k = of[code];
+      cells[code].feature.properties.k[key] = k === undefined || k < 0 ? 0 : k;
+    });
+    if (indicator === key) restyle();
+  }
+
+  return {addCell: addCell, addArea: addArea, init: init, open: open, close: close, setIndicator: setIndicator,
+          current: function () { return indicator; }, level: function () { return level; }};
 })();

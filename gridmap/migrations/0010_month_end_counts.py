@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('gridmap', '0007_case_school_changes'),
+        ('gridmap', '0009_case_school_changes'),
     ]
 
     operations = [
