@@ -15,8 +15,9 @@ the ledgers said then). Definitions (DESIGN.md where it defines them), each in o
 - disabled children's enrolment rate = disabled in school ÷ disabled school-age;
 - new suspected = entries on the suspected ledger from the 1st to the as-of day;
 - cases opened / closed from the 1st to the as-of day; open and overdue (gridmap.cases.overdue) on it;
-- send-teaching-home compliance = visits made ÷ visits due (visits per week × school weeks the
-  plan ran in the month, up to the as-of day);
+- send-teaching-home compliance = visits made ÷ visits due, week by week as gridmap.visits defines
+  them (ISO weeks whose Thursday is in the month, holiday weeks owing nothing, a week's visits
+  counted up to what it owes);
 - zero report: no suspected or dropped-out child, no open, new or closed case.
 
 Rows add up to their total. A county's rows are its townships (children by registry). A township's
@@ -36,14 +37,14 @@ import calendar
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from gridmap import cases as case_flow
-from gridmap import ledgers, month_ends, schooling
+from gridmap import ledgers, month_ends, schooling, visits
 from gridmap.models import (
     Area,
     AreaLevel,
@@ -52,7 +53,6 @@ from gridmap.models import (
     ChildStatus,
     ChildStatusChange,
     HomeTeachingPlan,
-    HomeVisit,
     ReportSubmission,
     School,
     SchoolStatus,
@@ -162,24 +162,15 @@ class PlanThen:
 
 
 def plans_then(plans: QuerySet[HomeTeachingPlan], first: date, on: date) -> list[PlanThen]:
-    """Visits made and due of each send-teaching-home plan that ran in the month up to the day."""
-    last = min(on, timezone.localdate())  # a month in progress owes only the weeks begun so far
-    active = list(plans.filter(Q(start_date__lte=last), Q(end_date__isnull=True) | Q(end_date__gte=first))
-                  .values_list("pk", "school_id", "child__group__code", "start_date", "end_date", "visits_per_week"))
-    weeks = {d.isocalendar()[:2] for d in ledgers.school_days(first, last)} if active else set()
-    made = Counter(HomeVisit.objects.filter(plan__in=[p[0] for p in active], date__range=(first, last))
-                   .values_list("plan_id", flat=True))
-    out = []
-    for pk, school, group, start_date, end_date, per_week in active:
-        start, end = max(start_date, first), min(end_date or last, last)
-        plan_weeks = {w for w in weeks if any(start <= d <= end for d in _week_days(*w))}
-        out.append(PlanThen(school, group, made[pk], per_week * len(plan_weeks)))
-    return out
-
-
-def _week_days(year: int, week: int) -> list[date]:
-    monday = date.fromisocalendar(year, week, 1)
-    return [monday + timedelta(days=i) for i in range(7)]
+    """Visits made and due of each send-teaching-home plan in the month, by the weekly rule of
+    gridmap.visits (a month in progress owes only the weeks ended by today)."""
+    last = month_bounds(first)[1]
+    per_plan = visits.made_and_due(plans, first, last, on=timezone.localdate())
+    if not per_plan:
+        return []
+    where = {pk: (school, group) for pk, school, group in
+             plans.filter(pk__in=list(per_plan)).values_list("pk", "school_id", "child__group__code")}
+    return [PlanThen(where[pk][0], where[pk][1], made, due) for pk, (made, due) in per_plan.items() if pk in where]
 
 
 def figures_of(unit: str, code: str, month: str | date, on: date, ledger: Counter[Key], entered: Counter[str],

@@ -105,6 +105,9 @@ INSTALLED_APPS = [
     "atlas",
     # Dropout hotspots (issue 14): layer endpoint, timeline, command, own locale/
     "hotspots",
+    "routing",
+    "gaps",
+    "hometeaching",  # send-teaching-home (issue 15)
 ]
 
 MIDDLEWARE = [
@@ -280,6 +283,41 @@ LOGGING = {
 # GRIDMAP_BACKUP_KEEP (default 14): `make backup` keeps the newest this many backups of a database
 # in var/backups/ and deletes older ones (0: keep all). Copy them off the machine as well.
 GRIDMAP_BACKUP_KEEP = int(os.environ.get("GRIDMAP_BACKUP_KEEP", "14"))
+
+# --- Travel times over the roads (routing/, gaps/) ----------------------------------------
+# Every default is cited in routing/modes.py (speeds, access cap) and gaps/norms.py (norms).
+# GRIDMAP_WALK_KMH (default 4.0): walking speed of primary pupils, also of every access leg.
+GRIDMAP_WALK_KMH = float(os.environ.get("GRIDMAP_WALK_KMH", "4.0"))
+# GRIDMAP_CYCLE_KMH (default 12): a child's cycling speed.
+GRIDMAP_CYCLE_KMH = float(os.environ.get("GRIDMAP_CYCLE_KMH", "12"))
+# GRIDMAP_BUS_KMH (default empty): school bus / car speeds overriding routing.modes.BUS_KMH per
+# OpenStreetMap class, e.g. "primary=45,tertiary=25,track=0" (0: not drivable).
+GRIDMAP_BUS_KMH = os.environ.get("GRIDMAP_BUS_KMH", "")
+# GRIDMAP_ACCESS_MAX_M (default 1000): a home farther than this from any road is reported as off
+# the network instead of being snapped to it.
+GRIDMAP_ACCESS_MAX_M = float(os.environ.get("GRIDMAP_ACCESS_MAX_M", "1000"))
+# GRIDMAP_COVERAGE_NORMS (default "1-3=walk/30; 4-6=walk/30+boarding:bus/60; 7-9=bus/30+boarding:bus/90"):
+# the longest way to school per grade band, by mode, and where a boarding school may stand in.
+GRIDMAP_COVERAGE_NORMS = os.environ.get(
+    "GRIDMAP_COVERAGE_NORMS", "1-3=walk/30; 4-6=walk/30+boarding:bus/60; 7-9=bus/30+boarding:bus/90")
+
+# --- Send-teaching-home (送教上门, hometeaching/, gridmap/visits.py) --------------------------------
+# The province's load. DESIGN.md's floor is one visit a week by two teachers, one of them male;
+# provinces set more (two visits of three class hours a week in some, one of two hours in others).
+# GRIDMAP_HOME_VISITS_PER_WEEK (default 1) and GRIDMAP_HOME_HOURS_PER_VISIT (default 2): what a new
+# plan starts with and the least a plan may ask for.
+GRIDMAP_HOME_VISITS_PER_WEEK = int(os.environ.get("GRIDMAP_HOME_VISITS_PER_WEEK", "1"))
+GRIDMAP_HOME_HOURS_PER_VISIT = int(os.environ.get("GRIDMAP_HOME_HOURS_PER_VISIT", "2"))
+# GRIDMAP_CLASS_HOUR_MINUTES (default 40): one class hour (课时) as a primary school's lesson; a
+# visit lasts hours × this (its service time on a route).
+GRIDMAP_CLASS_HOUR_MINUTES = int(os.environ.get("GRIDMAP_CLASS_HOUR_MINUTES", "40"))
+# GRIDMAP_HOME_HALF_DAYS (default "08:00-12:00,14:00-17:30"): the time budget of a trip — a teaching
+# pair's half-day, leaving the school and back.
+GRIDMAP_HOME_HALF_DAYS = os.environ.get("GRIDMAP_HOME_HALF_DAYS", "08:00-12:00,14:00-17:30")
+# GRIDMAP_HOME_TRAVEL_MODE (default "bus"): how teachers travel (routing.modes: walk, cycle, bus = car).
+GRIDMAP_HOME_TRAVEL_MODE = os.environ.get("GRIDMAP_HOME_TRAVEL_MODE", "bus")
+# GRIDMAP_HOME_SOLVER_SECONDS (default 10): the most the route solver spends on one trip.
+GRIDMAP_HOME_SOLVER_SECONDS = float(os.environ.get("GRIDMAP_HOME_SOLVER_SECONDS", "10"))
 
 # --- The browsable API in the UI's language: view names and descriptions from gridmap.api's
 # translated table instead of class names and docstrings.

@@ -37,6 +37,8 @@ urlpatterns = [
     path("atlas/jobs/<int:pk>/status/", atlas_views.job_status, name="atlas-job-status"),
     path("atlas/jobs/<int:pk>/download/", atlas_views.job_download, name="atlas-job-download"),
     path("atlas/jobs/<int:pk>/retry/", atlas_views.job_retry, name="atlas-job-retry"),
+    path("coverage/", include("gaps.urls")),
+    path("hometeaching/", include("hometeaching.urls")),  # send-teaching-home (issue 15)
     path("grid/cell/<str:code>/", views.cell_card, name="cell-card"),
     path("grid/cell/<str:code>/assign/<str:what>/", views.assign, name="grid-assign"),
     path("grid/<str:code>/", views.grid_page, name="grid"),

@@ -29,15 +29,11 @@ from pyproj import Geod, Transformer
 from gridmap.models import Road, RoadEdge, RoadVertex
 from importers.readers import VectorOptions, check_file, check_text, fail, plain_message, read_vector
 from importers.report import ImportError_, ImportReport, ImportSource
+from routing.modes import BUS_KMH
 
-# Motor-vehicle speeds (km/h) by OSM class, for school-run and school-bus travel times. Walking
-# times are length / 4.5 km/h and need no table.
-SPEED_KMH = {
-    "motorway": 80, "motorway_link": 50, "trunk": 60, "trunk_link": 40, "primary": 50,
-    "primary_link": 35, "secondary": 40, "secondary_link": 30, "tertiary": 30, "tertiary_link": 25,
-    "unclassified": 25, "residential": 20, "living_street": 10, "service": 15, "road": 20,
-    "track": 10, "path": 5, "footway": 5, "pedestrian": 5, "steps": 3, "cycleway": 12, "bridleway": 5,
-}
+# Car / school-bus speeds (km/h) by OSM class for the stored car times (cost_s): one table, cited
+# in routing/modes.py, where every mode's speeds live.
+SPEED_KMH = {k: v for k, v in BUS_KMH.items() if v} | {c: 5 for c, v in BUS_KMH.items() if not v}
 NOT_ROADS = {"construction", "proposed", "abandoned", "platform", "raceway", "bus_stop", "corridor",
              "elevator", "rest_area", "services"}
 HIGHWAY_FIELDS = ["highway", "fclass", "class", "道路等级", "等级"]
@@ -221,15 +217,22 @@ def import_roads(params: RoadImportParams) -> ImportReport:
     if params.commit:
         with transaction.atomic():
             _upsert_roads(ways, params.display_name, report)
-            # the whole network, not just this file; roads under construction carry no traffic
-            roads = list(Road.objects.exclude(highway__in=NOT_ROADS).order_by("pk"))
-            net = build_network([_Way(r.highway, r.name, r.ref, 1 if r.oneway else 0, r.osm_id,
-                                      np.asarray(r.geom.coords)) for r in roads], params.snap_m)
-            _write_network(net, roads, report)
+            net = rebuild_network(params.snap_m, report)
     else:
         net = build_network(ways, params.snap_m)
     _report_components(net, report)
     return report
+
+
+def rebuild_network(snap_m: float = 3.0, report: ImportReport | None = None) -> Network:
+    """Rebuild the routable network from every road in the database — the whole network, not just
+    one file's roads; roads under construction carry no traffic. The importer and the demo loaders
+    (load_demo, generate_county) both build it here."""
+    roads = list(Road.objects.exclude(highway__in=NOT_ROADS).order_by("pk"))
+    net = build_network([_Way(r.highway, r.name, r.ref, 1 if r.oneway else 0, r.osm_id,
+                              np.asarray(r.geom.coords)) for r in roads], snap_m)
+    _write_network(net, roads, report if report is not None else ImportReport("roads"))
+    return net
 
 
 def _upsert_roads(ways: list[_Way], filename: str, report: ImportReport) -> None:

@@ -66,8 +66,9 @@ class GridMap:
     config: dict[str, Any]  # for static/gridmap/grid.js: indicators and their legends
 
 
-def grid_map(area: Area, user: Any, cells: list[Cell]) -> GridMap:
-    """The map of an area's grid: cells coloured by indicator, with boundaries, roads and schools."""
+def grid_map(area: Area, user: Any, cells: list[Cell], layers: list[type[MapLayer]] | None = None) -> GridMap:
+    """The map of an area's grid: cells coloured by indicator, with boundaries, roads and schools
+    (or only the given layers, for a page of one theme)."""
     xmin, ymin, xmax, ymax = area.geom.extent
     fmap = folium.Map(location=[(ymin + ymax) / 2, (xmin + xmax) / 2], tiles=None,
                       zoom_start=11, control_scale=False, prefer_canvas=False, zoom_snap=0.25)
@@ -78,11 +79,11 @@ def grid_map(area: Area, user: Any, cells: list[Cell]) -> GridMap:
                          name=_("Base map")).add_to(fmap)
     config: dict[str, Any] = {"levels": {}, "bands": [{"level": level, "below": zoom}
                                                     for level, zoom in BANDS.get(area.level, [])]}
-    layers: dict[str, MapLayer] = {}
-    for layer_class in GRID_MAP_LAYERS:
+    drawn: dict[str, MapLayer] = {}
+    for layer_class in layers or GRID_MAP_LAYERS:
         layer = layer_class(area, user, cells)
         layer.add_to(fmap)
-        layers[layer.key] = layer
+        drawn[layer.key] = layer
         if isinstance(layer, CellLayer):
             config["indicators"] = [ind.config() for ind in layer.indicators]
             config["levels"][AreaLevel.GROUP] = {"indicators": config["indicators"], "group": layer.group_name}
@@ -92,7 +93,7 @@ def grid_map(area: Area, user: Any, cells: list[Cell]) -> GridMap:
     folium.LayerControl(collapsed=True).add_to(fmap)
     fmap.fit_bounds([[ymin, xmin], [ymax, xmax]])
     root: Any = fmap.get_root()  # a branca Figure
-    root.html.add_child(Element(_legend_html(area, layers)))
+    root.html.add_child(Element(_legend_html(area, drawn)))
     fmap.add_child(_MapControls(CREDITS))
     config["map"] = fmap.get_name()
     return GridMap(fmap, config)

@@ -4,11 +4,12 @@ from layers.aggregates import TownshipAggregateLayer, VillageAggregateLayer
 from layers.base import MapLayer
 from layers.boundaries import CountyLayer, TownshipLayer, VillageLayer
 from layers.context import RoadLabelLayer, RoadLayer, WaterLayer
+from layers.coverage import CoverageLayer
 from layers.grid import CatchmentLayer, CellLayer, LabelLayer, VillageGapLayer
 from layers.hotspots import HotspotLayer
 from layers.schools import SchoolLayer
 
 GRID_MAP_LAYERS: list[type[MapLayer]] = [
     WaterLayer, TownshipAggregateLayer, VillageAggregateLayer, CellLayer, RoadLayer, VillageLayer, TownshipLayer,
-    CountyLayer, VillageGapLayer, CatchmentLayer, SchoolLayer, LabelLayer, RoadLabelLayer, HotspotLayer,
+    CountyLayer, VillageGapLayer, CatchmentLayer, CoverageLayer, SchoolLayer, LabelLayer, RoadLabelLayer, HotspotLayer,
 ]

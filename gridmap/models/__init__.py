@@ -7,9 +7,14 @@ from gridmap.models.cases import (
     CaseSchoolChange,
     CaseStatus,
     CaseStep,
+    ContentArea,
+    DisabilityLevel,
+    GoalResult,
     HomeTeachingPlan,
     HomeVisit,
+    PlanGoal,
     Step,
+    Term,
 )
 from gridmap.models.children import (
     KEY_GROUPS,
@@ -43,4 +48,5 @@ __all__ = [
     "ResidenceBasis", "Responsibility", "Road", "RoadClass", "RoadEdge", "RoadVertex", "Role", "School",
     "SchoolClass", "SchoolKind",
     "SchoolStatus", "Sex", "Stage", "Step",
+    "ContentArea", "DisabilityLevel", "GoalResult", "PlanGoal", "Term",
 ]

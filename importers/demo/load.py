@@ -36,6 +36,7 @@ from gridmap.models import (
 )
 from importers.bulk import copy_rows
 from importers.demo.build import CountyDataset
+from importers.roads import rebuild_network
 
 
 @dataclass
@@ -122,6 +123,7 @@ def _load_roads(ds: CountyDataset) -> None:
     for kind, name, geom, source in ds.features:
         if not Feature.objects.filter(kind=kind, name=name).exists():
             Feature.objects.create(kind=kind, name=name, geom=_geos(geom), source=source)
+    rebuild_network()  # the routable network (gridmap_roadedge), as import_roads builds it
 
 
 def _load_schools(schools: pd.DataFrame, area_ids: dict[str, int]) -> dict[str, int]:

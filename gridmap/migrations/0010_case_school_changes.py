@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('gridmap', '0008_atlas_job_heartbeat'),
+        ('gridmap', '0009_home_teaching_handbook'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('gridmap', '0009_case_school_changes'),
+        ('gridmap', '0010_case_school_changes'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('gridmap', '0010_month_end_counts'),
+        ('gridmap', '0011_month_end_counts'),
     ]
 
     operations = [

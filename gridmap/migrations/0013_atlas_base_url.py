@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('gridmap', '0011_road_classes'),
+        ('gridmap', '0012_road_classes'),
     ]
 
     operations = [
