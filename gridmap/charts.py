@@ -38,26 +38,46 @@ def _svg(fig: Figure) -> str:
     return svg[svg.index("<svg"):]  # drop the XML prolog and doctype for inline use
 
 
-def _value(v: int | None) -> float:
-    return math.nan if v is None else float(v)  # a hidden figure (aggregate-only logins) is not drawn
+def _runs(values: list[int | None]) -> list[list[tuple[int, int]]]:
+    """Consecutive shown points as runs of (index, value): a hidden point (None) breaks the line."""
+    runs: list[list[tuple[int, int]]] = [[]]
+    for i, v in enumerate(values):
+        if v is None:
+            runs.append([])
+        else:
+            runs[-1].append((i, v))
+    return [r for r in runs if r]
 
 
-def sparkline(points: Sequence[Point], width_in: float = 2.2, height_in: float = 0.55) -> str:
+def sparkline(points: Sequence[Point], width: int = 158, height: int = 40) -> str:
     """Suspected + dropped out (area) and dropped out (line) at each month end; last value marked.
-    A point that is hidden (None) leaves a gap."""
-    fig = Figure(figsize=(width_in, height_in), dpi=72)
-    ax = fig.add_axes((0.01, 0.08, 0.98, 0.84))
-    x = list(range(len(points)))
-    off = [_value(p.off_school) for p in points]
-    dropped = [_value(p.dropped_out) for p in points]
-    ax.fill_between(x, off, color=OFF_SCHOOL_COLOR, alpha=0.35, linewidth=0)
-    ax.plot(x, dropped, color=DROPPED_COLOR, linewidth=1.4)
-    if points and not math.isnan(off[-1]):
-        ax.plot([len(points) - 1], [off[-1]], "o", color=OFF_SCHOOL_COLOR, markersize=3)
-    ax.set_ylim(0, max([v for v in off if not math.isnan(v)] + [1]) * 1.15)
-    ax.set_xlim(-0.3, max(len(points) - 0.7, 0.7))
-    ax.axis("off")
-    return _svg(fig)
+    A hidden point (None: aggregate-only logins) is not drawn: the area and line break there.
+
+    Drawn as a few SVG elements by hand: 18 of them per dashboard, where matplotlib took ~30 ms each."""
+    if not points:
+        return f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}"></svg>'
+    offs: list[int | None] = [p.off_school for p in points]
+    drops: list[int | None] = [p.dropped_out for p in points]
+    top = max([v for v in offs if v is not None] + [1]) * 1.15
+    step = (width - 6) / max(len(points) - 1, 1)
+
+    def xy(i: int, value: int) -> str:
+        return f"{3 + i * step:.1f},{height - 3 - (height - 6) * value / top:.1f}"
+
+    parts = []
+    for run in _runs(offs):
+        line = " ".join(xy(i, v) for i, v in run)
+        parts.append(f'<polygon points="{3 + run[0][0] * step:.1f},{height - 3:.1f} {line} '
+                     f'{3 + run[-1][0] * step:.1f},{height - 3:.1f}" fill="{OFF_SCHOOL_COLOR}" fill-opacity="0.35"/>')
+    for run in _runs(drops):
+        parts.append(f'<polyline points="{" ".join(xy(i, v) for i, v in run)}" fill="none" '
+                     f'stroke="{DROPPED_COLOR}" stroke-width="1.4"/>')
+    last = offs[-1]
+    if last is not None:
+        last_x, last_y = xy(len(points) - 1, last).split(",")
+        parts.append(f'<circle cx="{last_x}" cy="{last_y}" r="2" fill="{OFF_SCHOOL_COLOR}"/>')
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img">{"".join(parts)}</svg>')
 
 
 def county_trend(points: Sequence[Point], labels: dict[str, str]) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest, PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -60,7 +60,7 @@ def _rows(user: Any, area: Area, month: str) -> list[reports.MonthlyFigures]:
 
 
 @login_required
-def report_page(request: HttpRequest, code: str) -> HttpResponse:
+def report_page(request: HttpRequest, code: str) -> HttpResponseBase:
     area = _report_area(request, code)
     month = _month(request)
     title = f"{area.name} {month} 控辍保学月报"
@@ -76,6 +76,7 @@ def report_page(request: HttpRequest, code: str) -> HttpResponse:
     fmt = request.GET.get("format")
     if fmt in ("xlsx", "csv"):
         audit.record(request, AuditAction.EXPORT, area, summary=f"导出{title}.{fmt}")
+        note = f"数据截至 {reports.as_of(month):%Y-%m-%d}。{reports.ROWS_NOTE} {note}"
         return exports.table_response(title, reports.REPORT_HEADERS, shown, fmt,
                                       title.replace(" ", "_"), reports.REPORT_WIDTHS, note=note)
     first, _last = reports.month_bounds(month)
@@ -85,10 +86,10 @@ def report_page(request: HttpRequest, code: str) -> HttpResponse:
     table = [(r, row, submissions.get(r.code)) for r, row in zip(rows, shown, strict=True)]
     return render(request, "gridmap/report.html", {
         "area": area, "month": month, "form": MonthForm(initial={"month": month}), "table": table,
-        "headers": reports.REPORT_HEADERS, "proxy_note": note,
+        "headers": reports.REPORT_HEADERS, "proxy_note": note, "rows_note": reports.ROWS_NOTE,
         "submission": submissions.get(area.code),
         "may_submit": area.level == AreaLevel.TOWNSHIP and access.may_act(request.user, access.REPORT),
-        "in_progress": month == f"{timezone.localdate():%Y-%m}",
+        "in_progress": month == f"{timezone.localdate():%Y-%m}", "as_of": reports.as_of(month),
         "total": rows[-1] if rows and not access.scope_of(request.user).school_ids else None,
     })
 
@@ -156,4 +157,5 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "proxy_note": reports.PROXY_NOTE + (f" {PUBLISHED_NOTE}" if published is not None else ""),
         "trend_values": ";".join(f"{p.month}:{','.join(v[:3])}"
                                  for p, v in zip(series[county.code], shown[county.code], strict=True)),
+        "as_of": reports.as_of(month), "in_progress": month == f"{timezone.localdate():%Y-%m}",
     })
