@@ -132,10 +132,15 @@ def login(role: str) -> Client:
     return client
 
 
+def text_of(response: Any) -> str:
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    return body.decode("utf-8-sig")
+
+
 def report_csv(client: Client, code: str, month: str) -> dict[str, dict[str, str]]:
     response = client.get(f"/reports/{code}/?month={month}&format=csv")
     assert response.status_code == 200
-    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO(text_of(response))))
     header = rows[0]
     return {row[1]: dict(zip(header, row, strict=True)) for row in rows[1:] if len(row) == len(header)}
 
@@ -157,7 +162,7 @@ def fetch_everything(client: Client, township: str, month: str) -> dict[str, lis
         url = page.get("next")
     out["api cells"] = cells
     for code in (COUNTY, township):
-        rows = list(csv.reader(io.StringIO(client.get(f"/grid/{code}/cells.csv").content.decode("utf-8-sig"))))
+        rows = list(csv.reader(io.StringIO(text_of(client.get(f"/grid/{code}/cells.csv")))))
         out[f"cells.csv {code}"] = [((r[3], m), r[i]) for r in rows[1:] for i, m in ((9, "school_age"), (10, "off_school"))]
     page = client.get(f"/grid/{township}/").content.decode()
     out["grid sidebar"] = [((code, m), html.unescape(v)) for code, a, b in re.findall(
