@@ -61,8 +61,9 @@ def qr_svg(url: str) -> str:
 
 
 def cell_url(spec: SheetSpec, facts: content.SheetFacts) -> str:
-    code = facts.township_code if spec.per == AtlasPer.CATCHMENT else spec.code
-    return f"{settings.GRIDMAP_BASE_URL}/grid/{code}/"
+    if spec.per == AtlasPer.CATCHMENT:  # a catchment sheet's code is its school's: the school's page
+        return f"{settings.GRIDMAP_BASE_URL}/schools/{spec.code}/"
+    return f"{settings.GRIDMAP_BASE_URL}/grid/{spec.code}/"
 
 
 class SheetRenderer:

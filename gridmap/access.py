@@ -445,3 +445,18 @@ def may_import(user: Any) -> bool:
     county administrator hand them to another login, whose rows are then held to its own scope."""
     scope = scope_of(user)
     return scope.can_edit and (scope.role == UserRole.COUNTY_ADMIN or user.has_perm("gridmap.import_data"))
+
+
+# --- school consolidation scenarios (planning/, issue 16) ----------------------------------------
+# Scenarios are the county's: every county-wide login reads them (counts only, as ever, for the
+# aggregate-only roles); the county planner and administrator make, change and delete them.
+PLANNING_ROLES = {UserRole.COUNTY_ADMIN, UserRole.COUNTY_PLANNER}
+
+
+def may_view_plans(user: Any) -> bool:
+    return scope_of(user).everywhere
+
+
+def may_plan(user: Any) -> bool:
+    scope = scope_of(user)
+    return scope.everywhere and scope.role in PLANNING_ROLES

@@ -42,4 +42,5 @@ def _menu(user: Any) -> list[tuple[str, str]]:
         items.append((_("Print maps"), reverse("atlas", args=[home.code])))
     if scope.everywhere:
         items.append((_("Dashboard"), reverse("dashboard")))
+        items.append((_("School consolidation"), reverse("planning:list")))  # planning/ (issue 16)
     return items
