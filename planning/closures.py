@@ -42,8 +42,8 @@ Candidate pruning — pairs (i, j) left out of the model only where no optimal s
       min(the MILP's dual bound, L + min r over the pairs still left out).
    The starting candidates are each point's m - p + 1 nearest sites (as in 1).
 
-Returned: `open` (site indices, ascending), `assignment` (site per demand point; -1 only when the
-problem is infeasible), `objective`, `lower_bound`, and what it took (`gap`, `status`, `seconds`,
+Returned: `open` (site indices, ascending), `assignment` (site per demand point; -1 when the problem
+is infeasible, or for a point without demand that can reach no open site), `objective`, `lower_bound`, and what it took (`gap`, `status`, `seconds`,
 `pairs` in the final model, `pairs_total`, `rounds`).
 """
 
@@ -304,17 +304,16 @@ def solve_full_model(cost: Floats, demand: Floats, p: int, capacity: Floats | Se
     fixed = np.unique(np.asarray(fixed_open, dtype=np.intp).reshape(-1))
     _check(cost, demand, p, cap, fixed)
     n, m = cost.shape
-    model = _Model(cost, demand, p, cap, fixed, *_pairs(np.isfinite(cost)))
+    active = np.flatnonzero(demand > 0)  # as in solve_p_median: points without demand cost nothing
+    model = _Model(cost[active], demand[active], p, cap, fixed, *_pairs(np.isfinite(cost[active])))
     status, x, dual = model.solve_milp(time_limit_s)
     if x is None:
         return _infeasible(n, started, len(model.pi), len(model.pi), status)
     y = _open_sites(x[:m], p, fixed)
-    if cap is None:
-        assignment = _nearest_open(cost, y)
-    else:
+    assignment = _nearest_open(cost, y)
+    if cap is not None:
         e = x[m:] > 0.5
-        assignment = np.full(n, -1, dtype=np.intp)
-        assignment[model.pi[e]] = model.pj[e]
+        assignment[active[model.pi[e]]] = model.pj[e]
     objective = _objective(cost, demand, assignment)
     lower = objective if status == OPTIMAL else min(dual, objective)
     return PMedianResult(y, assignment, objective, lower, status, time.perf_counter() - started,
@@ -348,9 +347,13 @@ def _nearest_open(cost: Floats, open_sites: Ints) -> Ints:
 
 
 def _objective(cost: Floats, demand: Floats, assignment: Ints) -> float:
-    if (assignment < 0).any():
+    """Σ demand·cost over the points with demand (a point without demand costs nothing, wherever it
+    goes, and may have nowhere to go: -1)."""
+    need = demand > 0
+    if (assignment[need] < 0).any():
         return float("inf")
-    return float((demand * cost[np.arange(len(cost)), assignment]).sum())
+    rows = np.flatnonzero(need)
+    return float((demand[rows] * cost[rows, assignment[rows]]).sum())
 
 
 def _infeasible(n: int, started: float, pairs: int, total: int, status: str = INFEASIBLE) -> PMedianResult:
