@@ -56,6 +56,7 @@ bench: migrate  ## benchmarks: imports (scratch database gridmap_bench; rows/s, 
 	$(PY) -m benchmarks.reports
 	$(PY) -m benchmarks.atlas
 	$(PY) -m benchmarks.routing
+	$(PY) -m benchmarks.planning
 
 backup: migrate  ## back up the database and its keys to var/backups/gridmap-<db>-<time>.tar (0600)
 	$(PY) manage.py backup
@@ -66,7 +67,7 @@ restore: venv db  ## replace the database by a backup: make restore FILE=var/bac
 
 lint:  ## ruff + mypy
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy gridmap layers importers atlas routing
+	$(VENV)/bin/mypy gridmap layers importers atlas routing planning
 
 clean: db-stop  ## remove the cluster, the virtualenv and generated files
 	./scripts/pg.sh destroy

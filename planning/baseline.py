@@ -132,12 +132,13 @@ class Baseline:
     def __len__(self) -> int:
         return len(self.cov)
 
-    def limit_s(self) -> Floats:
-        return np.asarray(self.cov.limit_minutes(), dtype=np.float64) * 60
+    def limit_min(self) -> NDArray[np.int64]:
+        """Each child's day limit in minutes (its grade's norm)."""
+        return np.asarray(self.cov.limit_minutes(), dtype=np.int64)
 
-    def boarding_limit_s(self) -> Floats:
-        minutes = np.array([nm.boarding_minutes or 0 for nm in self.norms], dtype=np.float64)
-        return minutes[self.cov.norm_index] * 60
+    def boarding_limit_min(self) -> NDArray[np.int64]:
+        minutes = np.array([nm.boarding_minutes or 0 for nm in self.norms], dtype=np.int64)
+        return np.asarray(minutes[self.cov.norm_index], dtype=np.int64)
 
 
 _cache: OrderedDict[tuple[str, date, str], Baseline] = OrderedDict()
@@ -235,7 +236,7 @@ def _home_taught(county_code: str, as_of: date, position: dict[int, int]) -> Hom
         child_id=np.array([r[0] for r in keep], dtype=np.int64).reshape(k),
         group_id=np.array([r[1] for r in keep], dtype=np.int64).reshape(k),
         school=np.array([position[r[2]] for r in keep], dtype=np.intp).reshape(k),
-        lonlat=np.array([(r[3].x, r[3].y) for r in keep], dtype=np.float64).reshape(k, 2))
+        lonlat=np.array([(r[3].x, r[3].y) for r in keep if r[3] is not None], dtype=np.float64).reshape(k, 2))
 
 
 def children_count(county_code: str, as_of: date) -> int:

@@ -42,9 +42,10 @@ Candidate pruning — pairs (i, j) left out of the model only where no optimal s
       min(the MILP's dual bound, L + min r over the pairs still left out).
    The starting candidates are each point's m - p + 1 nearest sites (as in 1).
 
-Returned: `open` (site indices, ascending), `assignment` (site per demand point; -1 when the problem
-is infeasible, or for a point without demand that can reach no open site), `objective`, `lower_bound`, and what it took (`gap`, `status`, `seconds`,
-`pairs` in the final model, `pairs_total`, `rounds`).
+Returned: `open` (site indices, ascending), `assignment` (site per demand point; -1 when the
+problem is infeasible, or for a point without demand that can reach no open site), `objective`,
+`lower_bound`, and what it took (`gap`, `status`, `seconds`, `pairs` in the final model,
+`pairs_total`, `rounds`).
 """
 
 from __future__ import annotations
@@ -341,7 +342,7 @@ def _open_sites(y: Floats, p: int, fixed: Ints) -> Ints:
 def _nearest_open(cost: Floats, open_sites: Ints) -> Ints:
     sub = cost[:, open_sites]
     best = np.argmin(sub, axis=1)
-    out = open_sites[best].astype(np.intp)
+    out: Ints = np.asarray(open_sites[best], dtype=np.intp)
     out[~np.isfinite(sub[np.arange(len(sub)), best])] = -1
     return out
 

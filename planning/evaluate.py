@@ -216,7 +216,7 @@ def evaluate(base: Baseline, changes: list[Change], rule: str = NEXT, schools: S
         # the key orders a child's choices and a school's priorities alike: merged pupils first at
         # their target, then by travel time
         key = np.where(ok, np.where(preferred, -1.0, times), np.inf)
-        reachable = np.isfinite(key).any(axis=1)
+        reachable = np.asarray(np.isfinite(key).any(axis=1), dtype=bool)
         free = np.maximum(after.capacity - stay, 0)
         target = _assign(key, free, rule)
     school_after = roll.copy()
@@ -275,7 +275,7 @@ def meets(base: Baseline, schools: Applied) -> Bools:
     n = len(cov)
     best = np.full(n, np.inf)
     best_board = np.full(n, np.inf)
-    limit, board_limit = base.limit_s() / 60, base.boarding_limit_s() / 60
+    limit, board_limit = base.limit_min(), base.boarding_limit_min()
     for g in range(1, 10):
         kids = np.flatnonzero(cov.grade == g)
         if not len(kids):

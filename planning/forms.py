@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from gridmap.models import School, SchoolStatus
-from planning.models import Action, OverflowRule, Scenario
+from planning.models import Action, Scenario
 from planning.suggest import BEYOND, TIME
 
 
@@ -39,9 +39,9 @@ class ChangeForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        action = data.get("action")
-        need = {Action.MERGE: ["into"], Action.GRADES: ["first_grade", "last_grade"], Action.CAPACITY: ["capacity"],
-                Action.BOARDING: ["boarding"]}.get(action, [])  # type: ignore[call-overload]
+        action = str(data.get("action") or "")
+        need = {Action.MERGE.value: ["into"], Action.GRADES.value: ["first_grade", "last_grade"],
+                Action.CAPACITY.value: ["capacity"], Action.BOARDING.value: ["boarding"]}.get(action, [])
         for name in need:
             if data.get(name) is None:
                 self.add_error(name, _("This change needs it."))

@@ -127,7 +127,7 @@ def build(base: Baseline, out: Outcome, changes: list[Change], shown: Shown = ex
     s = out.schools
     names = {str(c): str(nm) for c, nm in zip(s.code, s.name, strict=True)}
     moved = out.moved
-    limit = base.limit_s() / 60
+    limit = base.limit_min()
     beyond_before = out.school_before >= 0
     beyond_before &= ~within(out.time_before, limit)
     beyond_after = (out.school_after >= 0) & ~within(out.time_after, limit)
@@ -165,8 +165,8 @@ def build(base: Baseline, out: Outcome, changes: list[Change], shown: Shown = ex
         flows = []
         for t in np.unique(dest):
             k = int((dest == t).sum())
-            flows.append({"to": names[str(s.code[t])] if t >= 0 else _("no place or off the road network"), "to_code": str(s.code[t]) if t >= 0
-                          else "", "children": shown(k), "raw": k})
+            to = names[str(s.code[t])] if t >= 0 else _("no place or off the road network")
+            flows.append({"to": to, "to_code": str(s.code[t]) if t >= 0 else "", "children": shown(k), "raw": k})
             rep.flows.append({"from": str(s.name[j]), "from_code": str(s.code[j]), **flows[-1]})
         rep.closed.append({
             "code": str(s.code[j]), "name": str(s.name[j]), "kind": str(s.kind[j]),
@@ -205,9 +205,9 @@ def build(base: Baseline, out: Outcome, changes: list[Change], shown: Shown = ex
                                   "closed": shown(int((closed_gap & at).sum())),
                                   "before": shown(int((~out.meets_before & at).sum())),
                                   "after": shown(int((~out.meets_after & at).sum()))})
-    for f, label in KEY_GROUPS.items():
-        kg = cov.key_groups[f]
-        rep.key_groups.append({"key": f, "label": str(label), "moved": shown(int((moved & kg).sum())),
+    for key, label in KEY_GROUPS.items():
+        kg = cov.key_groups[key]
+        rep.key_groups.append({"key": key, "label": str(label), "moved": shown(int((moved & kg).sum())),
                                "beyond_after": shown(int((moved & kg & beyond_after).sum())),
                                "newly_beyond": shown(int((newly_beyond & kg).sum()))})
     for g in KEY_GRADES:
@@ -236,7 +236,7 @@ def _groups(rep: Report, base: Baseline, out: Outcome, moved: NDArray[np.bool_],
             .values_list("pk", "code", "name")}
     townships = dict(Area.objects.filter(code__in={c[:9] for c, _n in info.values()}).values_list("code", "name"))
     villages = dict(Area.objects.filter(code__in={c[:12] for c, _n in info.values()}).values_list("code", "name"))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for g in touched:
         code, name = info[int(g)]
         here = cov.group_id == g
@@ -250,7 +250,7 @@ def _groups(rep: Report, base: Baseline, out: Outcome, moved: NDArray[np.bool_],
                      "raw_delta": delta})
         if int(m.sum()) == 0:
             rows[-1]["before"] = rows[-1]["after"] = rows[-1]["delta"] = None
-    rows.sort(key=lambda r: r["code"])
+    rows.sort(key=lambda r: str(r["code"]))
     rep.groups = rows
     rep.gaps_by_group = [{"code": r["code"], "name": r["name"], "township": r["township"], "new": r["new_gaps"]}
                          for r in rows if r["new_gaps"] != 0]

@@ -81,14 +81,14 @@ def page(user: Any, school: School, on: date | None = None) -> SchoolPage:
                   .values_list("school_class__grade", "home"))
     seconds = np.full(len(pupils), np.inf)
     grade = np.array([g for g, _h in pupils], dtype=np.int64)
-    homes = np.array([(h.x, h.y) for _g, h in pupils], dtype=np.float64).reshape(-1, 2)
-    limits = np.zeros(len(pupils))
+    homes = np.array([(h.x, h.y) for _g, h in pupils if h is not None], dtype=np.float64).reshape(-1, 2)
+    limits = np.zeros(len(pupils), dtype=np.int64)
     for nm in configured:
         rows = np.flatnonzero((grade >= nm.first_grade) & (grade <= nm.last_grade))
         limits[rows] = nm.minutes
         if len(rows):
-            r = engine.times_to(homes[rows], np.array([[school.location.x, school.location.y]]), nm.mode)
-            seconds[rows] = r.time_s
+            trips = engine.times_to(homes[rows], np.array([[school.location.x, school.location.y]]), nm.mode)
+            seconds[rows] = trips.time_s
     finite = np.isfinite(seconds)
     minutes = seconds[finite] / 60
     edges = [0, *BANDS, np.inf]
@@ -98,7 +98,7 @@ def page(user: Any, school: School, on: date | None = None) -> SchoolPage:
     labels = [f"≤{BANDS[0]}"] + [f"{a}–{b}" for a, b in zip(BANDS[:-1], BANDS[1:], strict=True)] + [f">{BANDS[-1]}"]
     bands = [{"label": lab, "count": shown(c), "width": round(100 * c / top) if top and shown(c) == c else 0}
              for lab, c in zip(labels, band_counts, strict=True)]
-    beyond_all = ~within(seconds, limits)
+    beyond_all = ~within(seconds, limits.astype(np.int64))
     beyond = [{"grade": g, "pupils": shown(int((grade == g).sum())), "beyond": shown(int((beyond_all & (grade == g)).sum()))}
               for g in grades]
     median = float(np.median(minutes)) if len(minutes) >= 5 or (len(minutes) and individual(user)) else None
@@ -119,7 +119,9 @@ def people(user: Any, school: School) -> list[dict[str, str]]:
         what = r.get_role_display()
         if r.school_class is not None:
             what = f"{what} · {r.school_class.grade}年级{r.school_class.number}班"
-        out.append({"role": str(what), "name": r.person.name, "phone": r.person.phone})
+        person = r.person
+        if person is not None:
+            out.append({"role": str(what), "name": person.name, "phone": person.phone})
     return out
 
 

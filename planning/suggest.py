@@ -87,7 +87,7 @@ def instance(base: Baseline, schools: Schools, objective: str = TIME, capacities
     left_out = int((~reach).sum())
     kids, times, grade = kids[reach], times[reach], grade[reach]
     if objective == BEYOND:
-        limit = base.limit_s()[kids][:, None]
+        limit = base.limit_min()[kids][:, None]
         value = np.where(np.isfinite(times), (~within(times, limit)).astype(np.float64), np.inf)
     else:
         value = times / 60

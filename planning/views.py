@@ -45,6 +45,10 @@ def _county() -> Area:
     return area
 
 
+def _login(request: HttpRequest) -> Any:
+    return request.user if request.user.is_authenticated else None
+
+
 def _viewer(request: HttpRequest) -> None:
     if not access.may_view_plans(request.user):
         raise PermissionDenied
@@ -95,7 +99,8 @@ def scenario_list(request: HttpRequest) -> HttpResponse:
         _planner(request)
         if form.is_valid():
             scenario = form.save(commit=False)
-            scenario.county, scenario.created_by = county, request.user
+            scenario.county = county
+            scenario.created_by = _login(request)
             scenario.save()
             return redirect("planning:scenario", pk=scenario.pk)
     scenarios = Scenario.objects.filter(county=county).select_related("created_by").prefetch_related(
@@ -181,7 +186,7 @@ def scenario_copy(request: HttpRequest, pk: int) -> HttpResponse:
         copy = Scenario.objects.create(name=(_("Copy of %(name)s") % {"name": scenario.name})[:100],
                                        description=scenario.description, county=scenario.county,
                                        overflow_rule=scenario.overflow_rule, origin=Origin.COPY,
-                                       solver=scenario.solver, created_by=request.user)
+                                       solver=scenario.solver, created_by=_login(request))
         for c in changes:
             c.pk = None
             c.scenario = copy

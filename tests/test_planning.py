@@ -15,7 +15,8 @@ Closing B moves its four pupils: both at 900 m and the one at 1,200 m are neares
 Closing A and B: pupils at 100 and 900 m have no school within 30 minutes (C is 2,900 / 2,100 m
 away): three new coverage gaps; the pupil at 1,200 m (1,800 m to C) still meets the norm.
 Closing one school of three, least total walking: close A (2,200 m in all), against B (4,400) and C
-(3,200); with B holding only its 4 pupils, A still (2,600 m: its pupil and the groups at 900 and 1,200 m fill B, the one at 1,800 m walks to C) against C (4,200) and B (6,800).
+(3,200); with B holding only its 4 pupils, A still (2,600 m: its pupil and the groups at 900 and
+1,200 m fill B, the one at 1,800 m walks to C) against C (4,200) and B (6,800).
 """
 
 from __future__ import annotations
@@ -32,7 +33,17 @@ from django.core.management import call_command
 from django.test import Client
 from shapely.geometry import LineString
 
-from gridmap.models import Area, AreaLevel, AuditEvent, CatchmentAssignment, Child, Profile, Road, School, SchoolClass
+from gridmap.models import (
+    Area,
+    AreaLevel,
+    AuditEvent,
+    CatchmentAssignment,
+    Child,
+    Profile,
+    Road,
+    School,
+    SchoolClass,
+)
 from importers.roads import RoadImportParams, import_roads
 from planning import baseline, evaluate, report, suggest
 from planning.closures import solve_p_median

@@ -66,7 +66,7 @@ class Command(BaseCommand):
             code, _sep, into = item.partition(":")
             if not into:
                 raise CommandError(f"--merge {item!r}: CODE:INTO")
-            changes.append(evaluate.Change(evaluate.MERGE, *_codes(code), into=_codes(into)[0]))
+            changes.append(evaluate.Change(evaluate.MERGE, _codes(code)[0], into=_codes(into)[0]))
         started = time.perf_counter()
 
         def progress(stage: str, done: int, total: int) -> None:

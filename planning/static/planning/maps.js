@@ -12,7 +12,7 @@ var gmPlanning = (function () {
     if (d <= 15) { return "#fdae61"; } if (d <= 30) { return "#f46d43"; } return "#a50026";
   }
   function base(id) {
-    var map = L.map(id, {zoomSnap: 0.25, preferCanvas: false});
+    var map = L.map(id, {zoomSnap: 0.25, preferCanvas: false}).setView([29.2, 120.3], 10);
     L.control.scale({imperial: false, maxWidth: 140}).addTo(map);
     map.attributionControl.setPrefix(false);
     map.attributionControl.addAttribution("© OpenStreetMap contributors (ODbL)");
@@ -21,12 +21,14 @@ var gmPlanning = (function () {
   function schoolMap(id, data) {
     var map = base(id);
     var layer = L.geoJSON(data, {
-      style: function () { return {color: "#1f4e79", weight: 1, fillColor: "#80b1d3", fillOpacity: 0.45}; },
-      pointToLayer: function (f, ll) { return L.circleMarker(ll, {radius: 7, color: "#000", weight: 1, fillColor: "#d7191c", fillOpacity: 1}); },
+      style: function (f) { return f.properties.kind === "school" ? {radius: 7, color: "#000", weight: 1, fillColor: "#d7191c", fillOpacity: 1}
+        : {color: "#1f4e79", weight: 1, fillColor: "#80b1d3", fillOpacity: 0.45}; },
+      pointToLayer: function (f, ll) { return L.circleMarker(ll); },
       onEachFeature: function (f, l) { l.bindTooltip(esc(f.properties.name)); }
     }).addTo(map);
     var b = layer.getBounds();
-    if (b.isValid()) { map.fitBounds(b, {padding: [20, 20]}); } else { map.setView([29.2, 120.3], 11); }
+    map.invalidateSize();
+    if (b.isValid()) { map.fitBounds(b, {padding: [20, 20]}); }
     return map;
   }
   function catchments(features) {
@@ -76,6 +78,7 @@ var gmPlanning = (function () {
       }).addTo(b);
       schools(d.schools, "before", t).addTo(a);
       schools(d.schools, "after", t).addTo(b);
+      a.invalidateSize(); b.invalidateSize();
       var focus = L.featureGroup();
       d.cells.concat(d.flows).forEach(function (f) { focus.addLayer(L.geoJSON(f)); });
       var bounds = focus.getLayers().length ? focus.getBounds() : before.getBounds();
