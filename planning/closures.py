@@ -34,12 +34,17 @@ Candidate pruning — pairs (i, j) left out of the model only where no optimal s
       r_ij = d_i c_ij - α_i - d_i μ_j is priced (its linking row's dual is 0: that row is absent);
       pairs with r_ij < 0 join and the LP is solved again (column generation), until none has.
       The LP value L is then the full model's LP optimum: a lower bound on every solution;
-   b. the MILP over the candidates is solved: value U, an integer solution of the full model;
+   b. over the candidates, first the splittable model (x continuous, y binary: a relaxation, whose
+      solver bound therefore bounds the single-source model too) is solved and its solution rounded
+      (each point to its largest share) and repaired (points moved off over-full sites, cheapest
+      move first) into a single-source solution; then the single-source MILP in the time left. The
+      better of the two is U, an integer solution of the full model;
    c. every feasible solution x of the full model costs at least L + Σ r_ij x_ij (LP duality with
       the bounds as rows), so one that uses a left-out pair (i, j) costs at least L + r_ij. Pairs
       with L + r_ij < U might improve on U: they join and (b) runs again. When none is left, U is
       the full optimum (when (b) was solved to optimality), and the reported lower bound is
-      min(the MILP's dual bound, L + min r over the pairs still left out).
+      min(the better of the two models' bounds over the candidates, L + min r over the pairs still
+      left out), and the result is proven optimal when it meets U.
    The starting candidates are each point's m - p + 1 nearest sites (as in 1).
 
 Returned: `open` (site indices, ascending), `assignment` (site per demand point; -1 when the
@@ -172,15 +177,18 @@ class _Model:
         bounds = Bounds(np.concatenate([ylo, np.zeros(e)]), np.ones(m + e))
         return c, [LinearConstraint(a, lo, hi)], bounds, a, lo, hi
 
-    def solve_milp(self, time_limit_s: float) -> tuple[str, Floats | None, float]:
+    def solve_milp(self, time_limit_s: float, integral_x: bool | None = None) -> tuple[str, Floats | None, float]:
+        """y binary; x binary when capacitated (single sourcing) unless integral_x says otherwise."""
         c, constraints, bounds, *_ = self.arrays()
-        integrality = np.concatenate([np.ones(self.m), np.full(len(self.pi), 1.0 if self.capacity is not None
-                                                               else 0.0)])
+        whole = self.capacity is not None if integral_x is None else integral_x
+        integrality = np.concatenate([np.ones(self.m), np.full(len(self.pi), 1.0 if whole else 0.0)])
         res = milp(c, integrality=integrality, bounds=bounds, constraints=constraints,
                    options={"time_limit": max(time_limit_s, 0.5), "mip_rel_gap": 0.0, "presolve": True})
         if res.x is None:
             return (INFEASIBLE if res.status == 2 else TIME_LIMIT), None, -np.inf
         dual = float(res.mip_dual_bound) if res.mip_dual_bound is not None else -np.inf
+        if res.status == 0:
+            dual = max(dual, float(res.fun) - _TOL * max(1.0, abs(float(res.fun))))
         return (OPTIMAL if res.status == 0 else TIME_LIMIT), np.asarray(res.x), dual
 
     def solve_lp(self) -> tuple[float, Floats, Floats] | None:
@@ -265,20 +273,43 @@ def _capacitated(cost: Floats, demand: Floats, cap: Floats, p: int, fixed: Ints,
     while True:
         rounds += 1
         model = _Model(sub_cost, sub_demand, p, cap, fixed, *_pairs(keep))
-        status, x, dual = model.solve_milp(deadline - time.perf_counter())
-        if x is None:
-            if status == INFEASIBLE and keep.sum() < finite.sum():
+        # (b) first the splittable model (x continuous: a relaxation, so its bound holds, and quick
+        # to solve with only y binary), rounded and repaired into a single-source incumbent; then
+        # the single-source model itself in the time left
+        s_status, xs, s_dual = model.solve_milp((deadline - time.perf_counter()) / 2, integral_x=False)
+        if xs is None and s_status == INFEASIBLE:
+            if keep.sum() < finite.sum():
                 keep = _widen(sub_cost, keep)  # the left-out pairs may make it feasible
                 continue
+            return _infeasible(n, started, len(model.pi), total_pairs)
+        tries: list[Ints] = []
+        if xs is not None:
+            repaired = _round_and_repair(model, xs)
+            if repaired is not None:
+                tries.append(repaired)
+        status, x, dual = model.solve_milp(deadline - time.perf_counter(), integral_x=True)
+        if x is not None:
+            e = x[m:] > 0.5
+            sub = np.full(len(active), -1, dtype=np.intp)
+            sub[model.pi[e]] = model.pj[e]
+            tries.append(sub)
+        if not tries:
+            if status == INFEASIBLE and keep.sum() < finite.sum():
+                keep = _widen(sub_cost, keep)  # single sourcing may need the left-out pairs
+                continue
             return _infeasible(n, started, len(model.pi), total_pairs, status)
-        y = _open_sites(x[:m], p, fixed)
-        e = x[m:] > 0.5
+        best_sub = min(tries, key=lambda a: _objective(sub_cost, sub_demand, a))
+        y = np.unique(np.concatenate([best_sub, fixed])).astype(np.intp)
+        if len(y) < p:  # sites opened without demand: any, to make up p
+            spare = np.setdiff1d(np.arange(m), y)[:p - len(y)]
+            y = np.sort(np.concatenate([y, spare])).astype(np.intp)
         assignment = np.full(n, -1, dtype=np.intp)
-        assignment[active[model.pi[e]]] = model.pj[e]
+        assignment[active] = best_sub
         others = np.setdiff1d(np.arange(n), active)
         if len(others):
             assignment[others] = _nearest_open(cost[others], y)
         upper = _objective(cost, demand, assignment)
+        restricted = max(s_dual, upper if status == OPTIMAL else dual)  # a bound over the candidate pairs
         # (c) may a left-out pair improve on the incumbent?
         left = reduced.copy()
         left[keep] = np.inf
@@ -287,11 +318,46 @@ def _capacitated(cost: Floats, demand: Floats, cap: Floats, p: int, fixed: Ints,
             keep |= could
             continue
         rest = float(left.min()) if np.isfinite(left).any() else np.inf
-        lower = min(upper if status == OPTIMAL else dual, bound + rest)
-        if could.any():
-            status = TIME_LIMIT
-        return PMedianResult(y, assignment, upper, min(lower, upper), status, time.perf_counter() - started,
-                             len(model.pi), total_pairs, rounds)
+        lower = min(restricted, bound + rest, upper)
+        proven = upper - lower <= _TOL * max(1.0, abs(upper))
+        return PMedianResult(y, assignment, upper, upper if proven else lower, OPTIMAL if proven else TIME_LIMIT,
+                             time.perf_counter() - started, len(model.pi), total_pairs, rounds)
+
+
+def _round_and_repair(model: _Model, x: Floats) -> Ints | None:
+    """A single-source assignment from a splittable solution: each point to the open site with its
+    largest share, then points moved off over-full sites — cheapest move first — to open sites with
+    room. None when no such repair exists (the single-source model decides then)."""
+    m = model.m
+    y = x[:m] > 0.5
+    share = x[m:]
+    order = np.lexsort((-share, model.pi))
+    first = np.r_[True, model.pi[order][1:] != model.pi[order][:-1]]
+    pick = order[first]
+    assign = np.full(model.n, -1, dtype=np.intp)
+    assign[model.pi[pick]] = model.pj[pick]
+    if (assign < 0).any() or model.capacity is None:
+        return None
+    cap = model.capacity
+    d, c = model.demand, model.cost
+    load = np.bincount(assign, weights=d, minlength=m)
+    open_sites = np.flatnonzero(y)
+    for _ in range(len(assign)):
+        over = np.flatnonzero(load > cap + 1e-9)
+        if not len(over):
+            return assign
+        j = int(over[0])
+        pts = np.flatnonzero(assign == j)
+        room = cap[open_sites][None, :] - load[open_sites][None, :] >= d[pts][:, None] - 1e-9
+        extra = np.where(room & (open_sites[None, :] != j), c[np.ix_(pts, open_sites)] - c[pts, j][:, None], np.inf)
+        if not np.isfinite(extra).any():
+            return None
+        k, s = np.unravel_index(np.argmin(extra), extra.shape)
+        i, t = int(pts[k]), int(open_sites[s])
+        assign[i] = t
+        load[j] -= d[i]
+        load[t] += d[i]
+    return None
 
 
 def solve_full_model(cost: Floats, demand: Floats, p: int, capacity: Floats | Sequence[float] | None = None,
