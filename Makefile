@@ -50,13 +50,8 @@ test: venv db  ## set up, then run the whole test suite against the private Post
 	$(PY) manage.py compilemessages -v0 --ignore='.venv/*'
 	$(PY) -m pytest --create-db
 
-bench: migrate  ## benchmarks: imports (scratch database gridmap_bench; rows/s, peak memory) and the grid page
-	$(PY) -m benchmarks.imports
-	$(PY) -m benchmarks.grid_page
-	$(PY) -m benchmarks.reports
-	$(PY) -m benchmarks.atlas
-	$(PY) -m benchmarks.routing
-	$(PY) -m benchmarks.planning
+bench: migrate  ## every benchmark, one table at the end (also var/bench/bench-<time>.json); BENCH="load routing" for some
+	$(PY) -m benchmarks.run $(BENCH)
 
 backup: migrate  ## back up the database and its keys to var/backups/gridmap-<db>-<time>.tar (0600)
 	$(PY) manage.py backup
@@ -67,7 +62,7 @@ restore: venv db  ## replace the database by a backup: make restore FILE=var/bac
 
 lint:  ## ruff + mypy
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy gridmap layers importers atlas routing planning
+	$(VENV)/bin/mypy gridmap layers importers atlas hotspots routing gaps planning
 
 clean: db-stop  ## remove the cluster, the virtualenv and generated files
 	./scripts/pg.sh destroy

@@ -27,6 +27,7 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
 from benchmarks.grid_page import largest_township  # noqa: E402
+from benchmarks.results import record  # noqa: E402
 from gridmap.models import Area  # noqa: E402
 
 
@@ -56,9 +57,14 @@ def main() -> None:
         call_command("ensure_demo_admin")
     with tempfile.TemporaryDirectory() as tmp:
         print(f"atlas of {town.name} ({town.code}), {groups} village groups, A4, one sheet per group")
+        first_peak = None
         for sheets in (10, 300, groups):
             out = Path(tmp) / f"atlas-{sheets}.pdf"
             seconds, pages, peak_mb = print_sheets(town.code, sheets, out)
+            record("atlas", f"{sheets} sheets", seconds / sheets, "s/sheet")
+            record("atlas", f"{sheets} sheets: peak memory", peak_mb, "MB", baseline=first_peak,
+                   baseline_label="10 sheets" if first_peak else "")
+            first_peak = first_peak or peak_mb
             print(f"  {sheets:>4} sheets: {seconds:6.1f} s  {seconds / sheets:5.2f} s/sheet  {pages:5} pages  "
                   f"{out.stat().st_size / 2**20:6.1f} MB PDF  peak RSS {peak_mb} MB")
 

@@ -28,6 +28,7 @@ from django.db import transaction  # noqa: E402
 from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
 
+from benchmarks.results import record  # noqa: E402
 from gridmap import grid  # noqa: E402
 from gridmap.models import Area, AreaLevel, Profile, UserRole  # noqa: E402
 from layers.maps import grid_map, render  # noqa: E402
@@ -88,12 +89,16 @@ def main() -> None:
 
 def report(title: str, client: Client, url: str, user: Any, area: Area, runs: int = RUNS) -> None:
     median, best, response = timed(lambda: client.get(url), runs)
+    floor, _best, _r = timed(lambda: client.get("/login/"), runs)  # the stack's own cost: a page doing nothing
+    record("grid_page", f"{area.name} grid page ({user.get_username()})", median, "s", baseline=floor,
+           baseline_label="/login/ in the same run")
     assert response.status_code == 200, response.status_code
     sent = len(response.content)
     raw = len(gzip.decompress(response.content)) if response.get("Content-Encoding") == "gzip" else sent
     print(title)
     print(f"  server time: median {median:.3f} s, best {best:.3f} s over {runs} requests")
     print(f"  HTML: {sent / 1024:,.0f} KB sent (gzip), {raw / 1024:,.0f} KB raw")
+    record("grid_page", f"{area.name} grid page size (gzip)", sent / 1024, "KB")
     cells_time, _b, cells = timed(lambda: grid.cells(user, area), runs)
     map_time, _b, fmap = timed(lambda: grid_map(area, user, cells), runs)
     render_time, _b, _r = timed(lambda: render(fmap.map), runs)

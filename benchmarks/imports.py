@@ -19,6 +19,8 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlparse
 
+from benchmarks.results import record
+
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "var" / "bench"
 GROUPS = 6_000
@@ -34,7 +36,7 @@ def psql(url: str, sql: str) -> None:
     subprocess.run(["psql", url, "-qc", sql], check=True)
 
 
-def measured(label: str, cmd: list[str], env: dict[str, str], rows: int) -> None:
+def measured(label: str, cmd: list[str], env: dict[str, str], rows: int) -> tuple[float, float]:
     start = time.perf_counter()
     result = subprocess.run([sys.executable, "-m", "benchmarks.peak", *cmd], cwd=ROOT, env=env,
                             capture_output=True, text=True)
@@ -48,6 +50,7 @@ def measured(label: str, cmd: list[str], env: dict[str, str], rows: int) -> None
     summary = [line for line in result.stdout.splitlines() if "：读取" in line]
     if summary:
         print(f"    {summary[-1]}")
+    return seconds, peak_mb
 
 
 def main() -> None:
@@ -66,22 +69,30 @@ def main() -> None:
     groups = int((WORK / "groups.count").read_text())  # as many as prepare wrote (about GROUPS)
     manage = [sys.executable, "manage.py"]
     print(f"\n{'import':<44} {'':>8}      {'time':>10} {'speed':>14}   memory")
-    measured("import_areas --level group --commit", [*manage, "import_areas", str(groups_file), "--level", "group",
-                                                      "--commit"], env, groups)
-    measured("import_areas again (idempotent re-run)", [*manage, "import_areas", str(groups_file), "--level",
-                                                         "group", "--commit"], env, groups)
+    areas_s, areas_mb = measured("import_areas --level group --commit", [
+        *manage, "import_areas", str(groups_file), "--level", "group", "--commit"], env, groups)
+    again_s, _mb = measured("import_areas again (idempotent re-run)", [*manage, "import_areas", str(groups_file),
+                                                                       "--level", "group", "--commit"], env, groups)
+    ogr_s = None
     if shutil.which("ogr2ogr"):
         p = urlparse(url)
         pg = f"PG:host={p.hostname} port={p.port} dbname=gridmap_bench user={p.username} password={p.password}"
-        measured("ogr2ogr (baseline, same file, same database)",
+        ogr_s, _mb = measured("ogr2ogr (baseline, same file, same database)",
                  ["ogr2ogr", "-f", "PostgreSQL", pg, str(groups_file), "-nln", "bench_ogr_groups", "-overwrite",
                   "-lco", "GEOMETRY_NAME=geom", "-gt", "65536"], env, groups)
     else:
         print("ogr2ogr not installed (Debian gdal-bin): baseline skipped")
-    measured("import_children --commit", [*manage, "import_children", str(children_file), "--commit",
-                                          "--as-of", date.today().isoformat()], env, CHILDREN)
-    measured("import_children again (idempotent re-run)", [*manage, "import_children", str(children_file),
-                                                           "--commit"], env, CHILDREN)
+    children_s, children_mb = measured("import_children --commit", [
+        *manage, "import_children", str(children_file), "--commit", "--as-of", date.today().isoformat()], env, CHILDREN)
+    rerun_s, rerun_mb = measured("import_children again (idempotent re-run)", [
+        *manage, "import_children", str(children_file), "--commit"], env, CHILDREN)
+    record("imports", f"{groups:,} village-group polygons", areas_s, "s", baseline=ogr_s,
+           baseline_label="ogr2ogr, same file" if ogr_s else "")
+    record("imports", "village groups: re-run", again_s, "s", baseline=areas_s, baseline_label="first run")
+    record("imports", "village groups: peak memory", areas_mb, "MB")
+    record("imports", f"{CHILDREN:,} children", CHILDREN / children_s, "rows/s")
+    record("imports", "children: peak memory", children_mb, "MB")
+    record("imports", "children: re-run", rerun_s, "s", baseline=children_s, baseline_label="first run")
 
 
 if __name__ == "__main__":

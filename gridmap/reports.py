@@ -135,15 +135,21 @@ def new_suspected_entries(month: str | date) -> Counter[int]:
                    .values_list("child_id", flat=True))
 
 
+def school_age_then(rows: list[ChildThen], last: date) -> list[ChildThen]:
+    """The school-age children on the ledger at the end of `last`: 6-15 by the 31 August rule, history
+    begun, not transferred out (the report's denominator; the hotspot layer counts with it too)."""
+    earliest, latest = schooling.school_age_birth_range(last)
+    return [c for c in rows if earliest <= c.birth_date <= latest and c.status is not None
+            and c.status != S.TRANSFERRED_OUT]
+
+
 def figures_of(rows: list[ChildThen], month: str | date, unit: str, code: str, cases: QuerySet[Case],
                plans: QuerySet[HomeTeachingPlan], entries: Counter[int] | None = None) -> MonthlyFigures:
     """The month's figures of a unit from its children's snapshot, its cases and plans, and the
     month's new suspected entries (read here unless the caller has them)."""
     first, last = month_bounds(month)
-    earliest, latest = schooling.school_age_birth_range(last)
     cohort_earliest, cohort_latest = schooling.grade_birth_range(9, last)
-    on_ledger = [c for c in rows if earliest <= c.birth_date <= latest and c.status is not None
-                 and c.status != S.TRANSFERRED_OUT]
+    on_ledger = school_age_then(rows, last)
     counts: dict[str, int] = {}
     for status in (c.status for c in on_ledger if c.status is not None):
         counts[status] = counts.get(status, 0) + 1

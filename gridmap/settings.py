@@ -102,8 +102,10 @@ INSTALLED_APPS = [
     "layers",
     "importers",
     "atlas",
+    # Dropout hotspots (issue 14): layer endpoint, timeline, command, own locale/
+    "hotspots",
     "routing",
-    "coverage",
+    "gaps",
     "planning",
 ]
 
@@ -280,8 +282,8 @@ LOGGING = {
 # in var/backups/ and deletes older ones (0: keep all). Copy them off the machine as well.
 GRIDMAP_BACKUP_KEEP = int(os.environ.get("GRIDMAP_BACKUP_KEEP", "14"))
 
-# --- Travel times over the roads (routing/, coverage/) ----------------------------------------
-# Every default is cited in routing/modes.py (speeds, access cap) and coverage/norms.py (norms).
+# --- Travel times over the roads (routing/, gaps/) ----------------------------------------
+# Every default is cited in routing/modes.py (speeds, access cap) and gaps/norms.py (norms).
 # GRIDMAP_WALK_KMH (default 4.0): walking speed of primary pupils, also of every access leg.
 GRIDMAP_WALK_KMH = float(os.environ.get("GRIDMAP_WALK_KMH", "4.0"))
 # GRIDMAP_CYCLE_KMH (default 12): a child's cycling speed.

@@ -35,7 +35,7 @@ urlpatterns = [
     path("atlas/jobs/<int:pk>/status/", atlas_views.job_status, name="atlas-job-status"),
     path("atlas/jobs/<int:pk>/download/", atlas_views.job_download, name="atlas-job-download"),
     path("atlas/jobs/<int:pk>/retry/", atlas_views.job_retry, name="atlas-job-retry"),
-    path("coverage/", include("coverage.urls")),
+    path("coverage/", include("gaps.urls")),
     path("", include("planning.urls")),  # /schools/<code>/ and /planning/ (issue 16)
     path("grid/cell/<str:code>/", views.cell_card, name="cell-card"),
     path("grid/cell/<str:code>/assign/<str:what>/", views.assign, name="grid-assign"),
@@ -50,6 +50,7 @@ urlpatterns = [
     path("admin/import/", import_views.upload, name="import-upload"),
     path("admin/import/<str:token>/errors.xlsx", import_views.error_workbook, name="import-errors"),
     path("admin/", admin.site.urls),
+    path("hotspots/", include("hotspots.urls")),  # dropout hotspots (issue 14)
 ]
 
 handler400 = "gridmap.errors.bad_request"

@@ -7,7 +7,7 @@ management commands, shown by the admin upload page and exported as an error wor
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -80,6 +80,16 @@ class ImportReport:
     def warn(self, row: int | None, field_: str, value: Any, message: str, hint: str) -> None:
         self.problems.append(Problem(self.file, row, field_, _text(value), message, hint,
                                      Severity.WARNING))
+
+    def shown_as(self, stored: str, shown: str) -> None:
+        """Name the user's file everywhere: readers name the file they opened, which for an upload
+        is its stored name (data.xlsx), not the name the user knows."""
+        def fix(text: str) -> str:
+            return text.replace(stored, shown)
+
+        self.file = fix(self.file)
+        self.problems = [replace(p, file=fix(p.file), value=fix(p.value), message=fix(p.message), hint=fix(p.hint))
+                         for p in self.problems]
 
     @property
     def errors(self) -> list[Problem]:

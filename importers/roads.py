@@ -102,7 +102,7 @@ def read_ways(params: RoadImportParams, report: ImportReport) -> list[_Way]:
         check_file(path, {".osm", ".pbf"})
         try:
             frame = pyogrio.read_dataframe(path, layer="lines")
-        except pyogrio.errors.DataSourceError as exc:
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:  # any GDAL reading error
             raise fail(path.name, f"无法读取 OSM 文件：{plain_message(exc)}", "确认文件完整、格式正确") from exc
         extra = [_other_tags(t) for t in frame.get("other_tags", [None] * len(frame))]
         frame = frame.to_crs(4326) if frame.crs else frame.set_crs(4326)

@@ -109,6 +109,7 @@ def upload(request: HttpRequest) -> HttpResponse:
                 return HttpResponseRedirect(reverse("import-upload"))
         commit = "commit" in request.POST and not data["file"]
         report = run_import(data["kind"], stored, data, commit, access.write_scope(user))
+        report.shown_as(stored.path.name, stored.name)
         audit.record(request, AuditAction.IMPORT if report.committed else AuditAction.IMPORT_CHECK,
                      summary=f"{'导入' if report.committed else '校验'}{dict(KINDS)[data['kind']]} {stored.name}"[:300],
                      after={**stored.describe(), "kind": data["kind"], "counts": report.counts,

@@ -1,7 +1,7 @@
 """Coverage gaps (覆盖缺口): one layer group of five toggles, filled from its own endpoint.
 
 Nothing of it is embedded in the page: the map fetches /coverage/<code>/layer.json (scoped, with an
-ETag) when one of the toggles is switched on, and static/coverage/coverage.js sorts the features
+ETag) when one of the toggles is switched on, and static/gaps/coverage.js sorts the features
 into the groups — so the layer can move to vector tiles without touching the page.
 """
 
@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from jinja2 import Template
 
-from coverage.layer import share_legend
+from gaps.layer import share_legend
 from layers.base import MapLayer
 
 # key: (title, shown on the coverage page only when asked)
@@ -60,8 +60,8 @@ class CoverageLayer(MapLayer):
             group.add_to(fmap)
             groups[key] = group.get_name()
         root: Any = fmap.get_root()
-        root.header.add_child(JavascriptLink(static("coverage/coverage.js")), name="gm_coverage_js")
-        root.header.add_child(CssLink(static("coverage/coverage.css")), name="gm_coverage_css")
+        root.header.add_child(JavascriptLink(static("gaps/coverage.js")), name="gm_coverage_js")
+        root.header.add_child(CssLink(static("gaps/coverage.css")), name="gm_coverage_css")
         fmap.add_child(_Attach(groups, {
             "url": reverse("coverage-layer", args=[self.root.code]),
             "trip": reverse("coverage-trip", args=[0]).replace("/0/", "/{id}/"),

@@ -141,8 +141,10 @@ def school_indicator(cells: list[Cell], root: Area) -> Indicator:
 
 
 def indicators(cells: list[Cell], root: Area) -> list[Indicator]:
+    from layers.hotspots import placeholder_indicators  # classes fetched on demand (hotspots.js)
+
     return [status_indicator(cells), rate_indicator(cells), children_indicator(cells),
-            school_indicator(cells, root)]
+            school_indicator(cells, root), *placeholder_indicators()]
 
 
 class CellLayer(MapLayer):

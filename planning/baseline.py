@@ -1,11 +1,11 @@
 """The county as it is, precomputed once for every scenario: its children, its schools, and every
 child's road travel time and distance to every school of the county.
 
-Children are those the coverage computation counts (coverage.compute: school age on the date, a
+Children are those the coverage computation counts (gaps.compute: school age on the date, a
 home on the ledger, not transferred out, graduated or taught at home), with their grade, the school
 they are on the roll of, their village group and key groups. Each child's trip to each school is
 measured by the travel-time engine (routing.engine.times_to, one search per school and mode) in the
-mode of the child's grade norm (coverage.norms: grades 1-6 walk, 7-9 by school bus by default); the
+mode of the child's grade norm (gaps.norms: grades 1-6 walk, 7-9 by school bus by default); the
 grades whose norm allows boarding are also measured in the boarding mode. Children taught at home
 (送教上门) are measured from every school by the school bus mode: the teachers' trip.
 
@@ -31,8 +31,8 @@ import numpy as np
 from django.db.models import Count, Q
 from numpy.typing import NDArray
 
-from coverage import compute as coverage  # the coverage gaps of issue 13: every child's way to school
-from coverage.norms import Norm
+from gaps import compute as coverage  # issue 13: every child's way to school and the norms
+from gaps.norms import Norm
 from gridmap import schooling
 from gridmap.models import Area, Child, ChildStatus, HomeTeachingPlan, School, SchoolStatus
 from routing import engine, network

@@ -30,7 +30,7 @@ when a school is full:
 
 Coverage (a child meets the norm when the nearest open school teaching their grade is within the
 day limit, or a boarding school within the boarding limit) is judged before and after for every
-child of the county, as coverage.compute judges it.
+child of the county, as gaps.compute judges it.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ import numpy as np
 from django.utils.translation import gettext as _
 from numpy.typing import NDArray
 
-from coverage.norms import within
+from gaps.norms import within
 from gridmap.models import SchoolStatus
 from planning.baseline import Baseline, Schools
 

@@ -11,7 +11,7 @@ statistic (mean, median, …) of fewer than five children. Figures:
   median, 90th percentile (linear interpolation), maximum; trips that cannot be made are left out of
   the statistics and counted apart;
 - beyond the norm (the daily trip longer than the grade's day limit, inclusive to the second —
-  coverage.norms), by grade: among the moved children, and among all pupils of the county;
+  gaps.norms), by grade: among the moved children, and among all pupils of the county;
 - receiving schools: pupils staying, arriving, after; capacity; overflow (pupils beyond capacity);
 - new boarding demand: moved children within their day limit before and beyond it after (they can
   no longer go home every day), per receiving school, with whether it boards;
@@ -31,7 +31,7 @@ import numpy as np
 from django.utils.translation import gettext as _
 from numpy.typing import NDArray
 
-from coverage.norms import within
+from gaps.norms import within
 from gridmap.models import KEY_GROUPS, Area
 from gridmap.numerals import to_chinese
 from planning.baseline import Baseline

@@ -22,7 +22,7 @@ import numpy as np
 from django.contrib.gis.db.models.functions import Transform
 from django.db.models import Count, Q
 
-from coverage.norms import norms, within
+from gaps.norms import norms, within
 from gridmap import access, schooling
 from gridmap.models import (
     Area,

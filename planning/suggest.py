@@ -33,7 +33,7 @@ import numpy as np
 from django.utils.translation import gettext as _
 from numpy.typing import NDArray
 
-from coverage.norms import within
+from gaps.norms import within
 from planning.baseline import Baseline, Schools
 from planning.closures import PMedianResult, solve_p_median
 from planning.evaluate import CLOSE, Change

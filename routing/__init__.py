@@ -34,5 +34,5 @@ Modules:
 A trip is: walk in a straight line from the point to the nearest point of a road the mode may use
 (farther than GRIDMAP_ACCESS_MAX_M: off the network, reported, never snapped), travel the roads, walk
 from the road to the destination. Thresholds on these times are inclusive (≤) wherever they are
-applied (coverage.norms).
+applied (gaps.norms).
 """

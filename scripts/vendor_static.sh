@@ -27,6 +27,8 @@ mkdir -p "$dest/fontawesome-free-6.2.0/css" && cp "$work"/fa/css/all.min.css "$d
 cp -r "$work"/fa/webfonts "$dest/fontawesome-free-6.2.0/" && rm -f "$dest"/fontawesome-free-6.2.0/webfonts/*.ttf
 fetch ol@7.2.2 ol
 mkdir -p "$dest/ol-7.2.2" && cp "$work"/ol/dist/ol.js "$work"/ol/ol.css "$work"/ol/LICENSE.md "$dest/ol-7.2.2/"
+fetch leaflet.heat@0.2.0 heat  # folium.plugins.HeatMap (hotspots: homes of off-school children)
+mkdir -p "$dest/leaflet.heat-0.2.0" && cp "$work"/heat/dist/leaflet-heat.js "$work"/heat/LICENSE "$dest/leaflet.heat-0.2.0/"
 # folium's own rotate stylesheet is not on npm; it is a single rule for rotated awesome-markers.
 printf '.fa-rotate-custom{transform:rotate(var(--fa-rotate-angle,0deg))}\n' > "$dest/leaflet.awesome-markers-2.0.5/leaflet.awesome.rotate.css"
 du -sh "$dest"/*

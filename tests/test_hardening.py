@@ -239,10 +239,12 @@ def test_cancel_and_expiry_delete_the_upload(settings):
 
 def test_error_messages_name_the_users_file_not_the_server_path():
     client = login(UserRole.COUNTY_ADMIN)
-    broken = b"SQLite format 3\x00" + b"\x00" * 200  # a GeoPackage's magic, nothing behind it
-    page = post_file(client, "乡镇边界.gpkg", broken, kind="areas").content.decode()
-    assert "乡镇边界.gpkg" in page and "无法读取" in page
-    assert "/uploads/" not in page and "/tmp/" not in page and "data.gpkg" not in page
+    page = post_file(client, "乡镇边界.geojson", b"{}", kind="areas").content.decode()  # GDAL names the path
+    assert "乡镇边界.geojson" in page and "无法读取" in page
+    assert "/uploads/" not in page and "/tmp/" not in page and "data.geojson" not in page
+    # a broken OSM file is a report, not a 500
+    response = post_file(client, "道路.osm", b"<osm><node", kind="roads")
+    assert response.status_code == 200 and "无法读取 OSM 文件" in response.content.decode()
 
 
 def zip_bomb(member: str, size: int) -> bytes:

@@ -11,7 +11,7 @@ from datetime import date
 import numpy as np
 import pytest
 
-from coverage.norms import within
+from gaps.norms import within
 from gridmap.models import Area, Child, School, SchoolStatus
 from planning import baseline, evaluate, report
 from planning.evaluate import Change

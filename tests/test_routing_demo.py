@@ -15,8 +15,8 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 
-from coverage import compute
-from coverage.norms import within
+from gaps import compute
+from gaps.norms import within
 from gridmap.models import Area, RoadEdge, School, SchoolStatus
 from routing import engine, network, pgr
 from routing.modes import mode as get_mode
@@ -61,7 +61,7 @@ def test_grid_page_offers_the_layer_without_embedding_it():
     client.force_login(admin)
     html = client.get("/grid/330783108/").content.decode()
     assert "gmCoverage.attach" in html and "/coverage/330783108/layer.json" in html
-    assert "coverage/coverage.js" in html
+    assert "gaps/coverage.js" in html
     i = html.find('"kind": "cell"')
     assert i < 0, html[i - 300:i + 100]
     assert json.dumps("覆盖缺口")[1:-1] in html  # the layer control's names, in Chinese (as folium escapes them)

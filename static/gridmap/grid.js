@@ -136,7 +136,11 @@ var gmGrid = (function () {
     cfg();
     map = window[config.map];
     var select = document.getElementById("gm-indicator");
-    select.addEventListener("change", function () { indicator = select.value; restyle(); });
+    select.addEventListener("change", function () {
+      indicator = select.value;
+      restyle();
+      document.dispatchEvent(new CustomEvent("gm:indicator", {detail: indicator}));  // layers that load on demand
+    });
     restyle();
     map.on("zoomend moveend", showLabels);
     showLabels();
@@ -183,5 +187,16 @@ var gmGrid = (function () {
     window.gmGridReady = true;
   }
 
-  return {addCell: addCell, init: init, open: open, close: close};
+  function setIndicator(key, classes, of) {  // an indicator whose classes arrive later (hotspots.js)
+    if (!byKey[key]) return;
+    byKey[key].classes = classes;
+    Object.keys(cells).forEach(function (code) {
+      var k = of[code];
+      cells[code].feature.properties.k[key] = k === undefined || k < 0 ? 0 : k;
+    });
+    if (indicator === key) restyle();
+  }
+
+  return {addCell: addCell, init: init, open: open, close: close, setIndicator: setIndicator,
+          current: function () { return indicator; }};
 })();
