@@ -11,8 +11,9 @@ past month is what the ledgers said then). Definitions (DESIGN.md where it defin
   entrants nine years earlier. gridmap holds no roll from nine years ago, so until one is imported it
   reports the proxy "cohort due in grade 9 now: in school ÷ on the ledger", marked as such;
 - disabled children's enrolment rate = disabled in school ÷ disabled school-age;
-- send-teaching-home compliance = visits made ÷ visits due (visits per week × school weeks the
-  plan ran in the month);
+- send-teaching-home compliance = visits made ÷ visits due, week by week as gridmap.visits defines
+  them (ISO weeks whose Thursday is in the month, holiday weeks owing nothing, a week's visits
+  counted up to what it owes);
 - zero report: no suspected or dropped-out child, no open, new or closed case.
 """
 
@@ -28,7 +29,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from gridmap import cases as case_flow
-from gridmap import ledgers, schooling
+from gridmap import ledgers, schooling, visits
 from gridmap.models import (
     Area,
     AreaLevel,
@@ -37,7 +38,6 @@ from gridmap.models import (
     ChildStatus,
     ChildStatusChange,
     HomeTeachingPlan,
-    HomeVisit,
     ReportSubmission,
     School,
     SchoolStatus,
@@ -188,16 +188,7 @@ def _status_then(children: QuerySet[Child], on: date) -> QuerySet[Any]:
 
 
 def _visits(plans: QuerySet[HomeTeachingPlan], first: date, last: date) -> tuple[int, int]:
-    last = min(last, timezone.localdate())  # a month in progress owes only the weeks begun so far
-    active = plans.filter(Q(start_date__lte=last), Q(end_date__isnull=True) | Q(end_date__gte=first))
-    weeks = {d.isocalendar()[:2] for d in ledgers.school_days(first, last)}
-    due = 0
-    for plan in active:
-        start, end = max(plan.start_date, first), min(plan.end_date or last, last)
-        plan_weeks = {w for w in weeks if any(start <= d <= end for d in _week_days(*w))}
-        due += plan.visits_per_week * len(plan_weeks)
-    made = HomeVisit.objects.filter(plan__in=active, date__range=(first, last)).count()
-    return made, due
+    return visits.totals(plans, first, last, on=timezone.localdate())  # the weekly rule: gridmap.visits
 
 
 def _week_days(year: int, week: int) -> list[date]:

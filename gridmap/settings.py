@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "hotspots",
     "routing",
     "gaps",
+    "hometeaching",  # send-teaching-home (issue 15)
     "planning",
 ]
 
@@ -307,3 +308,21 @@ GRIDMAP_COVERAGE_NORMS = os.environ.get(
 GRIDMAP_PLANNING_OVERFLOW = os.environ.get("GRIDMAP_PLANNING_OVERFLOW", "next")
 # GRIDMAP_PLANNING_SOLVER_SECONDS (default 60): time limit of the suggested-plan solver (HiGHS).
 GRIDMAP_PLANNING_SOLVER_SECONDS = float(os.environ.get("GRIDMAP_PLANNING_SOLVER_SECONDS", "60"))
+
+# --- Send-teaching-home (送教上门, hometeaching/, gridmap/visits.py) --------------------------------
+# The province's load. DESIGN.md's floor is one visit a week by two teachers, one of them male;
+# provinces set more (two visits of three class hours a week in some, one of two hours in others).
+# GRIDMAP_HOME_VISITS_PER_WEEK (default 1) and GRIDMAP_HOME_HOURS_PER_VISIT (default 2): what a new
+# plan starts with and the least a plan may ask for.
+GRIDMAP_HOME_VISITS_PER_WEEK = int(os.environ.get("GRIDMAP_HOME_VISITS_PER_WEEK", "1"))
+GRIDMAP_HOME_HOURS_PER_VISIT = int(os.environ.get("GRIDMAP_HOME_HOURS_PER_VISIT", "2"))
+# GRIDMAP_CLASS_HOUR_MINUTES (default 40): one class hour (课时) as a primary school's lesson; a
+# visit lasts hours × this (its service time on a route).
+GRIDMAP_CLASS_HOUR_MINUTES = int(os.environ.get("GRIDMAP_CLASS_HOUR_MINUTES", "40"))
+# GRIDMAP_HOME_HALF_DAYS (default "08:00-12:00,14:00-17:30"): the time budget of a trip — a teaching
+# pair's half-day, leaving the school and back.
+GRIDMAP_HOME_HALF_DAYS = os.environ.get("GRIDMAP_HOME_HALF_DAYS", "08:00-12:00,14:00-17:30")
+# GRIDMAP_HOME_TRAVEL_MODE (default "bus"): how teachers travel (routing.modes: walk, cycle, bus = car).
+GRIDMAP_HOME_TRAVEL_MODE = os.environ.get("GRIDMAP_HOME_TRAVEL_MODE", "bus")
+# GRIDMAP_HOME_SOLVER_SECONDS (default 10): the most the route solver spends on one trip.
+GRIDMAP_HOME_SOLVER_SECONDS = float(os.environ.get("GRIDMAP_HOME_SOLVER_SECONDS", "10"))

@@ -36,6 +36,7 @@ urlpatterns = [
     path("atlas/jobs/<int:pk>/download/", atlas_views.job_download, name="atlas-job-download"),
     path("atlas/jobs/<int:pk>/retry/", atlas_views.job_retry, name="atlas-job-retry"),
     path("coverage/", include("gaps.urls")),
+    path("hometeaching/", include("hometeaching.urls")),  # send-teaching-home (issue 15)
     path("", include("planning.urls")),  # /schools/<code>/ and /planning/ (issue 16)
     path("grid/cell/<str:code>/", views.cell_card, name="cell-card"),
     path("grid/cell/<str:code>/assign/<str:what>/", views.assign, name="grid-assign"),

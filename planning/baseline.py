@@ -7,7 +7,8 @@ they are on the roll of, their village group and key groups. Each child's trip t
 measured by the travel-time engine (routing.engine.times_to, one search per school and mode) in the
 mode of the child's grade norm (gaps.norms: grades 1-6 walk, 7-9 by school bus by default); the
 grades whose norm allows boarding are also measured in the boarding mode. Children taught at home
-(送教上门) are measured from every school by the school bus mode: the teachers' trip.
+(送教上门) are measured from every school in the teachers' mode (GRIDMAP_HOME_TRAVEL_MODE, by default
+the school bus / car mode): the teachers' trip, school → home.
 
 A trip is always the daily trip by the norm's day mode — also for a pupil who boards — so that
 "before" and "after" are measured alike; the boarding mode serves only the coverage test (a boarding
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
+from django.conf import settings
 from django.db.models import Count, Q
 from numpy.typing import NDArray
 
@@ -40,7 +42,7 @@ from routing import engine, network
 Progress = Callable[[str, int, int], None]
 Floats = NDArray[np.float64]
 CACHE_SIZE = 2
-TEACHER_MODE = "bus"  # the send-teaching-home teachers' trip (school → home)
+TEACHER_MODE = getattr(settings, "GRIDMAP_HOME_TRAVEL_MODE", "bus")  # how send-teaching-home teachers travel
 GONE = [ChildStatus.TRANSFERRED_OUT, ChildStatus.GRADUATED]
 
 

@@ -1,7 +1,19 @@
 from gridmap.models.access import AuditAction, AuditEvent, Profile, UserRole
 from gridmap.models.areas import LEVELS, PARENT_LEVEL, Area, AreaLevel, AreaQuerySet
 from gridmap.models.atlas import AtlasJob, AtlasPer, JobStatus, Paper
-from gridmap.models.cases import Case, CaseStatus, CaseStep, HomeTeachingPlan, HomeVisit, Step
+from gridmap.models.cases import (
+    Case,
+    CaseStatus,
+    CaseStep,
+    ContentArea,
+    DisabilityLevel,
+    GoalResult,
+    HomeTeachingPlan,
+    HomeVisit,
+    PlanGoal,
+    Step,
+    Term,
+)
 from gridmap.models.children import (
     KEY_GROUPS,
     Child,
@@ -32,4 +44,5 @@ __all__ = [
     "DisabilityCategory", "Feature", "HomeTeachingPlan", "HomeVisit", "Household", "Person",
     "ResidenceBasis", "Responsibility", "Road", "RoadEdge", "RoadVertex", "Role", "School", "SchoolClass", "SchoolKind",
     "SchoolStatus", "Sex", "Stage", "Step",
+    "ContentArea", "DisabilityLevel", "GoalResult", "PlanGoal", "Term",
 ]

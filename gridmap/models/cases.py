@@ -5,6 +5,9 @@ Models only for now; their workflows come with the ledger and routing features.
 
 from __future__ import annotations
 
+from datetime import time
+
+from django.conf import settings
 from django.contrib.gis.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -83,6 +86,24 @@ class CaseStep(models.Model):
         return f"{self.get_step_display()} {self.date}"
 
 
+class DisabilityLevel(models.TextChoices):
+    # 残疾等级 of the disability certificate (GB/T 26341-2010): 一级 the most severe
+    ONE = "1", _("level 1")
+    TWO = "2", _("level 2")
+    THREE = "3", _("level 3")
+    FOUR = "4", _("level 4")
+
+
+class ContentArea(models.TextChoices):
+    REHABILITATION = "rehabilitation", _("rehabilitation")  # 康复训练
+    COGNITION = "cognition", _("cognition")  # 认知
+    LANGUAGE = "language", _("language and communication")  # 语言沟通
+    SELF_CARE = "self_care", _("self-care")  # 生活自理
+    SOCIAL = "social", _("social adaptation")  # 社会适应
+    ACADEMIC = "academic", _("school subjects")  # 学科知识
+    ARTS = "arts", _("arts and leisure")  # 艺术休闲
+
+
 class TeachingPlace(models.TextChoices):
     HOME = "home", _("at home")
     WELFARE_HOME = "welfare_home", _("welfare home")
@@ -104,12 +125,28 @@ class HomeTeachingPlan(models.Model):
     start_date = models.DateField(_("from"))
     end_date = models.DateField(_("until"), null=True, blank=True)
     plan = models.TextField(_("individual plan"), blank=True)
+    # 一人一案 (issue 15): the load, when the child can be taught, what, and whom to call.
+    disability_level = models.CharField(_("disability level"), max_length=1, choices=DisabilityLevel.choices,
+                                        blank=True)
+    hours_per_visit = models.PositiveSmallIntegerField(_("class hours per visit"), default=2)
+    preferred_days = models.CharField(_("preferred weekdays"), max_length=13, blank=True,
+                                      help_text=_("ISO weekdays, e.g. 1,3 for Monday and Wednesday; empty: any school day"))
+    available_from = models.TimeField(_("available from"), default=time(8, 0))
+    available_until = models.TimeField(_("available until"), default=time(17, 30))
+    content_areas = models.CharField(_("content areas"), max_length=200, blank=True,
+                                     help_text=_("comma-separated: rehabilitation, cognition, language, self_care, "
+                                                 "social, academic, arts"))
+    guardian_name = models.CharField(_("guardian"), max_length=50, blank=True)
+    guardian_phone = models.CharField(_("guardian's phone"), max_length=20, blank=True)
 
     class Meta:
         verbose_name = _("send-teaching-home plan")
         verbose_name_plural = _("send-teaching-home plans")
         constraints = [
             models.CheckConstraint(name="at_least_weekly", condition=Q(visits_per_week__gte=1)),
+            models.CheckConstraint(name="home_plan_hours", condition=Q(hours_per_visit__gte=1)),
+            models.CheckConstraint(name="home_plan_available",
+                                   condition=Q(available_from__lt=models.F("available_until"))),
         ]
 
     def __str__(self) -> str:
@@ -123,11 +160,61 @@ class HomeVisit(models.Model):
     teachers = models.ManyToManyField(Person, verbose_name=_("teachers"), related_name="home_visits")
     minutes = models.PositiveSmallIntegerField(_("duration (minutes)"), null=True, blank=True)
     content = models.TextField(_("content"), blank=True)
+    # the visit handbook's record (送教手册, issue 15)
+    start_time = models.TimeField(_("start"), null=True, blank=True)
+    end_time = models.TimeField(_("end"), null=True, blank=True)
+    class_hours = models.PositiveSmallIntegerField(_("class hours"), null=True, blank=True)
+    progress = models.TextField(_("the child's progress"), blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    guardian_signed = models.BooleanField(_("guardian signed as received"), default=False)
+    guardian_signature = models.CharField(_("signed by"), max_length=50, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recorded by"),
+                                    on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    recorded_at = models.DateTimeField(_("recorded at"), null=True, blank=True, auto_now_add=True)
 
     class Meta:
         verbose_name = _("home visit")
         verbose_name_plural = _("home visits")
         ordering = ["plan", "date"]
+        constraints = [
+            models.CheckConstraint(name="home_visit_times", condition=Q(start_time__isnull=True)
+                                   | Q(end_time__isnull=True) | Q(start_time__lt=models.F("end_time"))),
+            models.CheckConstraint(name="home_visit_signed_by",
+                                   condition=Q(guardian_signed=False) | ~Q(guardian_signature="")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.plan} {self.date}"
+
+
+class Term(models.TextChoices):
+    AUTUMN = "1", _("autumn term")  # 第一学期 (September-January)
+    SPRING = "2", _("spring term")  # 第二学期 (February-July)
+
+
+class GoalResult(models.TextChoices):
+    MET = "met", _("met")
+    PARTLY = "partly", _("partly met")
+    NOT_MET = "not_met", _("not met")
+
+
+class PlanGoal(models.Model):
+    """A goal of a send-teaching-home plan for one term, and its review at the term's end."""
+
+    plan = models.ForeignKey(HomeTeachingPlan, verbose_name=_("plan"), on_delete=models.CASCADE,
+                             related_name="goals")
+    school_year = models.PositiveSmallIntegerField(_("school year"), help_text=_("year in which it began on 1 September"))
+    term = models.CharField(_("term"), max_length=1, choices=Term.choices)
+    area = models.CharField(_("content area"), max_length=20, choices=ContentArea.choices)
+    goal = models.TextField(_("goal"))
+    result = models.CharField(_("review"), max_length=10, choices=GoalResult.choices, blank=True)
+    review = models.TextField(_("review notes"), blank=True)
+    reviewed_on = models.DateField(_("reviewed on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("term goal")
+        verbose_name_plural = _("term goals")
+        ordering = ["plan", "school_year", "term", "area", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.plan} {self.school_year}-{self.term} {self.get_area_display()}"

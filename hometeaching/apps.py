@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class HomeTeachingConfig(AppConfig):
+    name = "hometeaching"
+    verbose_name = _("Send-teaching-home")

@@ -1,0 +1,110 @@
+"""Forms of the send-teaching-home pages: the plan (一人一案), a visit's record, a term goal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from gridmap.models import ContentArea, HomeTeachingPlan, HomeVisit, PlanGoal, Term
+
+
+class PlanForm(forms.ModelForm):  # type: ignore[type-arg]
+    content = forms.MultipleChoiceField(label=_("content areas"), choices=ContentArea.choices, required=False,
+                                        widget=forms.CheckboxSelectMultiple)
+    days = forms.MultipleChoiceField(
+        label=_("preferred weekdays"), required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[(str(i), label) for i, label in enumerate(["一", "二", "三", "四", "五", "六", "日"], 1)])
+
+    class Meta:
+        model = HomeTeachingPlan
+        fields = ["place", "disability_level", "teachers", "visits_per_week", "hours_per_visit", "available_from",
+                  "available_until", "guardian_name", "guardian_phone", "plan", "end_date"]
+        widgets = {"available_from": forms.TimeInput(attrs={"type": "time"}),
+                   "available_until": forms.TimeInput(attrs={"type": "time"}),
+                   "end_date": forms.DateInput(attrs={"type": "date"}), "plan": forms.Textarea(attrs={"rows": 3}),
+                   "teachers": forms.CheckboxSelectMultiple}
+
+    def __init__(self, *args: Any, teachers: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if teachers is not None:
+            self.fields["teachers"].queryset = teachers  # type: ignore[attr-defined]
+        self.fields["content"].initial = [a for a in self.instance.content_areas.split(",") if a]
+        self.fields["days"].initial = [d for d in self.instance.preferred_days.split(",") if d]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("visits_per_week") is not None and data["visits_per_week"] < settings.GRIDMAP_HOME_VISITS_PER_WEEK:
+            self.add_error("visits_per_week", _("The province asks for at least %(n)s visit(s) a week.")
+                           % {"n": settings.GRIDMAP_HOME_VISITS_PER_WEEK})
+        if data.get("hours_per_visit") is not None and data["hours_per_visit"] < settings.GRIDMAP_HOME_HOURS_PER_VISIT:
+            self.add_error("hours_per_visit", _("The province asks for at least %(n)s class hours a visit.")
+                           % {"n": settings.GRIDMAP_HOME_HOURS_PER_VISIT})
+        if data.get("visits_per_week") and data["visits_per_week"] > 7:
+            self.add_error("visits_per_week", _("At most 7 visits a week."))
+        if data.get("hours_per_visit") and data["hours_per_visit"] > 8:
+            self.add_error("hours_per_visit", _("At most 8 class hours a visit."))
+        a, b = data.get("available_from"), data.get("available_until")
+        if a and b and a >= b:
+            self.add_error("available_until", _("The end must come after the start."))
+        end = data.get("end_date")
+        if end and end < self.instance.start_date:
+            self.add_error("end_date", _("The plan cannot end before it starts."))
+        return data
+
+    def save(self, commit: bool = True) -> HomeTeachingPlan:
+        self.instance.content_areas = ",".join(self.cleaned_data.get("content") or [])
+        self.instance.preferred_days = ",".join(self.cleaned_data.get("days") or [])
+        return super().save(commit)  # type: ignore[no-any-return]
+
+
+class VisitForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = HomeVisit
+        fields = ["date", "start_time", "end_time", "class_hours", "teachers", "content", "progress", "notes",
+                  "guardian_signed", "guardian_signature"]
+        widgets = {"date": forms.DateInput(attrs={"type": "date"}), "start_time": forms.TimeInput(attrs={"type": "time"}),
+                   "end_time": forms.TimeInput(attrs={"type": "time"}), "teachers": forms.CheckboxSelectMultiple,
+                   "content": forms.Textarea(attrs={"rows": 2}), "progress": forms.Textarea(attrs={"rows": 2}),
+                   "notes": forms.Textarea(attrs={"rows": 1})}
+
+    def __init__(self, *args: Any, teachers: Any = None, plan: HomeTeachingPlan | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.plan = plan
+        if teachers is not None:
+            self.fields["teachers"].queryset = teachers  # type: ignore[attr-defined]
+        self.fields["teachers"].required = True
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        a, b = data.get("start_time"), data.get("end_time")
+        if a and b and a >= b:
+            self.add_error("end_time", _("The end must come after the start."))
+        if data.get("guardian_signed") and not (data.get("guardian_signature") or "").strip():
+            self.add_error("guardian_signature", _("Give the name of who signed."))
+        day = data.get("date")
+        if day and self.plan is not None and (day < self.plan.start_date or (self.plan.end_date and day > self.plan.end_date)):
+            self.add_error("date", _("The date lies outside the plan."))
+        hours = data.get("class_hours")
+        if hours is not None and hours > 8:
+            self.add_error("class_hours", _("At most 8 class hours a visit."))
+        return data
+
+
+class GoalForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = PlanGoal
+        fields = ["school_year", "term", "area", "goal", "result", "review", "reviewed_on"]
+        widgets = {"goal": forms.Textarea(attrs={"rows": 2}), "review": forms.Textarea(attrs={"rows": 1}),
+                   "reviewed_on": forms.DateInput(attrs={"type": "date"})}
+
+    def clean_school_year(self) -> int:
+        year = int(self.cleaned_data["school_year"])
+        if not 2000 <= year <= 2100:
+            raise forms.ValidationError(_("Give a school year such as 2026."))
+        return year
+
+
+TERMS = Term
