@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 
 from gaps.norms import within
 from planning.baseline import Baseline, Schools
-from planning.closures import PMedianResult, solve_p_median
+from planning.closures import ModelError, PMedianResult, solve_p_median
 from planning.evaluate import CLOSE, Change
 
 TIME, BEYOND = "time", "beyond"
@@ -131,6 +131,13 @@ class Suggestion:
 
 
 def suggest(base: Baseline, schools: Schools, target: Target) -> Suggestion:
+    try:
+        return _suggest(base, schools, target)
+    except ModelError as e:  # an instance the target makes impossible: the planner's message
+        raise SuggestError(str(e)) from None
+
+
+def _suggest(base: Baseline, schools: Schools, target: Target) -> Suggestion:
     index = schools.index()
     objective = target.objective if target.objective in (TIME, BEYOND) else TIME
     inst = instance(base, schools, objective, target.capacities)
@@ -146,7 +153,7 @@ def suggest(base: Baseline, schools: Schools, target: Target) -> Suggestion:
     if target.max_pupils is not None:
         big = np.flatnonzero(schools.enrolment[inst.sites] >= target.max_pupils)
         fixed |= set(big.tolist())
-    may_close = m - len(fixed)
+    may_close = min(m - len(fixed), m - 1)  # at least one school stays open
     size = {"points": len(inst.demand), "sites": m, "children": int(inst.demand.sum()), "left_out": inst.left_out,
             "may_close": may_close}
     searched: list[dict[str, Any]] = []

@@ -364,3 +364,22 @@ def test_report_suppression_in_one_place(county):
     rep = report.build(base, out, [Change("close", s["B"].code)], aggregate_only())
     assert rep.totals["moved"] == "<5" and rep.time_after.mean is None  # no mean of four children
     assert "<5" in rep.summary
+
+
+def test_suggest_page_opens_the_plan_as_a_scenario(county, settings, today):
+    settings.GRIDMAP_COUNTY_CODE = "990002"
+    planner, _u = login("county_planner")
+    assert planner.get("/planning/suggest/").status_code == 200
+    r = planner.post("/planning/suggest/", {"close": "1", "objective": "time", "name": "建议方案"})
+    assert r.status_code == 302
+    sc = Scenario.objects.get(name="建议方案")
+    assert sc.origin == "suggested" and sc.solver["status"] == "optimal" and sc.solver["gap"] == 0
+    assert list(sc.changes.values_list("school__code", flat=True)) == [county["schools"]["A"].code]
+    assert planner.get(r["Location"]).status_code == 200
+    # nonsense targets: a form error, nothing written
+    for data in ({"objective": "time"}, {"close": "3", "objective": "time"}, {"close": "1", "objective": "fast"},
+                 {"close": "x\x00", "objective": "time"}):
+        assert planner.post("/planning/suggest/", data).status_code in (200, 400)
+    assert Scenario.objects.count() == 1
+    inspector, _u = login("inspector")
+    assert inspector.post("/planning/suggest/", {"close": "1", "objective": "time"}).status_code == 403
