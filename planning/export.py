@@ -75,7 +75,7 @@ def tables(rep: Report) -> list[tuple[str, list[str], list[list[Any]]]]:
                                       _("mean min before"), _("mean min after")],
                 [[c["code"], c["name"], c["merge_into"], c["enrolment"], c["moved"], c["time_before"].mean,
                   c["time_after"].mean] for c in rep.closed]))
-    out.append((_("Flows"), [_("from"), _("to"), _("children")],
+    out.append((_("Flows"), [_("closing school"), _("receiving school"), _("children")],
                 [[f["from"], f["to"], f["children"]] for f in rep.flows]))
     out.append((_("Receiving schools"), [_("code"), _("school"), _("capacity"), _("pupils before"), _("staying"),
                                          _("arriving"), _("after"), _("beyond capacity"), _("boards"),

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from gridmap.models import Area, School
 from planning import evaluate
@@ -27,7 +28,7 @@ class Origin(models.TextChoices):
 
 class Action(models.TextChoices):
     CLOSE = evaluate.CLOSE, _("close")
-    MERGE = evaluate.MERGE, _("merge into")
+    MERGE = evaluate.MERGE, pgettext_lazy("scenario change", "merge")
     GRADES = evaluate.GRADES, _("change grades")
     CAPACITY = evaluate.CAPACITY, _("change capacity")
     BOARDING = evaluate.BOARDING, _("change boarding")
