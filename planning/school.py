@@ -113,9 +113,9 @@ def page(user: Any, school: School, on: date | None = None) -> SchoolPage:
 def people(user: Any, school: School) -> list[dict[str, str]]:
     rows = (Responsibility.objects.filter(Q(school=school) | Q(school_class__school=school), role__in=PEOPLE_ROLES,
                                           end_date__isnull=True, person__in=access.visible_people(user))
-            .select_related("person", "school_class").order_by("role", "school_class__grade", "school_class__number"))
+            .select_related("person", "school_class").order_by("school_class__grade", "school_class__number", "role"))
     out = []
-    for r in rows:
+    for r in sorted(rows, key=lambda r: r.role != Role.PRINCIPAL):  # the principal first
         what = r.get_role_display()
         if r.school_class is not None:
             what = f"{what} · {r.school_class.grade}年级{r.school_class.number}班"
