@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('gridmap', '0009_home_teaching_handbook'),
+        ('gridmap', '0008_atlas_job_heartbeat'),  # Area and School are all it needs
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
