@@ -388,10 +388,10 @@ def test_suggest_page_opens_the_plan_as_a_scenario(county, settings, today):
 def test_catchment_sheets_qr_points_at_the_school_page(settings):
     from types import SimpleNamespace
 
-    from atlas.render import cell_url
+    from atlas.render import base_url, cell_url
 
     settings.GRIDMAP_BASE_URL = "https://edu.example"
     sheet = SimpleNamespace(per="catchment", code="2133070097")
-    assert cell_url(sheet, SimpleNamespace(township_code="330783108")) == "https://edu.example/schools/2133070097/"
+    assert cell_url(sheet, SimpleNamespace(township_code="330783108"), base_url()) == "https://edu.example/schools/2133070097/"
     group = SimpleNamespace(per="group", code="330783108001001")
-    assert cell_url(group, SimpleNamespace(township_code="330783108")) == "https://edu.example/grid/330783108001001/"
+    assert cell_url(group, SimpleNamespace(township_code="330783108"), base_url()) == "https://edu.example/grid/330783108001001/"
