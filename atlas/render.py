@@ -83,8 +83,9 @@ def is_loopback(url: str) -> bool:
 
 
 def cell_url(spec: SheetSpec, facts: content.SheetFacts, base: str = LOOPBACK_URL) -> str:
-    code = facts.township_code if spec.per == AtlasPer.CATCHMENT else spec.code
-    return f"{base}/grid/{code}/"
+    if spec.per == AtlasPer.CATCHMENT:  # a catchment sheet's code is its school's: the school's page
+        return f"{base}/schools/{spec.code}/"
+    return f"{base}/grid/{spec.code}/"
 
 
 class SheetRenderer:

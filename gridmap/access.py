@@ -496,3 +496,18 @@ def may_manage_logins(user: Any) -> bool:
 
 def may_manage_login(user: Any, other: Any) -> bool:
     return may_manage_logins(user) and (not other.is_superuser or user.is_superuser)
+
+
+# --- school consolidation scenarios (planning/, issue 16) ----------------------------------------
+# Scenarios are the county's: every county-wide login reads them (counts only, as ever, for the
+# aggregate-only roles); the county planner and administrator make, change and delete them.
+PLANNING_ROLES = {UserRole.COUNTY_ADMIN, UserRole.COUNTY_PLANNER}
+
+
+def may_view_plans(user: Any) -> bool:
+    return scope_of(user).everywhere
+
+
+def may_plan(user: Any) -> bool:
+    scope = scope_of(user)
+    return scope.everywhere and scope.role in PLANNING_ROLES

@@ -42,6 +42,7 @@ def _menu(user: Any) -> list[tuple[str, str]]:
         items.append((_("Print maps"), reverse("atlas", args=[home.code])))
     if scope.everywhere:
         items.append((_("Dashboard"), reverse("dashboard")))
+        items.append((_("School consolidation"), reverse("planning:list")))  # planning/ (issue 16)
     if access.may_manage_logins(user):
         items.append((_("Logins"), reverse("login-list")))
     return items

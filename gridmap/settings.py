@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "routing",
     "gaps",
     "hometeaching",  # send-teaching-home (issue 15)
+    "planning",
 ]
 
 MIDDLEWARE = [
@@ -300,6 +301,15 @@ GRIDMAP_ACCESS_MAX_M = float(os.environ.get("GRIDMAP_ACCESS_MAX_M", "1000"))
 # the longest way to school per grade band, by mode, and where a boarding school may stand in.
 GRIDMAP_COVERAGE_NORMS = os.environ.get(
     "GRIDMAP_COVERAGE_NORMS", "1-3=walk/30; 4-6=walk/30+boarding:bus/60; 7-9=bus/30+boarding:bus/90")
+
+# --- School consolidation scenarios (planning/, issue 16) --------------------------------------
+# GRIDMAP_PLANNING_OVERFLOW (default "next"): what a scenario does when a receiving school is full —
+# "next": seats go to the nearest children, the others to the next nearest school with room;
+# "count": every child goes to the nearest school, places beyond capacity are counted as overflow.
+# Each scenario may override it; the report states the rule it used.
+GRIDMAP_PLANNING_OVERFLOW = os.environ.get("GRIDMAP_PLANNING_OVERFLOW", "next")
+# GRIDMAP_PLANNING_SOLVER_SECONDS (default 60): time limit of the suggested-plan solver (HiGHS).
+GRIDMAP_PLANNING_SOLVER_SECONDS = float(os.environ.get("GRIDMAP_PLANNING_SOLVER_SECONDS", "60"))
 
 # --- Send-teaching-home (送教上门, hometeaching/, gridmap/visits.py) --------------------------------
 # The province's load. DESIGN.md's floor is one visit a week by two teachers, one of them male;

@@ -39,6 +39,7 @@ urlpatterns = [
     path("atlas/jobs/<int:pk>/retry/", atlas_views.job_retry, name="atlas-job-retry"),
     path("coverage/", include("gaps.urls")),
     path("hometeaching/", include("hometeaching.urls")),  # send-teaching-home (issue 15)
+    path("", include("planning.urls")),  # /schools/<code>/ and /planning/ (issue 16)
     path("grid/cell/<str:code>/", views.cell_card, name="cell-card"),
     path("grid/cell/<str:code>/assign/<str:what>/", views.assign, name="grid-assign"),
     path("grid/<str:code>/", views.grid_page, name="grid"),
