@@ -6,7 +6,8 @@ and API lists together.
 One model of everything published (gridmap.disclosure does the deciding):
 - units: the county, its townships, villages and village groups (registry line, by residence),
   and each township report's school-line rows (its schools);
-- readers: the grid (cells, sidebar, card, cells.xlsx|csv), /api/v1/cells/, the reports and their
+- readers: the grid (cells, sidebar, card, cells.xlsx|csv, the village and township aggregates of
+  the map), /api/v1/cells/, the reports and their
   exports, the dashboard (figures and charts, one decision per month drawn) and the hotspot layer
   (cells and villages, unfiltered);
 - figures: the monthly report's counts (school-age children, the status columns, suspected,
