@@ -79,12 +79,26 @@ def week_text(week: weekly.Week) -> str:
 
 
 def half_days() -> list[tuple[int, int]]:
-    """The half-days' (start, end) in seconds after midnight."""
-    out = []
-    for part in str(settings.GRIDMAP_HOME_HALF_DAYS).split(","):
-        a, _sep, b = part.strip().partition("-")
-        start, end = (datetime.strptime(x.strip(), "%H:%M").time() for x in (a, b))
-        out.append((_seconds(start), _seconds(end)))
+    """The half-days' (start, end) in seconds after midnight (GRIDMAP_HOME_HALF_DAYS)."""
+    return parse_half_days(str(settings.GRIDMAP_HOME_HALF_DAYS))
+
+
+def parse_half_days(text: str) -> list[tuple[int, int]]:
+    """'08:00-12:00,14:00-17:30' → [(28800, 43200), (50400, 63000)]; ValueError says what is wrong."""
+    out: list[tuple[int, int]] = []
+    for part in text.split(","):
+        a, sep, b = part.strip().partition("-")
+        try:
+            if not sep:
+                raise ValueError
+            start, end = (_seconds(datetime.strptime(x.strip(), "%H:%M").time()) for x in (a, b))
+        except ValueError:
+            raise ValueError(f"{part.strip()!r} is not a half-day HH:MM-HH:MM") from None
+        if start >= end:
+            raise ValueError(f"{part.strip()!r} ends before it starts")
+        if out and start < out[-1][1]:
+            raise ValueError(f"{part.strip()!r} overlaps or comes before the half-day before it")
+        out.append((start, end))
     return out
 
 
@@ -146,6 +160,11 @@ class WeekPlan:
     matrix_s: float = 0.0
     solver_s: float = 0.0
     solver_calls: int = 0
+    lines: dict[int, list[Any]] = field(default_factory=dict)  # trip number → its legs along the roads
+    lines_s: float = 0.0
+    fingerprint: str = ""  # hometeaching.cache: what the plan was made from
+    planned_at: float = field(default_factory=clock.time)
+    from_cache: bool = False
 
     @property
     def travel_s(self) -> float:
@@ -320,7 +339,10 @@ def _plan_team(d: np.ndarray, stops: list[Stop], slots: list[Slot], free: list[i
 
 
 def trip_lines(plan: WeekPlan, trip: Trip) -> list[Any]:
-    """Each leg of a trip as a line along the roads (routing.engine.trip_path), school → … → school."""
+    """Each leg of a trip as a line along the roads (routing.engine.trip_path), school → … → school
+    (drawn once with the plan when it comes from hometeaching.cache)."""
+    if trip.number in plan.lines:
+        return plan.lines[trip.number]
     school = (plan.school.location.x, plan.school.location.y)
     points = [school, *[s.lonlat for s in trip.stops], school]
     return [engine.trip_path(np.array([a]), np.array([b]), plan.mode) for a, b in zip(points[:-1], points[1:], strict=True)]

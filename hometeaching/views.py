@@ -31,7 +31,7 @@ from gridmap import access, audit
 from gridmap import visits as weekly
 from gridmap.models import Area, AuditAction, Child, HomeTeachingPlan, Person, School, Term
 from gridmap.reports import month_bounds
-from hometeaching import layer, printing, routes, rules
+from hometeaching import cache, layer, printing, routes, rules
 from hometeaching.forms import GoalForm, PlanForm, VisitForm
 
 
@@ -205,7 +205,7 @@ def _week_plan(request: HttpRequest, code: str) -> tuple[School, routes.WeekPlan
         week = _week(request)
     except ValueError as error:
         return HttpResponseBadRequest(str(error))
-    return school, routes.plan_week(school, week)
+    return school, cache.week_plan(school, week)
 
 
 def _trip_number(request: HttpRequest, plan: routes.WeekPlan) -> int | None:
