@@ -15,35 +15,45 @@ else is 404. Every read of children is audited; writes go through access.may_wri
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, timedelta
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseNotModified,
+    JsonResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from gridmap import access, audit
+from gridmap import access, audit, grid
 from gridmap import visits as weekly
 from gridmap.models import Area, AuditAction, Child, HomeTeachingPlan, Person, School, Term
 from gridmap.reports import month_bounds
-from hometeaching import cache, layer, printing, routes, rules
+from hometeaching import cache, layer, printing, routes, rules, scope
 from hometeaching.forms import GoalForm, PlanForm, VisitForm
+from layers.home_routes import routes_page_layers
+from layers.maps import grid_map
+from layers.maps import render as render_map
 
 
 def _may_see_children(request: HttpRequest) -> None:
-    if not access.scope_of(request.user).individual_children:
+    if not scope.may_see(request.user):
         raise Http404
 
 
-def visible_plans(user: Any) -> QuerySet[HomeTeachingPlan]:
-    scope = access.scope_of(user)
-    plans = HomeTeachingPlan.objects.filter(child__in=access.visible_children(user).values("pk"))
-    return plans.filter(school__in=scope.school_ids) if scope.school_ids else plans
+visible_plans = scope.visible_plans
 
 
 def _school(request: HttpRequest, code: str) -> School:
@@ -227,27 +237,47 @@ def routes_page(request: HttpRequest, code: str) -> HttpResponse:
     audit.record(request, AuditAction.LIST, school,
                  summary=f"送教路线：{school.name} {routes.week_text(plan.week)} {len(plan.trips)} 趟")
     mon = weekly.monday(plan.week)
+    township = Area.objects.get(pk=school.township_id)
+    fmap = grid_map(township, request.user, grid.cells(request.user, township),
+                    layers=routes_page_layers(school.code, school.name, plan.week))
     return render(request, "hometeaching/routes.html", {
-        "school": school, "plan": plan, "week": routes.week_text(plan.week),
+        "school": school, "plan": plan, "week": routes.week_text(plan.week), "map": render_map(fmap.map),
         "prev": routes.week_text(weekly.week_of(mon - timedelta(days=7))),
         "next": routes.week_text(weekly.week_of(mon + timedelta(days=7))),
         "trips": [(t, [(s, routes.clock_text(a)) for s, a in zip(t.stops, t.starts, strict=True)],
-                   round(t.travel_s / 60, 1)) for t in plan.trips],
+                   round(t.travel_s / 60, 1), layer.colour(t.number)) for t in plan.trips],
         "unfit": [(s, routes.reason_text(r)) for s, r in plan.unfit],
-        "township": Area.objects.filter(pk=school.township_id).first(),
+        "township": township,
     })
+
+
+def _scope_key(user: Any) -> str:
+    s = access.scope_of(user)
+    return f"{user.pk}|{s.role}|{s.everywhere}|{s.area_codes}|{s.school_ids}|{s.individual_children}"
 
 
 @login_required
 @require_GET
 def routes_layer(request: HttpRequest, code: str) -> HttpResponse:
-    got = _week_plan(request, code)
-    if isinstance(got, HttpResponse):
-        return got
-    school, plan = got
-    audit.record(request, AuditAction.LIST, school, summary=f"送教路线图层：{school.name} {routes.week_text(plan.week)}")
-    response = JsonResponse(layer.features(plan), json_dumps_params={"ensure_ascii": False})
-    response["Cache-Control"] = "private, no-cache"
+    """The route layer's GeoJSON, with an ETag from the week plan's fingerprint (304 when unchanged:
+    nothing planned, nothing read)."""
+    school = _school(request, code)
+    try:
+        week = _week(request)
+    except ValueError as error:
+        return HttpResponseBadRequest(str(error))
+    fp = cache.fingerprint(school, week)
+    etag = '"' + hashlib.sha1(f"{fp}|{routes.week_text(week)}|{_scope_key(request.user)}|{get_language()}"
+                              .encode()).hexdigest()[:20] + '"'
+    if etag in [t.strip().removeprefix("W/") for t in request.headers.get("If-None-Match", "").split(",")]:
+        response: HttpResponse = HttpResponseNotModified()
+    else:
+        plan = cache.week_plan(school, week)
+        audit.record(request, AuditAction.LIST, school, summary=f"送教路线图层：{school.name} {routes.week_text(plan.week)}")
+        response = JsonResponse(layer.features(plan), json_dumps_params={"ensure_ascii": False, "separators": (",", ":")})
+    response["ETag"] = etag
+    patch_cache_control(response, private=True, no_cache=True)
+    patch_vary_headers(response, ["Cookie", "Accept-Language"])
     return response
 
 
