@@ -19,6 +19,7 @@ import hashlib
 from datetime import date, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -42,7 +43,7 @@ from gridmap import visits as weekly
 from gridmap.models import Area, AuditAction, Child, HomeTeachingPlan, Person, School, Term
 from gridmap.reports import month_bounds
 from hometeaching import cache, layer, printing, routes, rules, scope
-from hometeaching.forms import GoalForm, PlanForm, VisitForm
+from hometeaching.forms import GoalForm, NewPlanForm, PlanForm, VisitForm, ineligible
 from layers.home_routes import routes_page_layers
 from layers.maps import grid_map
 from layers.maps import render as render_map
@@ -105,7 +106,11 @@ def overview(request: HttpRequest, code: str) -> HttpResponse:
     due = sum(d for _m, d in per_plan.values())
     return render(request, "hometeaching/overview.html", {
         "title": title, "code": code, "school": school, "plans": [(p, per_plan.get(p.pk, (0, 0))) for p in plan_rows],
-        "violations": [rules.as_row(v, names.get(v.child_id, "")) for v in found], "counts": rules.summary(found),
+        "violations": [{**rules.as_row(v, names.get(v.child_id, "")),
+                        "new_plan": v.kind == rules.UNPLANNED
+                        and scope.may_create_plan(request.user, Child(pk=v.child_id), v.school_id),
+                        "child_id": v.child_id} for v in found],
+        "counts": rules.summary(found),
         "kinds": rules.KINDS, "made": made, "due": due, "rate": round(100 * made / due, 1) if due else None,
         "month": f"{first:%Y-%m}", "week": routes.week_text(weekly.week_of(today)),
         "schools": sorted({(p.school.code, p.school.name) for p in plan_rows}),
@@ -149,6 +154,46 @@ def plan_page(request: HttpRequest, pk: int) -> HttpResponse:
         "goals": plan.goals.all(), "weeks": weeks[::-1], "school_year": year, "terms": Term.choices,
         "areas": printing.plan_areas(plan),
     })
+
+
+@login_required
+def new_plan(request: HttpRequest, pk: int) -> HttpResponse:
+    """Create the 一人一案 of a disabled school-age child who has none (from the violations list or
+    the child's page): the county administrator, the child's township, the responsible school."""
+    _may_see_children(request)
+    child = get_object_or_404(access.visible_children(request.user).select_related("group", "household"), pk=pk)
+    today = timezone.localdate()
+    responsible = rules.responsible_schools(Child.objects.filter(pk=child.pk), today).get(child.pk)
+    if not scope.may_create_plan(request.user, child, responsible):
+        raise Http404
+    refused = ineligible(child, today)
+    schools = scope.plan_schools(request.user, child, responsible)
+    teachers = access.visible_people(request.user).filter(school__in=schools.values("pk")).order_by("school__code", "name")
+    instance = HomeTeachingPlan(child=child)
+    if request.method == "POST":
+        if refused:
+            return render(request, "hometeaching/new_plan.html", {"child": child, "refused": refused}, status=400)
+        form = NewPlanForm(request.POST, instance=instance, teachers=teachers, schools=schools)
+        if form.is_valid():
+            with transaction.atomic():
+                plan = form.save()
+                audit.record(request, AuditAction.CHANGE, child, summary=f"送教计划：{child.name} 新建（{plan.school.name}）",
+                             after={"plan": plan.pk, "school": plan.school.code, "start": plan.start_date.isoformat(),
+                                    "teachers": sorted(plan.teachers.values_list("pk", flat=True))})
+            return redirect("hometeaching-plan", pk=plan.pk)
+        status = 400
+    elif request.method == "GET":
+        form = NewPlanForm(instance=instance, teachers=teachers, schools=schools, initial={
+            "school": responsible if schools.filter(pk=responsible or 0).exists() else None, "start_date": today,
+            "visits_per_week": settings.GRIDMAP_HOME_VISITS_PER_WEEK, "hours_per_visit": settings.GRIDMAP_HOME_HOURS_PER_VISIT,
+            "guardian_name": child.household.head_name if child.household else ""})
+        status = 200
+    else:
+        return HttpResponse(status=405)
+    audit.record(request, AuditAction.VIEW, child, summary=f"送教计划：{child.name} 新建页")
+    return render(request, "hometeaching/new_plan.html", {
+        "child": child, "form": form, "refused": refused,
+        "responsible": School.objects.filter(pk=responsible).first() if responsible else None}, status=status)
 
 
 @login_required
