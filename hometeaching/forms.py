@@ -26,13 +26,16 @@ class PlanForm(forms.ModelForm):  # type: ignore[type-arg]
                   "available_until", "guardian_name", "guardian_phone", "plan", "end_date"]
         widgets = {"available_from": forms.TimeInput(attrs={"type": "time"}),
                    "available_until": forms.TimeInput(attrs={"type": "time"}),
-                   "end_date": forms.DateInput(attrs={"type": "date"}), "plan": forms.Textarea(attrs={"rows": 3}),
+                   "end_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                   "plan": forms.Textarea(attrs={"rows": 3}),
                    "teachers": forms.CheckboxSelectMultiple}
 
     def __init__(self, *args: Any, teachers: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if teachers is not None:
             self.fields["teachers"].queryset = teachers  # type: ignore[attr-defined]
+        # who is a man matters (the male-teacher rule): show it beside each name
+        self.fields["teachers"].label_from_instance = lambda p: f"{p.name}（{p.get_sex_display()}）"  # type: ignore[attr-defined]
         self.fields["content"].initial = [a for a in self.instance.content_areas.split(",") if a]
         self.fields["days"].initial = [d for d in self.instance.preferred_days.split(",") if d]
 
@@ -141,7 +144,7 @@ class NewPlanForm(PlanForm):
     school = forms.ModelChoiceField(label=_("school"), queryset=School.objects.none(),
                                     help_text=_("By default the child's responsible school; another school is "
                                                 "listed as a violation."))
-    start_date = forms.DateField(label=_("from"), widget=forms.DateInput(attrs={"type": "date"}))
+    start_date = forms.DateField(label=_("from"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
     class Meta(PlanForm.Meta):
         fields = ["school", "start_date", *PlanForm.Meta.fields]
