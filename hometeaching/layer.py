@@ -4,7 +4,7 @@ Features (properties.kind):
 - "school": the depot;
 - "leg": one leg of a trip as a line along the roads (routing.engine.trip_path), with the trip's number,
   its colour, the leg's number, minutes, kilometres, the middle (where the minutes are written) and
-  arrows along it (a point and the bearing there, one per ~1.5 km, at least one);
+  arrows along it (a point and the bearing there, one per ~1.5 km, at least two);
 - "stop": a visit, numbered in its trip's order, with the child's initials (never the name), the
   village group, planned start and end, and the guardian's phone for those who may see children.
 The page fetches it from /hometeaching/school/<code>/routes/layer.json?week=… (scoped, audited).
@@ -38,8 +38,9 @@ def _bearing(coords: np.ndarray, at: float = 0.5) -> tuple[list[float], float]:
 
 
 def arrows(coords: np.ndarray, metres: float, every_m: float = 1500.0) -> list[list[float]]:
-    """[lon, lat, bearing] at evenly spaced points along a leg: one per `every_m`, at least one."""
-    n = max(1, min(8, int(metres // every_m)))
+    """[lon, lat, bearing] at evenly spaced points along a leg: one per `every_m`, at least two (a
+    quarter and three quarters of the way: the middle carries the leg's minutes)."""
+    n = max(2, min(8, int(metres // every_m)))
     return [[*point, bearing] for point, bearing in (_bearing(coords, (i + 0.5) / n) for i in range(n))]
 
 

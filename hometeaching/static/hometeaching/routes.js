@@ -75,7 +75,7 @@ var gmRoutes = (function () {
           bounds.extend(line.getBounds());
           (p.arrows || [[p.mid[0], p.mid[1], p.bearing]]).forEach(function (a) {
             L.marker([a[1], a[0]], {pane: "gmRoutes", interactive: false, icon: L.divIcon({className: "gm-arrow-icon",
-              html: '<div style="color:' + colour + ";transform:rotate(" + a[2] + 'deg)">▲</div>', iconSize: [14, 14]})}).addTo(group);
+              html: '<div style="color:' + colour + ";transform:rotate(" + a[2] + 'deg)">▲</div>', iconSize: [16, 16]})}).addTo(group);
           });
           L.marker([p.mid[1], p.mid[0]], {pane: "gmRoutes", interactive: false, icon: L.divIcon({className: "gm-leg-label",
             html: esc(p.minutes) + "′", iconSize: [34, 14], iconAnchor: [-8, 7]})}).addTo(group);
@@ -95,7 +95,12 @@ var gmRoutes = (function () {
       });
     });
     addLegend(rows, unfit);
-    if (opts.fit && bounds.isValid()) map.fitBounds(bounds.pad(0.1));
+    if (opts.fit && bounds.isValid()) {
+      // Leaflet ignores a new view while a zoom animation runs (the page's own fit to the township
+      // may still be animating when the routes arrive): fit once it has ended
+      var fit = function () { map.fitBounds(bounds.pad(0.1), {animate: false}); };
+      if (map._animatingZoom) map.once("zoomend", fit); else fit();
+    }
     map.getContainer().dataset.routes = String(rows.length);
   }
 
