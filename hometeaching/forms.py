@@ -153,6 +153,9 @@ class NewPlanForm(PlanForm):
         super().__init__(*args, **kwargs)
         self.fields["school"].queryset = schools  # type: ignore[attr-defined]
         self.order_fields(["school", "start_date"])
+        # the teachers may come from several schools here: say whose each is
+        self.fields["teachers"].label_from_instance = (  # type: ignore[attr-defined]
+            lambda p: f"{p.name}（{p.get_sex_display()}）· {p.school.name if p.school else ''}")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -168,7 +168,8 @@ def new_plan(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     refused = ineligible(child, today)
     schools = scope.plan_schools(request.user, child, responsible)
-    teachers = access.visible_people(request.user).filter(school__in=schools.values("pk")).order_by("school__code", "name")
+    teachers = (access.visible_people(request.user).filter(school__in=schools.values("pk")).select_related("school")
+                .order_by("school__code", "name"))
     instance = HomeTeachingPlan(child=child)
     if request.method == "POST":
         if refused:
