@@ -90,7 +90,7 @@ def run(job_id: int) -> AtlasJob:
 
     try:
         result = render.build(job.user, job.area, job.per, job.paper, output_path(job), job.same_scale, progress,
-                              work_parent=work_folder(job.pk))
+                              work_parent=work_folder(job.pk), qr_base=render.base_url(job.base_url))
     except Exception as error:  # the job shows what went wrong; the worker process ends normally
         AtlasJob.objects.filter(pk=job.pk).update(status=JobStatus.FAILED, error=str(error)[:2000],
                                                   finished_at=timezone.now())

@@ -60,16 +60,39 @@ def qr_svg(url: str) -> str:
     return str(buffer.getvalue().decode())
 
 
-def cell_url(spec: SheetSpec, facts: content.SheetFacts) -> str:
+LOOPBACK_URL = "http://127.0.0.1:8000"
+
+
+def base_url(opened_from: str = "") -> str:
+    """The address printed in the QR codes: GRIDMAP_BASE_URL when set, else the address the atlas page
+    was opened from, else the development server's (a loopback no phone can reach: see is_loopback)."""
+    return (settings.GRIDMAP_BASE_URL or opened_from or LOOPBACK_URL).rstrip("/")
+
+
+def is_loopback(url: str) -> bool:
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def cell_url(spec: SheetSpec, facts: content.SheetFacts, base: str = LOOPBACK_URL) -> str:
     code = facts.township_code if spec.per == AtlasPer.CATCHMENT else spec.code
-    return f"{settings.GRIDMAP_BASE_URL}/grid/{code}/"
+    return f"{base}/grid/{code}/"
 
 
 class SheetRenderer:
     """Renders sheets for one atlas, caching what sheets share (legend, township locator bases)."""
 
-    def __init__(self, user: Any, printed_on: date | None = None) -> None:
+    def __init__(self, user: Any, printed_on: date | None = None, base: str = "") -> None:
         self.user = user
+        self.base = base or base_url()
         self.printed_on = printed_on or timezone.localdate()
         self.as_of = content.data_as_of()
         self.legend = data_uri(draw.legend())
@@ -85,7 +108,7 @@ class SheetRenderer:
         highlight = frozenset({facts.school_code} - {""})
         drawn = draw.sheet_map(spec, content.map_data(spec, self.user, highlight))
         outline, villages = self.township(facts.township_code)
-        url = cell_url(spec, facts)
+        url = cell_url(spec, facts, self.base)
         w_mm, h_mm = spec.frame_mm
         return {
             "spec": spec, "facts": facts, "total": total, "map": data_uri(drawn.svg), "map_w": w_mm, "map_h": h_mm,
@@ -115,16 +138,17 @@ def _sheet_starts(document: Any, first_page: int) -> dict[int, int]:
 
 def build(user: Any, area: Area, per: str, paper: str, out: Path, same_scale: bool = False,
           progress: Progress | None = None, chunk: int = CHUNK, specs: list[SheetSpec] | None = None,
-          work_parent: Path | None = None) -> AtlasResult:
+          work_parent: Path | None = None, qr_base: str = "") -> AtlasResult:
     """Print the atlas to `out` (0600). Chunks are written under `work_parent` (a job's own folder,
-    so that a killed job's leftovers can be found and removed) or the system's temporary folder."""
+    so that a killed job's leftovers can be found and removed) or the system's temporary folder; the
+    QR codes point to `qr_base` (base_url() when empty)."""
     started = time.perf_counter()
     specs = specs if specs is not None else plan(user, area, per, paper, same_scale)
     if not specs:
         raise AtlasError(f"{area.name}（{area.code}）没有可打印的图幅")
     if progress:
         progress(0, len(specs))  # the page shows "0/N" at once
-    renderer = SheetRenderer(user)
+    renderer = SheetRenderer(user, base=qr_base)
     page_w, page_h = PAGES_MM[paper]
     common = {"paper": paper, "page_w": page_w, "page_h": page_h, "area": area, "per_label": PER_LABELS[AtlasPer(per)],
               "printed_on": renderer.printed_on, "as_of": renderer.as_of, "user": user, "sheets": specs,

@@ -41,7 +41,8 @@ def atlas_page(request: HttpRequest, code: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         user: Any = request.user
         job = AtlasJob.objects.create(user=user, area=area, per=form.cleaned_data["per"],
-                                      paper=form.cleaned_data["paper"], same_scale=form.cleaned_data["same_scale"])
+                                      paper=form.cleaned_data["paper"], same_scale=form.cleaned_data["same_scale"],
+                                      base_url=request.build_absolute_uri("/").rstrip("/"))  # for the QR codes
         jobs.start(job)
         return HttpResponseRedirect(f"{reverse('atlas', args=[code])}?job={job.pk}")
     owner: Any = request.user

@@ -22,7 +22,7 @@ from datetime import datetime
 from benchmarks.results import ROOT, read, table
 
 # In the order they run; each must be runnable as `python -m benchmarks.<name>`.
-MODULES = ["imports", "grid_page", "reports", "atlas", "hotspots", "load", "routing", "home_routes"]
+MODULES = ["imports", "grid_page", "reports", "exports", "atlas", "hotspots", "load", "routing", "home_routes"]
 
 
 def main(only: list[str]) -> int:

@@ -7,8 +7,9 @@ township official cannot reach another township's children by any URL, id, code,
 - county administrator (and superusers): everything;
 - county planner, inspector (督学): all areas and schools, children only as counts, 1-4 shown "<5";
 - township official, village cadre: the areas in their scope and everything below them;
-- school staff: their schools, the children on their rolls or taught at home by them, and the
-  village groups of their catchments.
+- school staff: their schools, the children on their rolls or taught at home by them or in the
+  dropout cases charged to their schools (a dropout has left the roll, yet the school persuades
+  them back), and the village groups of their catchments.
 A login without a profile sees nothing.
 """
 
@@ -130,9 +131,12 @@ def visible_children(user: Any) -> QuerySet[Child]:
     if scope.everywhere:
         return Child.objects.all()
     if scope.school_ids:
+        from gridmap.models import Case
+
         return Child.objects.filter(
             Q(school_class__school__in=scope.school_ids)
-            | Q(pk__in=Child.objects.filter(home_teaching_plans__school__in=scope.school_ids).values("pk")))
+            | Q(pk__in=Child.objects.filter(home_teaching_plans__school__in=scope.school_ids).values("pk"))
+            | Q(pk__in=Case.objects.filter(school__in=scope.school_ids).values("child")))
     return Child.objects.filter(_below(scope.area_codes, "group__code"))
 
 
@@ -445,3 +449,13 @@ def may_import(user: Any) -> bool:
     county administrator hand them to another login, whose rows are then held to its own scope."""
     scope = scope_of(user)
     return scope.can_edit and (scope.role == UserRole.COUNTY_ADMIN or user.has_perm("gridmap.import_data"))
+
+
+# --- managing logins (the logins/ pages): the county administrator; only a superuser changes one
+def may_manage_logins(user: Any) -> bool:
+    scope = scope_of(user)
+    return scope.role == UserRole.COUNTY_ADMIN and scope.can_edit
+
+
+def may_manage_login(user: Any, other: Any) -> bool:
+    return may_manage_logins(user) and (not other.is_superuser or user.is_superuser)

@@ -448,3 +448,11 @@ class ReportSubmissionAdmin(ScopedAdmin[m.ReportSubmission]):
     def scope(self, request: Any, qs: QuerySet[m.ReportSubmission]) -> QuerySet[m.ReportSubmission]:
         user = request.user
         return qs.filter(Q(area__in=access.visible_areas(user)) | Q(school__in=access.visible_schools(user)))
+
+
+# --- the admin's titles in the UI's language (not Django's "Django administration")
+from django.utils.translation import gettext_lazy as _admin_title  # noqa: E402
+
+admin.site.site_header = _admin_title("gridmap administration")
+admin.site.site_title = _admin_title("gridmap administration")
+admin.site.index_title = _admin_title("Data administration")

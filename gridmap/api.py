@@ -7,11 +7,14 @@ import math
 from typing import Any
 
 from django.db.models import QuerySet
-from rest_framework import filters, serializers, viewsets
+from django.utils.translation import gettext_lazy as _
+from rest_framework import filters, routers, serializers, viewsets
+from rest_framework import views as drf_views
 from rest_framework.exceptions import ParseError, PermissionDenied
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils import formatting
 from rest_framework_gis.filters import InBBoxFilter
 from rest_framework_gis.pagination import GeoJsonPagination
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
@@ -172,3 +175,35 @@ class ChildViewSet(viewsets.ReadOnlyModelViewSet[Child]):
         child = self.get_object()
         audit.record(request, AuditAction.VIEW, child, summary=f"查看儿童 {child.id_masked}")
         return Response(self.get_serializer(child).data)
+
+
+# --- names and descriptions shown by the browsable API, translated (settings.REST_FRAMEWORK) -------
+
+class APIRoot(routers.APIRootView):
+    """The API's index (DefaultRouter's root view under a translated name)."""
+
+
+VIEW_TEXTS: dict[str, tuple[Any, Any, Any]] = {  # class: (list name, detail name, description)
+    "APIRoot": (_("gridmap API"), _("gridmap API"),
+                _("JSON and GeoJSON of areas, schools, grid cells and children, as far as your login may see.")),
+    "AreaViewSet": (_("Areas"), _("Area"), _("Registry areas: county, townships, villages, village groups.")),
+    "SchoolViewSet": (_("Schools"), _("School"), _("Schools with their kind, grades, places and status.")),
+    "CellViewSet": (_("Grid cells"), _("Grid cell"),
+                    _("Village groups with their school-age children and those off school (fewer than 5 shown "
+                      "as “<5” to logins that see counts only).")),
+    "ChildViewSet": (_("Children"), _("Child"), _("School-age children (ID numbers masked; every read is logged).")),
+}
+
+
+def view_name(view: Any) -> str:
+    texts = VIEW_TEXTS.get(type(view).__name__)
+    if texts is None:
+        return str(drf_views.get_view_name(view))
+    return str(texts[1] if getattr(view, "suffix", None) == "Instance" else texts[0])
+
+
+def view_description(view: Any, html: bool = False) -> str:
+    texts = VIEW_TEXTS.get(type(view).__name__)
+    if texts is None:
+        return str(drf_views.get_view_description(view, html))
+    return str(formatting.markup_description(str(texts[2])) if html else texts[2])

@@ -13,13 +13,14 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from gridmap import audit, ledgers
 from gridmap.models import (
     AuditAction,
     Case,
+    CaseSchoolChange,
     CaseStatus,
     CaseStep,
     Child,
@@ -38,16 +39,97 @@ class CaseError(ValueError):
     pass
 
 
+# The school a dropout must return to (DESIGN.md: the responsible school of the child's registry
+# place): the open school serving the child's *due* grade (31 August rule, on the day the case
+# opens; clamped to 1-9) for their registry village group. That is the group's catchment school of
+# the grade's stage when it teaches the grade; otherwise (a village school teaching grades 1-4, a
+# closed school) the nearest open school of the group's township teaching it, then of the county.
+# One query for any number of (child, date) pairs, so that a loader and the case page agree: the
+# catchment lookup and the nearest-school search are a correlated pair the ORM cannot express.
+DUE_SCHOOL_SQL = """
+WITH wanted AS (
+    SELECT w.child_id, w.on_date, c.group_id, g.code AS group_code, g.label_point,
+           greatest(1, least(9,
+               (extract(year FROM w.on_date)::int - CASE WHEN extract(month FROM w.on_date) >= 9 THEN 0 ELSE 1 END)
+             - (extract(year FROM c.birth_date)::int + 6
+                + CASE WHEN to_char(c.birth_date, 'MMDD') <= '0831' THEN 0 ELSE 1 END) + 1)) AS grade
+    FROM unnest(%(children)s::int[], %(dates)s::date[]) AS w(child_id, on_date)
+    JOIN gridmap_child c ON c.id = w.child_id
+    JOIN gridmap_area g ON g.id = c.group_id
+)
+SELECT w.child_id, w.grade, coalesce(
+    (SELECT s.id FROM gridmap_catchmentassignment a JOIN gridmap_school s ON s.id = a.school_id
+     WHERE a.area_id = w.group_id AND a.stage = CASE WHEN w.grade <= 6 THEN 'primary' ELSE 'junior' END
+       AND s.status = 'open' AND w.grade BETWEEN s.first_grade AND s.last_grade),
+    (SELECT s.id FROM gridmap_school s JOIN gridmap_area t ON t.id = s.township_id
+     WHERE s.status = 'open' AND w.grade BETWEEN s.first_grade AND s.last_grade
+     ORDER BY t.code <> left(w.group_code, 9), ST_Distance(s.location::geography, w.label_point::geography), s.id
+     LIMIT 1)) AS school_id
+FROM wanted w
+"""
+
+
+def due_schools(pairs: list[tuple[int, date]]) -> dict[int, tuple[int, int | None]]:
+    """For (child id, date) pairs: child id → (due grade, id of the school the rule chooses or None)."""
+    if not pairs:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(DUE_SCHOOL_SQL, {"children": [c for c, _d in pairs], "dates": [d for _c, d in pairs]})
+        return {child: (grade, school) for child, grade, school in cursor.fetchall()}
+
+
+def due_school(child: Child, on: date) -> School | None:
+    """The school a dropout must return to, by the rule above."""
+    _grade, school = due_schools([(child.pk, on)]).get(child.pk, (0, None))
+    return School.objects.filter(pk=school).first() if school else None
+
+
+def assign_due_schools(cases: QuerySet[Case]) -> int:
+    """Charge each of these cases to the school the rule chooses on its opening day (loaders);
+    returns how many changed."""
+    rows = list(cases.values_list("pk", "child_id", "opened_on", "school_id"))
+    chosen = due_schools([(child, opened) for _pk, child, opened, _s in rows])
+    changed = 0
+    for pk, child, _opened, school in rows:
+        want = chosen.get(child, (0, None))[1]
+        if want != school:
+            Case.objects.filter(pk=pk).update(school_id=want)
+            changed += 1
+    return changed
+
+
+@transaction.atomic
+def change_school(case: Case, school: School, by: Any, reason: str, request: Any = None) -> CaseSchoolChange:
+    """Charge a case to another school than the rule chose, with the reason (kept and audited)."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if case.status != CaseStatus.OPEN:
+        raise CaseError("案件已销号，不能再改应返校学校")
+    if not reason.strip():
+        raise CaseError("更改应返校学校须写明原因")
+    if school.pk == case.school_id:
+        raise CaseError("与现在的应返校学校相同")
+    change = CaseSchoolChange.objects.create(
+        case=case, from_school_id=case.school_id, to_school=school, reason=reason.strip(),
+        changed_by=by if getattr(by, "is_authenticated", False) else None)
+    before = case.school.name if case.school else ""
+    case.school = school
+    case.save(update_fields=["school"])
+    audit.record(request, AuditAction.CHANGE, case, user=by, summary=f"更改应返校学校 {case.child.id_masked}",
+                 before={"school": before}, after={"school": school.name, "reason": reason.strip()})
+    return change
+
+
 @transaction.atomic
 def confirm_dropout(child: Child, on: date, by: Any, reason: str, members: list[Person],
                     school: School | None = None, notes: str = "", request: Any = None) -> Case:
-    """A suspected child is confirmed as dropped out: on the dropout ledger, with a case."""
+    """A suspected child is confirmed as dropped out: on the dropout ledger, with a case charged to
+    the school the rule chooses (`school` overrides it, e.g. from an import)."""
     ledgers.change_status(child, ChildStatus.DROPPED_OUT, on, by, reason, request=request)
     group = child.group
     village = group.parent
     assert village is not None and village.parent is not None
-    if school is None and child.school_class is not None:
-        school = child.school_class.school
+    if school is None:
+        school = due_school(child, on)
     case = Case.objects.create(child=child, opened_on=on, township=village.parent, village=village,
                                school=school, notes=notes)
     case.members.set(members)

@@ -23,9 +23,27 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
-from gridmap import access, audit, cases, documents, grid, ledgers, responsibilities
-from gridmap.forms import AbsenceForm, CaseStepForm, CloseCaseForm, ConfirmDropoutForm, StatusForm
-from gridmap.models import AuditAction, Case, CaseStatus, Child, ChildStatus, Person, Role, Step
+from gridmap import access, audit, cases, documents, grid, ledgers, responsibilities, schooling
+from gridmap.forms import (
+    AbsenceForm,
+    CaseSchoolForm,
+    CaseStepForm,
+    CloseCaseForm,
+    ConfirmDropoutForm,
+    StatusForm,
+)
+from gridmap.models import (
+    AuditAction,
+    Case,
+    CaseStatus,
+    Child,
+    ChildStatus,
+    Person,
+    Role,
+    School,
+    SchoolStatus,
+    Step,
+)
 from gridmap.views import form_errors
 
 ABSENCE_DAYS_SHOWN = 30
@@ -55,7 +73,7 @@ def child_page(request: HttpRequest, pk: int) -> HttpResponse:
     if statuses:
         forms["status"] = StatusForm(statuses=statuses)
     if access.may_act(user, access.CONFIRM) and child.status == ChildStatus.SUSPECTED:
-        forms["confirm"] = ConfirmDropoutForm(people=_case_people(user, child))
+        forms["confirm"] = ConfirmDropoutForm(people=_case_people(user, child), open_unit=_own_unit(child))
     return render(request, "gridmap/child.html", {
         "child": child, "today": today, "forms": forms, "absence_days": ABSENCE_DAYS_SHOWN,
         "ledgers": [ledgers.LEDGER_TITLES[k] for k in ledgers.Ledger if k in ledgers.ledgers_of(child, today)],
@@ -77,6 +95,14 @@ def _case_people(user: Any, child: Child) -> Any:
     teachers = access.candidate_teachers(user, child)
     return (Person.objects.filter(Q(pk__in=officials.values("pk")) | Q(pk__in=teachers.values("pk")))
             .select_related("school").order_by("school__name", "name"))
+
+
+def _own_unit(child: Child) -> str:
+    """The unit whose people the picker shows first: the child's school, else its township government."""
+    if child.school_class is not None:
+        return child.school_class.school.name
+    township = child.group.parent.parent if child.group.parent else None
+    return f"{township.name}人民政府" if township else ""
 
 
 def _redirect_child(child: Child) -> HttpResponseRedirect:
@@ -190,13 +216,40 @@ def case_page(request: HttpRequest, pk: int) -> HttpResponse:
     if case.status == CaseStatus.OPEN and steps and access.may_act(user, access.CLOSE):
         forms["close"] = CloseCaseForm(schools=access.candidate_schools(user, case.village),
                                        initial={"school": case.school})
+    if case.status == CaseStatus.OPEN and access.may_act(user, access.CONFIRM):
+        forms["school"] = CaseSchoolForm(schools=_case_schools(user), initial={"school": case.school})
     return render(request, "gridmap/case.html", {
         "case": case, "child": case.child, "steps": steps, "notice": notice, "forms": forms, "today": today,
         "overdue": cases.overdue(Case.objects.filter(pk=case.pk), today).exists(),
         "members": case.members.select_related("school"),
         "plan": getattr(case, "follow_up", None),
         "default_days": cases.notice_days(),
+        "due_grade": min(9, max(1, schooling.expected_grade(case.child.birth_date, case.opened_on))),
+        "rule_school": cases.due_school(case.child, case.opened_on),
+        "school_changes": case.school_changes.select_related("from_school", "to_school", "changed_by"),
     })
+
+
+def _case_schools(user: Any) -> Any:
+    """Schools a case may be charged to: the open schools this login sees."""
+    return access.visible_schools(user).exclude(status=SchoolStatus.CLOSED).order_by("township__code", "kind", "name")
+
+
+@login_required
+@require_POST
+def change_case_school(request: HttpRequest, pk: int) -> HttpResponse:
+    """Charge a case to another school than the rule chose, with a reason."""
+    case = _case(request, pk)
+    if not access.may_act(request.user, access.CONFIRM):
+        _deny(request, case, f"更改应返校学校 {case.child.id_masked}")
+
+    def change(data: dict[str, Any]) -> str:
+        school: School = data["school"]
+        cases.change_school(case, school, request.user, data["reason"], request=request)
+        return _("The case is now charged to %(school)s.") % {"school": school.name}
+
+    form = CaseSchoolForm(request.POST, schools=_case_schools(request.user))
+    return _act(request, form, change, HttpResponseRedirect(reverse("case", args=[case.pk])))
 
 
 @login_required

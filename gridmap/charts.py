@@ -34,21 +34,27 @@ def _svg(fig: Figure) -> str:
     return svg[svg.index("<svg"):]  # drop the XML prolog and doctype for inline use
 
 
-def sparkline(points: Sequence[TrendPoint], width_in: float = 2.2, height_in: float = 0.55) -> str:
-    """Suspected + dropped out (area) and dropped out (line) at each month end; last value marked."""
-    fig = Figure(figsize=(width_in, height_in), dpi=72)
-    ax = fig.add_axes((0.01, 0.08, 0.98, 0.84))
-    x = range(len(points))
-    off = [p.off_school for p in points]
-    dropped = [p.dropped_out for p in points]
-    ax.fill_between(x, off, color=OFF_SCHOOL_COLOR, alpha=0.35, linewidth=0)
-    ax.plot(x, dropped, color=DROPPED_COLOR, linewidth=1.4)
-    if points:
-        ax.plot([len(points) - 1], [off[-1]], "o", color=OFF_SCHOOL_COLOR, markersize=3)
-    ax.set_ylim(0, max([*off, 1]) * 1.15)
-    ax.set_xlim(-0.3, max(len(points) - 0.7, 0.7))
-    ax.axis("off")
-    return _svg(fig)
+def sparkline(points: Sequence[TrendPoint], width: int = 158, height: int = 40) -> str:
+    """Suspected + dropped out (area) and dropped out (line) at each month end; last value marked.
+
+    Drawn as a few SVG elements by hand: 18 of them per dashboard, where matplotlib took ~30 ms each."""
+    if not points:
+        return f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}"></svg>'
+    top = max([p.off_school for p in points] + [1]) * 1.15
+    step = (width - 6) / max(len(points) - 1, 1)
+
+    def xy(i: int, value: int) -> str:
+        return f"{3 + i * step:.1f},{height - 3 - (height - 6) * value / top:.1f}"
+
+    off = " ".join(xy(i, p.off_school) for i, p in enumerate(points))
+    area = f"{3:.1f},{height - 3:.1f} {off} {3 + (len(points) - 1) * step:.1f},{height - 3:.1f}"
+    dropped = " ".join(xy(i, p.dropped_out) for i, p in enumerate(points))
+    last_x, last_y = xy(len(points) - 1, points[-1].off_school).split(",")
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img">'
+            f'<polygon points="{area}" fill="{OFF_SCHOOL_COLOR}" fill-opacity="0.35"/>'
+            f'<polyline points="{dropped}" fill="none" stroke="{DROPPED_COLOR}" stroke-width="1.4"/>'
+            f'<circle cx="{last_x}" cy="{last_y}" r="2" fill="{OFF_SCHOOL_COLOR}"/></svg>')
 
 
 def county_trend(points: Sequence[TrendPoint], labels: dict[str, str]) -> str:

@@ -42,4 +42,6 @@ def _menu(user: Any) -> list[tuple[str, str]]:
         items.append((_("Print maps"), reverse("atlas", args=[home.code])))
     if scope.everywhere:
         items.append((_("Dashboard"), reverse("dashboard")))
+    if access.may_manage_logins(user):
+        items.append((_("Logins"), reverse("login-list")))
     return items

@@ -176,16 +176,41 @@ class StatusForm(forms.Form):
         return data
 
 
+class GroupedPicker(forms.CheckboxSelectMultiple):
+    """Checkboxes grouped under headings (people by unit, villages by township), with a search box
+    (static/gridmap/picker.js): a working group is picked from ~150 names, a scope from ~400 areas."""
+
+    template_name = "gridmap/widgets/picker.html"
+    open_group = ""
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        context["widget"]["open_group"] = self.open_group
+        return context
+
+
+def grouped_people(people: QuerySet[Person]) -> list[tuple[str, list[tuple[int, str]]]]:
+    """(unit, [(pk, "name post")]) in unit order: the people's units as the picker shows them."""
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for person in people.select_related("school").order_by("unit", "name"):
+        unit = person.school.name if person.school else person.unit
+        groups.setdefault(unit, []).append((person.pk, f"{person.name}（{person.title}）" if person.title else person.name))
+    return sorted(groups.items(), key=lambda item: (not item[0].endswith(("人民政府", "办事处")), item[0]))
+
+
 class ConfirmDropoutForm(forms.Form):
     date = _date_field(_("confirmed on"))
     reason = forms.CharField(label=_("findings (why the child is out of school)"), max_length=300)
-    members = forms.ModelMultipleChoiceField(Person.objects.none(), label=_("working group"),
+    members = forms.ModelMultipleChoiceField(Person.objects.none(), label=_("working group"), widget=GroupedPicker,
                                              help_text=_("township, village and school members of the case"))
     notes = forms.CharField(label=_("notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args: Any, people: QuerySet[Person], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, people: QuerySet[Person], open_unit: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["members"].queryset = people  # type: ignore[attr-defined]
+        members: Any = self.fields["members"]
+        members.queryset = people
+        members.widget.choices = grouped_people(people)  # the queryset still validates what is posted
+        members.widget.open_group = open_unit
         self.fields["date"].initial = timezone.localdate()
 
 
@@ -216,6 +241,15 @@ class CloseCaseForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["school"].queryset = schools  # type: ignore[attr-defined]
         self.fields["date"].initial = timezone.localdate()
+
+
+class CaseSchoolForm(forms.Form):
+    school = forms.ModelChoiceField(School.objects.none(), label=_("school the child returns to"))
+    reason = forms.CharField(label=_("reason for the change"), max_length=300)
+
+    def __init__(self, *args: Any, schools: QuerySet[School], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["school"].queryset = schools  # type: ignore[attr-defined]
 
 
 class MonthForm(forms.Form):

@@ -87,6 +87,12 @@ class Cell:
     def short_name(self) -> str:
         return numerals.short_group_name(self.name)
 
+    @property
+    def number(self) -> int | None:
+        """The group's number (第三村民小组 → 3), which the sidebar search matches exactly."""
+        short = self.short_name
+        return int(short[:-1]) if short != self.name and short[:-1].isdigit() else None
+
     def search_key(self) -> str:
         """What the sidebar search matches: names, codes, pinyin and its initials, "3组" for 第三…"""
         names = [self.name, self.village_name]

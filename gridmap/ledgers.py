@@ -12,7 +12,7 @@ ledger the same day (the 4th day); weekends and calendar holidays are not school
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -259,14 +259,41 @@ LEDGER_HEADERS = ["行政村", "村民小组", "户号", "姓名", "性别", "�
 LEDGER_WIDTHS = [14, 12, 6, 8, 5, 20, 11, 8, 22, 6, 10, 11, 24, 20]
 
 
-def ledger_rows(children: Iterable[Child], on: date) -> list[list[Any]]:
-    out = []
-    for c in children:
-        klass = c.school_class
-        out.append([c.group.parent.name if c.group.parent else "", c.group.name,
-                    c.household.number if c.household else "", c.name, c.get_sex_display(), c.id_masked,
-                    c.birth_date.isoformat(), schooling.expected_grade(c.birth_date, on),
-                    klass.school.name if klass else "", klass.grade if klass else "", c.get_status_display(),
-                    since.isoformat() if (since := getattr(c, "status_since", None)) else "",
-                    getattr(c, "status_reason", "") or "", "、".join(c.key_groups())])
-    return out
+# One query gives every column of a ledger row (values, not models: a model per row would parse the
+# group's and village's boundaries and the child's home point for nothing).
+LEDGER_COLUMNS = ("pk", "group__parent__name", "group__name", "household__number", "name", "sex", "id_masked",
+                  "birth_date", "school_class__school__name", "school_class__grade", "status", "status_since",
+                  "status_reason")
+
+
+def ledger_values(children: QuerySet[Child]) -> QuerySet[Any]:
+    """A (filtered) ledger's rows as tuples: LEDGER_COLUMNS, then the key-group flags."""
+    from gridmap.models import KEY_GROUPS
+
+    return children.values_list(*LEDGER_COLUMNS, *KEY_GROUPS)
+
+
+class LedgerRows:
+    """Turns ledger_values tuples into the exported row (LEDGER_HEADERS); labels looked up once."""
+
+    def __init__(self, on: date) -> None:
+        from gridmap.models import KEY_GROUPS, Sex
+
+        self.on = on
+        self.sexes = {k: str(v) for k, v in Sex.choices}
+        self.statuses = {k: str(v) for k, v in S.choices}
+        self.key_groups = [str(label) for label in KEY_GROUPS.values()]
+
+    def __call__(self, v: Sequence[Any]) -> list[Any]:
+        (_pk, village, group, household, name, sex, masked, born, school, grade, status, since, reason) = v[:13]
+        flags = v[13:]
+        return [village or "", group, household or "", name, self.sexes.get(sex, sex), masked, born.isoformat(),
+                schooling.expected_grade(born, self.on), school or "", grade or "", self.statuses.get(status, status),
+                since.isoformat() if since else "", reason or "",
+                "、".join(label for label, flag in zip(self.key_groups, flags, strict=True) if flag)]
+
+
+def ledger_rows(children: QuerySet[Child], on: date, chunk_size: int = 2000) -> Iterator[list[Any]]:
+    """The exported rows of a (filtered) ledger, streamed from one query."""
+    row = LedgerRows(on)
+    return (row(v) for v in ledger_values(children).iterator(chunk_size=chunk_size))

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest, PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -58,7 +58,7 @@ def _rows(user: Any, area: Area, month: str) -> list[reports.MonthlyFigures]:
 
 
 @login_required
-def report_page(request: HttpRequest, code: str) -> HttpResponse:
+def report_page(request: HttpRequest, code: str) -> HttpResponseBase:
     area = _report_area(request, code)
     month = _month(request)
     rows = _rows(request.user, area, month)
@@ -66,8 +66,9 @@ def report_page(request: HttpRequest, code: str) -> HttpResponse:
     fmt = request.GET.get("format")
     if fmt in ("xlsx", "csv"):
         audit.record(request, AuditAction.EXPORT, area, summary=f"导出{title}.{fmt}")
+        note = f"数据截至 {reports.as_of(month):%Y-%m-%d}。{reports.ROWS_NOTE} {reports.PROXY_NOTE}"
         return exports.table_response(title, reports.REPORT_HEADERS, [reports.report_row(r) for r in rows], fmt,
-                                      title.replace(" ", "_"), reports.REPORT_WIDTHS, note=reports.PROXY_NOTE)
+                                      title.replace(" ", "_"), reports.REPORT_WIDTHS, note=note)
     first, _last = reports.month_bounds(month)
     submissions = {s.area.code: s for s in ReportSubmission.objects.filter(
         month=first, area__in=[area, *Area.objects.filter(parent=area)]).select_related("area", "submitted_by")
@@ -75,10 +76,10 @@ def report_page(request: HttpRequest, code: str) -> HttpResponse:
     table = [(r, reports.report_row(r), submissions.get(r.code)) for r in rows]
     return render(request, "gridmap/report.html", {
         "area": area, "month": month, "form": MonthForm(initial={"month": month}), "table": table,
-        "headers": reports.REPORT_HEADERS, "proxy_note": reports.PROXY_NOTE,
+        "headers": reports.REPORT_HEADERS, "proxy_note": reports.PROXY_NOTE, "rows_note": reports.ROWS_NOTE,
         "submission": submissions.get(area.code),
         "may_submit": area.level == AreaLevel.TOWNSHIP and access.may_act(request.user, access.REPORT),
-        "in_progress": month == f"{timezone.localdate():%Y-%m}",
+        "in_progress": month == f"{timezone.localdate():%Y-%m}", "as_of": reports.as_of(month),
         "total": rows[-1] if rows and not access.scope_of(request.user).school_ids else None,
     })
 
@@ -129,4 +130,5 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "county": county, "month": month, "form": MonthForm(initial={"month": month}), "total": rows[-1],
         "townships": townships, "trend_svg": charts.county_trend(series[county.code], labels),
         "trend": series[county.code], "filed": len(submitted), "proxy_note": reports.PROXY_NOTE,
+        "as_of": reports.as_of(month), "in_progress": month == f"{timezone.localdate():%Y-%m}",
     })

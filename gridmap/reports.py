@@ -1,35 +1,50 @@
 """The monthly report (月报) of a township, county or school for a month, its zero report, and its
 submission.
 
-Every figure is for the last day of the month and comes from the status history (so a report of a
-past month is what the ledgers said then). Definitions (DESIGN.md where it defines them):
-- school-age children: 6-15 by the 31 August rule on the day, on the ledger (history begun), not
-  transferred out;
+Every figure is counted as of one day (`as_of`): the month's last day, or today while the month runs
+— stated on every page. Statuses come from the status history (so a report of a past month is what
+the ledgers said then). Definitions (DESIGN.md where it defines them), each in one place:
+- school-age children: due in grades 1-9 by the 31 August rule on the day, on the ledger (history
+  begun), not transferred out;
 - dropout rate = dropped out ÷ school-age; enrolment rate = in school (enrolled, returned,
   disabled in a regular class, taught at home) ÷ (school-age − suspended);
-- nine-year consolidation rate: DESIGN.md defines it as this year's grade-9 graduates ÷ grade-1
-  entrants nine years earlier. gridmap holds no roll from nine years ago, so until one is imported it
-  reports the proxy "cohort due in grade 9 now: in school ÷ on the ledger", marked as such;
+- nine-year consolidation rate, only for units with grade 9 (areas, junior middle and nine-year
+  schools): DESIGN.md defines it as this year's grade-9 graduates ÷ grade-1 entrants nine years
+  earlier. gridmap holds no roll from nine years ago, so until one is imported it reports the proxy
+  "cohort due in grade 9 now: in school (or graduated) ÷ on the ledger", marked as such;
 - disabled children's enrolment rate = disabled in school ÷ disabled school-age;
+- new suspected = entries on the suspected ledger from the 1st to the as-of day;
+- cases opened / closed from the 1st to the as-of day; open and overdue (gridmap.cases.overdue) on it;
 - send-teaching-home compliance = visits made ÷ visits due, week by week as gridmap.visits defines
   them (ISO weeks whose Thursday is in the month, holiday weeks owing nothing, a week's visits
   counted up to what it owes);
 - zero report: no suspected or dropped-out child, no open, new or closed case.
+
+Rows add up to their total. A county's rows are its townships (children by registry). A township's
+rows split its registered children by the school they are attached to on the day — the school of
+their open dropout case, else the school on whose roll they are, else the school teaching them at
+home — with a row for schools of other townships and one for children attached to no school; cases
+count in the row of the school they are charged to, send-teaching-home plans in that of their
+school. A school's own report is its row in its township's report.
+
+County and township totals read the month-end counts per village (gridmap.month_ends); a township's
+school rows come from one snapshot of its children.
 """
 
 from __future__ import annotations
 
 import calendar
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from gridmap import cases as case_flow
-from gridmap import ledgers, schooling, visits
+from gridmap import ledgers, month_ends, schooling, visits
 from gridmap.models import (
     Area,
     AreaLevel,
@@ -45,11 +60,28 @@ from gridmap.models import (
 from gridmap.models.areas import CODE_LENGTH
 
 S = ChildStatus
+Key = month_ends.Key  # (due grade, status, disabled)
+TOWNSHIP_LENGTH = CODE_LENGTH[AreaLevel.TOWNSHIP]
 
 
 def month_bounds(month: str | date) -> tuple[date, date]:
     first = date.fromisoformat(f"{month}-01") if isinstance(month, str) else month.replace(day=1)
     return first, first.replace(day=calendar.monthrange(first.year, first.month)[1])
+
+
+def as_of(month: str | date) -> date:
+    """The one day every figure of a month is counted as of: its last day, or today while it runs."""
+    return min(month_bounds(month)[1], timezone.localdate())
+
+
+class Unit:
+    """What a report row stands for."""
+
+    AREA, SCHOOL, OTHER_SCHOOLS, NO_SCHOOL = "area", "school", "other_schools", "no_school"
+
+
+OTHER_SCHOOLS_LABEL = "外乡镇学校"
+NO_SCHOOL_LABEL = "未关联学校"
 
 
 @dataclass
@@ -68,13 +100,15 @@ class MonthlyFigures:
     cases_overdue: int
     dropout_rate: float | None  # per cent
     enrolment_rate: float | None
-    consolidation_rate: float | None
+    consolidation_rate: float | None  # None where the unit has no grade 9
     consolidation_is_proxy: bool
     disabled_enrolment_rate: float | None
     visits_made: int
     visits_due: int
     visit_compliance: float | None
     zero_report: bool
+    as_of: str = ""  # YYYY-MM-DD: the day counted
+    kind: str = Unit.AREA
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -84,127 +118,245 @@ def _rate(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 2) if whole else None
 
 
+@dataclass
+class CaseTally:
+    opened: int = 0
+    closed: int = 0
+    open: int = 0
+    overdue: int = 0
+
+
+@dataclass(frozen=True)
+class CaseThen:
+    pk: int
+    opened_on: date
+    closed_on: date | None
+    school_id: int | None
+    group_code: str
+    overdue: bool
+
+
+def cases_then(cases: QuerySet[Case], on: date) -> list[CaseThen]:
+    """The cases with what a report needs of them on the day, overdue by gridmap.cases.overdue."""
+    overdue = set(case_flow.overdue(cases, on).values_list("pk", flat=True))
+    return [CaseThen(pk, opened, closed, school, group, pk in overdue) for pk, opened, closed, school, group in
+            cases.values_list("pk", "opened_on", "closed_on", "school_id", "child__group__code")]
+
+
+def tally_cases(rows: Iterable[CaseThen], first: date, on: date) -> CaseTally:
+    t = CaseTally()
+    for c in rows:
+        t.opened += first <= c.opened_on <= on
+        t.closed += c.closed_on is not None and first <= c.closed_on <= on
+        t.open += c.opened_on <= on and (c.closed_on is None or c.closed_on > on)
+        t.overdue += c.overdue
+    return t
+
+
+@dataclass(frozen=True)
+class PlanThen:
+    school_id: int
+    group_code: str
+    made: int
+    due: int
+
+
+def plans_then(plans: QuerySet[HomeTeachingPlan], first: date, on: date) -> list[PlanThen]:
+    """Visits made and due of each send-teaching-home plan in the month, by the weekly rule of
+    gridmap.visits (a month in progress owes only the weeks ended by today)."""
+    last = month_bounds(first)[1]
+    per_plan = visits.made_and_due(plans, first, last, on=timezone.localdate())
+    if not per_plan:
+        return []
+    where = {pk: (school, group) for pk, school, group in
+             plans.filter(pk__in=list(per_plan)).values_list("pk", "school_id", "child__group__code")}
+    return [PlanThen(where[pk][0], where[pk][1], made, due) for pk, (made, due) in per_plan.items() if pk in where]
+
+
+def figures_of(unit: str, code: str, month: str | date, on: date, ledger: Counter[Key], entered: Counter[str],
+               case_tally: CaseTally, plans: Iterable[PlanThen], grade_9: bool, kind: str = Unit.AREA) -> MonthlyFigures:
+    """A row's figures from its children's ledger counts and status entries, its cases and plans."""
+    by_status: Counter[str] = Counter()
+    disabled = disabled_in = cohort = cohort_in = 0
+    for (grade, status, is_disabled), n in ledger.items():
+        by_status[status] += n
+        if is_disabled:
+            disabled += n
+            disabled_in += n if status in ledgers.IN_SCHOOL else 0
+        if grade == schooling.LAST_GRADE:
+            cohort += n
+            cohort_in += n if status in (*ledgers.IN_SCHOOL, S.GRADUATED) else 0
+    school_age = sum(by_status.values())
+    in_school = sum(by_status[s] for s in ledgers.IN_SCHOOL)
+    made = due = 0
+    for p in plans:
+        made, due = made + p.made, due + p.due
+    suspected, dropped = by_status[S.SUSPECTED], by_status[S.DROPPED_OUT]
+    c = case_tally
+    return MonthlyFigures(
+        unit=unit, code=code, month=f"{month_bounds(month)[0]:%Y-%m}", school_age=school_age,
+        by_status={k: v for k, v in by_status.items() if v}, suspected=suspected, dropped_out=dropped,
+        new_suspected=entered[S.SUSPECTED], cases_opened=c.opened, cases_closed=c.closed, cases_open=c.open,
+        cases_overdue=c.overdue, dropout_rate=_rate(dropped, school_age),
+        enrolment_rate=_rate(in_school, school_age - by_status[S.SUSPENDED]),
+        consolidation_rate=_rate(cohort_in, cohort) if grade_9 else None, consolidation_is_proxy=True,
+        disabled_enrolment_rate=_rate(disabled_in, disabled),
+        visits_made=made, visits_due=due, visit_compliance=_rate(made, due),
+        zero_report=not (suspected or dropped or c.opened or c.closed or c.open),
+        as_of=on.isoformat(), kind=kind,
+    )
+
+
 def children_of_area(area: Area) -> QuerySet[Child]:
     return Child.objects.filter(group__code__startswith=area.code)
 
 
-def children_of_school(school: School) -> QuerySet[Child]:
-    # A subquery rather than a join: no duplicate rows, so no DISTINCT over the whole child row.
-    return Child.objects.filter(school_q([school]))
+def _area_cases(area: Area) -> QuerySet[Case]:
+    return Case.objects.filter(child__group__code__startswith=area.code)
 
 
-def school_q(schools: list[School]) -> Q:
-    """A school's children: on its roll, taught at home by it, or in a dropout case it answers for
-    (a dropout has usually left the roll, yet counts against the school that lost them)."""
-    taught_at_home = HomeTeachingPlan.objects.filter(school__in=schools).values("child")
-    in_its_cases = Case.objects.filter(school__in=schools).values("child")
-    return Q(school_class__school__in=schools) | Q(pk__in=taught_at_home) | Q(pk__in=in_its_cases)
+def _area_plans(area: Area) -> QuerySet[HomeTeachingPlan]:
+    return HomeTeachingPlan.objects.filter(child__group__code__startswith=area.code)
 
+
+# --- areas: from the month-end counts --------------------------------------------------------------
+
+def for_area(area: Area, month: str | date) -> MonthlyFigures:
+    """A county's, township's or village's figures of the month (a village group's from its children)."""
+    first, on = month_bounds(month)[0], as_of(month)
+    if area.level == AreaLevel.GROUP:  # below the month-end counts' villages: one snapshot of a few children
+        rows = snapshot(children_of_area(area), on)
+        entries = status_entries(first, on)
+        ledger: Counter[Key] = ledger_counts(rows, on)
+        entered: Counter[str] = Counter()
+        for c in rows:
+            for status in S.values:
+                entered[status] += entries.get((c.pk, status), 0)
+    else:
+        ledger, entered = month_ends.counts(area, [first], len(area.code)).get((area.code, first),
+                                                                                 (Counter(), Counter()))
+    tally = tally_cases(cases_then(_area_cases(area), on), first, on)
+    return figures_of(area.name, area.code, month, on, ledger, entered, tally,
+                      plans_then(_area_plans(area), first, on), grade_9=True)
+
+
+def _county_rows(county: Area, month: str | date) -> list[MonthlyFigures]:
+    first, on = month_bounds(month)[0], as_of(month)
+    counted = month_ends.counts(county, [first], TOWNSHIP_LENGTH)
+    all_cases = cases_then(_area_cases(county), on)
+    all_plans = plans_then(_area_plans(county), first, on)
+    rows = []
+    for unit in [*Area.objects.filter(parent=county).order_by("code"), county]:
+        ledger, entered = counted.get((unit.code, first), (Counter(), Counter()))
+        mine = [c for c in all_cases if c.group_code.startswith(unit.code)]
+        plans = [p for p in all_plans if p.group_code.startswith(unit.code)]
+        rows.append(figures_of(unit.name, unit.code, month, on, ledger, entered, tally_cases(mine, first, on),
+                               plans, grade_9=True))
+    return rows
+
+
+# --- a township's schools: from one snapshot of its children ---------------------------------------
 
 @dataclass(frozen=True)
 class ChildThen:
-    """What a report needs of one child at a month end (one row of `snapshot`)."""
+    """What a report needs of one child on the day (one row of `snapshot`)."""
 
     pk: int
     status: str | None  # from the history; None before the child's first entry
     birth_date: date
     disabled: bool
     group_code: str
-    school_id: int | None  # of the class on the roll now (the roll keeps no history)
+    school_id: int | None  # the school the child is attached to on the day (see the module docstring)
 
 
-def snapshot(children: QuerySet[Child], last: date) -> list[ChildThen]:
-    """Each child's status at the end of `last`, in one query."""
-    rows = _status_then(children, last).values_list("pk", "status_then", "birth_date", "kg_disabled",
-                                                    "group__code", "school_class__school_id")
-    return [ChildThen(*row) for row in rows]
+def snapshot(children: QuerySet[Child], on: date) -> list[ChildThen]:
+    """Each child's status at the end of `on` and the school it is attached to then, in one query."""
+    latest = (ChildStatusChange.objects.filter(child=OuterRef("pk"), date__lte=on)
+              .order_by("-date", "-recorded_at", "-pk").values("to_status")[:1])
+    open_case = (Case.objects.filter(child=OuterRef("pk"), opened_on__lte=on)
+                 .filter(Q(closed_on__isnull=True) | Q(closed_on__gt=on)).order_by("-opened_on", "-pk"))
+    plan = (HomeTeachingPlan.objects.filter(child=OuterRef("pk"), start_date__lte=on)
+            .filter(Q(end_date__isnull=True) | Q(end_date__gte=on)).order_by("-start_date", "-pk"))
+    rows = children.annotate(
+        status_then=Subquery(latest), case_pk=Subquery(open_case.values("pk")[:1]),
+        case_school=Subquery(open_case.values("school_id")[:1]), plan_school=Subquery(plan.values("school_id")[:1]),
+    ).values_list("pk", "status_then", "birth_date", "kg_disabled", "group__code", "case_pk", "case_school",
+                  "school_class__school_id", "plan_school")
+    return [ChildThen(pk, status, born, disabled, group,
+                      case_school if case_pk is not None else roll or plan_school)
+            for pk, status, born, disabled, group, case_pk, case_school, roll, plan_school in rows]
 
 
-def monthly(children: QuerySet[Child], month: str | date, unit: str, code: str,
-            cases: QuerySet[Case] | None = None, plans: QuerySet[HomeTeachingPlan] | None = None) -> MonthlyFigures:
-    last = month_bounds(month)[1]
-    return figures_of(snapshot(children, last), month, unit, code,
-                      cases if cases is not None else Case.objects.filter(child__in=children),
-                      plans if plans is not None else HomeTeachingPlan.objects.filter(child__in=children))
-
-
-def new_suspected_entries(month: str | date) -> Counter[int]:
-    """Entries on the suspected ledger during the month, per child (few, county-wide)."""
-    first, last = month_bounds(month)
-    return Counter(ChildStatusChange.objects.filter(to_status=S.SUSPECTED, date__range=(first, last))
-                   .values_list("child_id", flat=True))
-
-
-def school_age_then(rows: list[ChildThen], last: date) -> list[ChildThen]:
-    """The school-age children on the ledger at the end of `last`: 6-15 by the 31 August rule, history
-    begun, not transferred out (the report's denominator; the hotspot layer counts with it too)."""
-    earliest, latest = schooling.school_age_birth_range(last)
+def school_age_then(rows: list[ChildThen], on: date) -> list[ChildThen]:
+    """The school-age children on the ledger at the end of `on`: due in grades 1-9 by the 31 August
+    rule, history begun, not transferred out (the report's denominator; the hotspot layer counts with
+    it too)."""
+    earliest, latest = schooling.school_age_birth_range(on)
     return [c for c in rows if earliest <= c.birth_date <= latest and c.status is not None
             and c.status != S.TRANSFERRED_OUT]
 
 
-def figures_of(rows: list[ChildThen], month: str | date, unit: str, code: str, cases: QuerySet[Case],
-               plans: QuerySet[HomeTeachingPlan], entries: Counter[int] | None = None) -> MonthlyFigures:
-    """The month's figures of a unit from its children's snapshot, its cases and plans, and the
-    month's new suspected entries (read here unless the caller has them)."""
-    first, last = month_bounds(month)
-    cohort_earliest, cohort_latest = schooling.grade_birth_range(9, last)
-    on_ledger = school_age_then(rows, last)
-    counts: dict[str, int] = {}
-    for status in (c.status for c in on_ledger if c.status is not None):
-        counts[status] = counts.get(status, 0) + 1
-    school_age = len(on_ledger)
-    in_school = sum(counts.get(s, 0) for s in ledgers.IN_SCHOOL)
-    disabled = [c for c in on_ledger if c.disabled]
-    disabled_in = sum(c.status in ledgers.IN_SCHOOL for c in disabled)
-    cohort = [c for c in on_ledger if cohort_earliest <= c.birth_date <= cohort_latest]
-    cohort_in = sum(c.status in (*ledgers.IN_SCHOOL, S.GRADUATED) for c in cohort)
-    opened = cases.filter(opened_on__range=(first, last)).count()
-    closed = cases.filter(closed_on__range=(first, last)).count()
-    open_then = cases.filter(Q(opened_on__lte=last), Q(closed_on__isnull=True) | Q(closed_on__gt=last)).count()
-    overdue = case_flow.overdue(cases, last).count()
-    entries = new_suspected_entries(month) if entries is None else entries
-    new_suspected = sum(entries[c.pk] for c in rows) if entries else 0
-    made, due = _visits(plans, first, last)
-    suspected, dropped = counts.get(S.SUSPECTED, 0), counts.get(S.DROPPED_OUT, 0)
-    return MonthlyFigures(
-        unit=unit, code=code, month=f"{first:%Y-%m}", school_age=school_age, by_status=counts,
-        suspected=suspected, dropped_out=dropped, new_suspected=new_suspected, cases_opened=opened,
-        cases_closed=closed, cases_open=open_then, cases_overdue=overdue,
-        dropout_rate=_rate(dropped, school_age),
-        enrolment_rate=_rate(in_school, school_age - counts.get(S.SUSPENDED, 0)),
-        consolidation_rate=_rate(cohort_in, len(cohort)), consolidation_is_proxy=True,
-        disabled_enrolment_rate=_rate(disabled_in, len(disabled)),
-        visits_made=made, visits_due=due, visit_compliance=_rate(made, due),
-        zero_report=not (suspected or dropped or opened or closed or open_then),
-    )
+def ledger_counts(rows: Iterable[ChildThen], on: date) -> Counter[Key]:
+    out: Counter[Key] = Counter()
+    for c in rows:
+        grade = schooling.expected_grade(c.birth_date, on)
+        if c.status is not None and c.status != S.TRANSFERRED_OUT and schooling.FIRST_GRADE <= grade <= schooling.LAST_GRADE:
+            out[(grade, c.status, c.disabled)] += 1
+    return out
 
 
-def _status_then(children: QuerySet[Child], on: date) -> QuerySet[Any]:
-    """Each child's status at the end of `on`, from the history (None before the first entry)."""
-    latest = (ChildStatusChange.objects.filter(child=OuterRef("pk"), date__lte=on)
-              .order_by("-date", "-recorded_at", "-pk").values("to_status")[:1])
-    return children.annotate(status_then=Subquery(latest))
+def status_entries(first: date, on: date) -> Counter[tuple[int, str]]:
+    """Status entries from the 1st to the day, per (child, status entered) (few, county-wide)."""
+    return Counter(ChildStatusChange.objects.filter(date__range=(first, on)).values_list("child_id", "to_status"))
 
 
-def _visits(plans: QuerySet[HomeTeachingPlan], first: date, last: date) -> tuple[int, int]:
-    return visits.totals(plans, first, last, on=timezone.localdate())  # the weekly rule: gridmap.visits
+def _township_rows(township: Area, month: str | date) -> list[MonthlyFigures]:
+    first, on = month_bounds(month)[0], as_of(month)
+    schools = list(School.objects.filter(township=township).exclude(status=SchoolStatus.CLOSED)
+                   .order_by("kind", "code"))
+    own = {s.pk for s in schools}
+    children = snapshot(children_of_area(township), on)
+    entries = status_entries(first, on)
+    all_cases = cases_then(_area_cases(township), on)
+    all_plans = plans_then(_area_plans(township), first, on)
+
+    def row_of(school_id: int | None) -> str | int:
+        return school_id if school_id in own else (Unit.NO_SCHOOL if school_id is None else Unit.OTHER_SCHOOLS)
+
+    def figures(label: str, code: str, kind: str, key: str | int | None, grade_9: bool) -> MonthlyFigures:
+        mine = children if key is None else [c for c in children if row_of(c.school_id) == key]
+        entered: Counter[str] = Counter()
+        for c in mine:
+            for status in S.values:
+                entered[status] += entries.get((c.pk, status), 0)
+        cases = all_cases if key is None else [c for c in all_cases if row_of(c.school_id) == key]
+        plans = all_plans if key is None else [p for p in all_plans if row_of(p.school_id) == key]
+        return figures_of(label, code, month, on, ledger_counts(mine, on), entered, tally_cases(cases, first, on),
+                          plans, grade_9, kind)
+
+    rows = [figures(s.name, s.code, Unit.SCHOOL, s.pk, s.serves_grade(schooling.LAST_GRADE)) for s in schools]
+    for key, label in ((Unit.OTHER_SCHOOLS, OTHER_SCHOOLS_LABEL), (Unit.NO_SCHOOL, NO_SCHOOL_LABEL)):
+        extra = figures(label, "", key, key, grade_9=False)
+        if extra.school_age or extra.new_suspected or extra.cases_opened or extra.cases_closed or extra.cases_open \
+                or extra.visits_due or extra.visits_made or extra.by_status:
+            rows.append(extra)
+    return [*rows, figures(township.name, township.code, Unit.AREA, None, grade_9=True)]
 
 
-def _week_days(year: int, week: int) -> list[date]:
-    monday = date.fromisocalendar(year, week, 1)
-    return [monday + timedelta(days=i) for i in range(7)]
-
-
-def for_area(area: Area, month: str | date) -> MonthlyFigures:
-    return monthly(children_of_area(area), month, area.name, area.code)
+def report_units(area: Area, month: str | date) -> list[MonthlyFigures]:
+    """The rows of a report, then its total: a county's townships, or a township's schools (with
+    the rows for other townships' schools and for no school, when they hold anything)."""
+    return _county_rows(area, month) if area.level == AreaLevel.COUNTY else _township_rows(area, month)
 
 
 def for_school(school: School, month: str | date) -> MonthlyFigures:
-    children = children_of_school(school)
-    return monthly(children, month, school.name, school.code,
-                   cases=Case.objects.filter(school=school),
-                   plans=HomeTeachingPlan.objects.filter(school=school))
+    """A school's own report: its row in its township's report."""
+    for row in _township_rows(school.township, month):
+        if row.kind == Unit.SCHOOL and row.code == school.code:
+            return row
+    on = as_of(month)  # a closed school files nothing
+    return figures_of(school.name, school.code, month, on, Counter(), Counter(), CaseTally(), [],
+                      school.serves_grade(schooling.LAST_GRADE), Unit.SCHOOL)
 
 
 def submit(area: Area, month: str | date, by: Any) -> ReportSubmission:
@@ -223,8 +375,12 @@ REPORT_HEADERS = [
     "巩固率(%)*", "残疾儿童入学率(%)", "送教应到", "送教实到", "送教到位率(%)", "零报告",
 ]
 REPORT_WIDTHS = [22, 12, 9, *[9] * 20, 8]
-PROXY_NOTE = ("* 巩固率：缺少九年前的一年级入学名册，暂以“应在九年级的户籍队列中在校人数 ÷ 该队列登记人数”近似；"
-              "比率均按月末台账计算。")
+PROXY_NOTE = ("* 巩固率：缺少九年前的一年级入学名册，暂以“应在九年级的户籍队列中在校人数 ÷ 该队列登记人数”近似，"
+              "只对设九年级的单位（乡镇、县、初中、九年一贯制学校）计算；各项均按统计日的台账计算。")
+ROWS_NOTE = ("各行相加等于合计。乡镇月报按本乡镇户籍儿童所关联的学校分行：有在办辍学案件的计入案件的应返校学校，"
+             "否则计入其在籍学校，否则计入其送教上门学校；“外乡镇学校”为关联到其他乡镇学校的本乡镇儿童，"
+             "“未关联学校”为既无在办案件、也不在任何学校名册上、也无送教计划的儿童（如不在名册上的疑似辍学或休学儿童）。"
+             "案件按应返校学校、送教按送教学校计入各行。")
 
 
 def report_row(f: MonthlyFigures) -> list[Any]:
@@ -241,72 +397,7 @@ def _blank(value: float | None) -> float | str:
     return "" if value is None else value
 
 
-def report_units(area: Area, month: str | date) -> list[MonthlyFigures]:
-    """The rows of a report: a county's townships, or a township's schools, then the area itself.
-    One snapshot of every child concerned, split per unit (a school counts the children on its
-    roll or taught at home by it, wherever they live)."""
-    last = month_bounds(month)[1]
-    entries = new_suspected_entries(month)
-    if area.level == AreaLevel.COUNTY:
-        everyone = snapshot(children_of_area(area), last)
-        by_township: dict[str, list[ChildThen]] = {}
-        for c in everyone:
-            by_township.setdefault(c.group_code[:CODE_LENGTH[AreaLevel.TOWNSHIP]], []).append(c)
-        rows = []
-        for township in Area.objects.filter(parent=area).order_by("code"):
-            mine = by_township.get(township.code, [])
-            rows.append(figures_of(mine, month, township.name, township.code, _area_cases(township),
-                                   _area_plans(township), entries))
-        return [*rows, figures_of(everyone, month, area.name, area.code, _area_cases(area), _area_plans(area), entries)]
-    schools = list(School.objects.filter(township=area).exclude(status=SchoolStatus.CLOSED).order_by("kind", "code"))
-    at_home = set(HomeTeachingPlan.objects.filter(school__in=schools).values_list("child_id", "school_id"))
-    in_cases = set(Case.objects.filter(school__in=schools).values_list("child_id", "school_id"))
-    concerned = snapshot(children_of_area(area) | Child.objects.filter(school_q(schools)), last)
-    rows = []
-    for school in schools:
-        mine = [c for c in concerned if c.school_id == school.pk or (c.pk, school.pk) in at_home
-                or (c.pk, school.pk) in in_cases]
-        rows.append(figures_of(mine, month, school.name, school.code, Case.objects.filter(school=school),
-                               HomeTeachingPlan.objects.filter(school=school), entries))
-    own = [c for c in concerned if c.group_code.startswith(area.code)]
-    return [*rows, figures_of(own, month, area.name, area.code, _area_cases(area), _area_plans(area), entries)]
-
-
-def _area_cases(area: Area) -> QuerySet[Case]:
-    return Case.objects.filter(child__group__code__startswith=area.code)
-
-
-def _area_plans(area: Area) -> QuerySet[HomeTeachingPlan]:
-    return HomeTeachingPlan.objects.filter(child__group__code__startswith=area.code)
-
-
-# --- the county dashboard's trend: ledger counts at each month end, per unit, in one query ---------
-
-TREND_SQL = """
-WITH months AS (
-    SELECT (date_trunc('month', m) + interval '1 month - 1 day')::date AS month_end
-    FROM generate_series(%(first)s::date, %(last)s::date, interval '1 month') AS m
-), spans AS (  -- each status a child held, from its change until the next one
-    SELECT h.child_id, h.to_status, h.date AS since,
-           lead(h.date) OVER (PARTITION BY h.child_id ORDER BY h.date, h.recorded_at, h.id) AS until
-    FROM gridmap_childstatuschange h
-    JOIN gridmap_child c ON c.id = h.child_id
-    JOIN gridmap_area g ON g.id = c.group_id
-    WHERE g.code LIKE %(prefix)s
-), school_age AS (  -- DESIGN.md's 31 August rule, as schooling.school_age_birth_range
-    SELECT month_end,
-           extract(year FROM month_end)::int - CASE WHEN extract(month FROM month_end) >= 9 THEN 0 ELSE 1 END AS sy
-    FROM months
-)
-SELECT a.month_end, left(g.code, %(unit_length)s) AS unit, s.to_status, count(*)
-FROM school_age a
-JOIN spans s ON s.since <= a.month_end AND (s.until IS NULL OR s.until > a.month_end)
-JOIN gridmap_child c ON c.id = s.child_id
-JOIN gridmap_area g ON g.id = c.group_id
-WHERE c.birth_date BETWEEN make_date(a.sy - 15, 9, 1) AND make_date(a.sy - 6, 8, 31)
-  AND s.to_status <> 'transferred_out'
-GROUP BY 1, 2, 3
-"""
+# --- the county dashboard's trend: ledger counts at each month end, per unit ------------------------
 
 
 @dataclass
@@ -327,37 +418,31 @@ class TrendPoint:
 
 
 def trend(area: Area, last_month: str | date, months: int = 12) -> dict[str, list[TrendPoint]]:
-    """Ledger counts at each of the `months` month ends up to `last_month`, per child unit of the
-    area (townships of a county, villages of a township) and for the area itself (key: its code)."""
-    from django.db import connection
-
+    """Ledger counts at each of the `months` month ends up to `last_month` (its as-of day for the
+    month in progress), per child unit of the area (townships of a county, villages of a township)
+    and for the area itself (key: its code), from the month-end counts."""
     first_of_last = month_bounds(last_month)[0]
-    first = _add_months(first_of_last, 1 - months)
+    firsts = [add_months(first_of_last, i - months + 1) for i in range(months)]
     unit_length = CODE_LENGTH[AreaLevel.TOWNSHIP if area.level == AreaLevel.COUNTY else AreaLevel.VILLAGE]
-    with connection.cursor() as cursor:
-        cursor.execute(TREND_SQL, {"first": first, "last": first_of_last, "prefix": f"{area.code}%",
-                                   "unit_length": unit_length})
-        rows = cursor.fetchall()
-    month_keys = [f"{_add_months(first, i):%Y-%m}" for i in range(months)]
-    counts: dict[tuple[str, str], dict[str, int]] = {}
-    for month_end, unit, status, n in rows:
-        for key in (unit, area.code):
-            bucket = counts.setdefault((key, f"{month_end:%Y-%m}"), {})
-            bucket[status] = bucket.get(status, 0) + n
-    units = sorted({unit for unit, _m in counts} | {area.code})
-    return {unit: [_point(m, counts.get((unit, m), {})) for m in month_keys] for unit in units}
+    counted = month_ends.counts(area, firsts, unit_length)
+    units = sorted({unit for unit, _m in counted} | {area.code})
+    empty: tuple[Counter[Key], Counter[str]] = (Counter(), Counter())
+    return {unit: [_point(m, counted.get((unit, m), empty)[0]) for m in firsts] for unit in units}
 
 
-def _point(month: str, c: dict[str, int]) -> TrendPoint:
-    return TrendPoint(month, sum(c.values()), c.get(S.SUSPECTED, 0), c.get(S.DROPPED_OUT, 0),
-                      sum(c.get(s, 0) for s in ledgers.IN_SCHOOL))
+def _point(first: date, ledger: Counter[Key]) -> TrendPoint:
+    by_status: Counter[str] = Counter()
+    for (_grade, status, _disabled), n in ledger.items():
+        by_status[status] += n
+    return TrendPoint(f"{first:%Y-%m}", sum(by_status.values()), by_status[S.SUSPECTED], by_status[S.DROPPED_OUT],
+                      sum(by_status[s] for s in ledgers.IN_SCHOOL))
 
 
-def _add_months(first: date, months: int) -> date:
+def add_months(first: date, months: int) -> date:
     index = first.year * 12 + first.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)
 
 
 def previous_months(month: str | date, n: int) -> list[str]:
     first = month_bounds(month)[0]
-    return [f"{_add_months(first, -i):%Y-%m}" for i in range(n)]
+    return [f"{add_months(first, -i):%Y-%m}" for i in range(n)]

@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "gridmap",
     "layers",
     "importers",
+    "logins",  # the county administrator's page for logins (issue 12)
     "atlas",
     # Dropout hotspots (issue 14): layer endpoint, timeline, command, own locale/
     "hotspots",
@@ -206,9 +207,10 @@ GRIDMAP_ID_HASH_KEY = os.environ.get("GRIDMAP_ID_HASH_KEY") or _var_secret("id-h
 GRIDMAP_COUNTY_CODE = os.environ.get("GRIDMAP_COUNTY_CODE", "330783")
 # GRIDMAP_NOTICE_DAYS (default 7): the deadline a 《限期复学通知书》 gives, in days.
 GRIDMAP_NOTICE_DAYS = int(os.environ.get("GRIDMAP_NOTICE_DAYS", "7"))
-# GRIDMAP_BASE_URL (default http://127.0.0.1:8000): where gridmap is reached, for the QR codes on
-# printed map sheets (a phone scanning one opens the cell's page).
-GRIDMAP_BASE_URL = os.environ.get("GRIDMAP_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# GRIDMAP_BASE_URL (default empty): where gridmap is reached, for the QR codes on printed map sheets
+# (a phone scanning one opens the cell's page). Empty: a print started from the web uses the address
+# the page was opened from; print_atlas on the command line uses http://127.0.0.1:8000 and warns.
+GRIDMAP_BASE_URL = os.environ.get("GRIDMAP_BASE_URL", "").rstrip("/")
 # GRIDMAP_ATLAS_DIR (default var/atlas): where printed atlases are written.
 GRIDMAP_ATLAS_DIR = Path(os.environ.get("GRIDMAP_ATLAS_DIR", str(VAR_DIR / "atlas")))
 # GRIDMAP_ATLAS_RUNNER (default "process"): "process" prints in a separate process started by the
@@ -339,3 +341,8 @@ CACHES = {
     "hometeaching": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
                      "LOCATION": str(VAR_DIR / "cache" / "hometeaching"), "OPTIONS": {"MAX_ENTRIES": 2000}},
 }
+
+# --- The browsable API in the UI's language: view names and descriptions from gridmap.api's
+# translated table instead of class names and docstrings.
+REST_FRAMEWORK["VIEW_NAME_FUNCTION"] = "gridmap.api.view_name"
+REST_FRAMEWORK["VIEW_DESCRIPTION_FUNCTION"] = "gridmap.api.view_description"

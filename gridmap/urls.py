@@ -10,6 +10,7 @@ from gridmap.forms import RateLimitedAuthenticationForm
 from importers import views as import_views
 
 router = DefaultRouter()
+router.APIRootView = api.APIRoot  # its name and description in the UI's language
 router.register("areas", api.AreaViewSet, basename="area")
 router.register("schools", api.SchoolViewSet, basename="school")
 router.register("cells", api.CellViewSet, basename="cell")
@@ -25,6 +26,7 @@ urlpatterns = [
     path("case/<int:pk>/", casework_views.case_page, name="case"),
     path("case/<int:pk>/step/", casework_views.add_case_step, name="case-step"),
     path("case/<int:pk>/close/", casework_views.close_case, name="case-close"),
+    path("case/<int:pk>/school/", casework_views.change_case_school, name="case-school"),
     path("case/<int:pk>/document/<int:step_pk>.pdf", casework_views.case_document, name="case-document"),
     path("cases/<str:code>/", casework_views.case_list, name="case-list"),
     path("discrepancies/<str:code>/", casework_views.discrepancy_page, name="discrepancies"),
@@ -50,6 +52,7 @@ urlpatterns = [
     path("admin/import/", import_views.upload, name="import-upload"),
     path("admin/import/<str:token>/errors.xlsx", import_views.error_workbook, name="import-errors"),
     path("admin/", admin.site.urls),
+    path("logins/", include("logins.urls")),
     path("hotspots/", include("hotspots.urls")),  # dropout hotspots (issue 14)
 ]
 

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -192,7 +192,7 @@ def _assign_teacher(request: HttpRequest, what: str, group: Area, village: Area)
 
 
 @login_required
-def grid_export(request: HttpRequest, code: str, fmt: str) -> HttpResponse:
+def grid_export(request: HttpRequest, code: str, fmt: str) -> HttpResponseBase:
     """The grid responsibility table (网格包保责任表) of an area, as Excel or CSV."""
     area = get_object_or_404(grid.grid_roots(request.user), code=code)
     cells = grid.cells(request.user, area)
@@ -201,7 +201,7 @@ def grid_export(request: HttpRequest, code: str, fmt: str) -> HttpResponse:
 
 
 @login_required
-def ledger_page(request: HttpRequest, code: str, which: str) -> HttpResponse:
+def ledger_page(request: HttpRequest, code: str, which: str) -> HttpResponseBase:
     """One of the three ledgers for an area in scope, filtered; ?format=xlsx|csv exports it."""
     area = get_object_or_404(grid.grid_roots(request.user), code=code)
     try:
@@ -229,12 +229,13 @@ def ledger_page(request: HttpRequest, code: str, which: str) -> HttpResponse:
         return exports.table_response(title, ledgers.LEDGER_HEADERS, ledgers.ledger_rows(rows, on), fmt,
                                       f"{title}_{on:%Y%m%d}", ledgers.LEDGER_WIDTHS,
                                       note=f"截至 {on:%Y-%m-%d}；身份证号已脱敏")
-    page = Paginator(rows, 100).get_page(request.GET.get("page"))
+    page = Paginator(ledgers.ledger_values(rows), 100).get_page(request.GET.get("page"))
+    row = ledgers.LedgerRows(on)
     audit.record(request, AuditAction.LIST, area, summary=f"{title} 第{page.number}页")
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "gridmap/ledger.html", {
         "area": area, "kind": kind, "title": title, "form": form, "page": page, "on": on,
         "ledgers": [(k, ledgers.LEDGER_TITLES[k]) for k in ledgers.Ledger], "query": query.urlencode(),
-        "rows": zip(page.object_list, ledgers.ledger_rows(page.object_list, on), strict=True),
+        "rows": [(values[0], row(values)) for values in page.object_list],
     })

@@ -18,6 +18,8 @@ class MapLayer:
     key: ClassVar[str]  # registry key and the name the browser tests select on
     title: ClassVar[Any]  # lazy translated title shown in the layer control
     show: ClassVar[bool] = True
+    control: ClassVar[bool] = True  # listed in the layer control (False: shown and hidden by grid.js)
+    group_name = ""  # the folium FeatureGroup's JavaScript name, once added
     geom_field: ClassVar[str] = "geom"
     # Simplification tolerance in degrees for drawing (1e-4 ≈ 10 m here); 0 keeps the geometry.
     simplify: float = 0.0
@@ -65,9 +67,10 @@ class MapLayer:
     def add_to(self, fmap: folium.Map) -> None:
         if not self.features()["features"]:
             return  # nothing in scope to draw (and folium's popups refuse empty collections)
-        group = folium.FeatureGroup(name=str(self.title), show=self.show)
+        group = folium.FeatureGroup(name=str(self.title), show=self.show, control=self.control)
         self.draw(group)
         group.add_to(fmap)
+        self.group_name = group.get_name()
 
     def draw(self, group: folium.FeatureGroup) -> None:
         raise NotImplementedError

@@ -60,4 +60,4 @@ class VillageLayer(AreaLayer):
     level = AreaLevel.VILLAGE
     simplify = 1e-4
     precision = 4
-    style = {"color": "#333", "weight": 1.8, "fill": False}
+    style = {"color": "#333", "weight": 1.8, "fill": False, "className": "gm-village-line"}

@@ -8,8 +8,9 @@ the page's config, so switching indicator needs no round trip.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import folium
 from django.contrib.gis.db.models.functions import Intersection
@@ -25,27 +26,76 @@ from gridmap.models.functions import PolygonalPart
 from gridmap.models.schools import SchoolQuerySet
 from layers.base import MapLayer
 
-# Qualitative palette (ColorBrewer Set3/Paired mix), light enough for labels on top.
+# Qualitative palette (ColorBrewer Set3/Paired mix), light enough for labels on top. Neighbouring
+# schools' areas get different colours (graph colouring below); planar maps need at most four.
 PALETTE = ["#8dd3c7", "#fdb462", "#bebada", "#fb8072", "#80b1d3", "#b3de69", "#fccde5",
            "#ffed6f", "#bc80bd", "#ccebc5"]
 GAP_COLOR = "#d9d9d9"
 BLUES = ["#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c"]
 CHILD_LEVEL = {AreaLevel.COUNTY: AreaLevel.TOWNSHIP, AreaLevel.TOWNSHIP: AreaLevel.VILLAGE,
                AreaLevel.VILLAGE: AreaLevel.GROUP}
+ADJACENCY_SECONDS = 3600  # cells' neighbours change only when boundaries are imported again
 
 
-def school_colors(schools: SchoolQuerySet) -> dict[int, str]:
-    """Greedy colouring so that schools with touching catchments get different colours."""
-    neighbours = School.objects.touching_pairs(schools)
-    adjacent: dict[int, set[int]] = {s: set() for s in schools.values_list("pk", flat=True)}
-    for a, b in neighbours:
-        adjacent.setdefault(a, set()).add(b)
-        adjacent.setdefault(b, set()).add(a)
-    colors: dict[int, str] = {}
-    for school in sorted(adjacent, key=lambda s: (-len(adjacent[s]), s)):
-        taken = {colors.get(n) for n in adjacent[school]}
-        colors[school] = next((c for c in PALETTE if c not in taken), PALETTE[school % len(PALETTE)])
-    return colors
+def cell_adjacency(root: Area) -> list[tuple[int, int]]:
+    """Pairs of village groups under `root` that touch or overlap (a spatial self-join on the
+    boundary index, ~0.3 s for a county; kept in the cache as boundaries rarely change)."""
+    from django.core.cache import cache
+    from django.db import connection
+    from django.db.models import Count, Max
+
+    groups = Area.objects.filter(level=AreaLevel.GROUP, code__startswith=root.code).aggregate(n=Count("pk"),
+                                                                                                last=Max("pk"))
+    key = f"gridmap:adjacency:{root.code}:{groups['n']}:{groups['last']}"
+    pairs: list[tuple[int, int]] | None = cache.get(key)
+    if pairs is None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT a.id, b.id FROM gridmap_area a JOIN gridmap_area b ON a.id < b.id AND a.geom && b.geom"
+                " AND ST_Intersects(a.geom, b.geom) WHERE a.level = 'group' AND b.level = 'group'"
+                " AND a.code LIKE %s AND b.code LIKE %s", [f"{root.code}%", f"{root.code}%"])
+            pairs = [(a, b) for a, b in cursor.fetchall()]
+        cache.set(key, pairs, ADJACENCY_SECONDS)
+    return pairs
+
+
+def colour_graph(nodes: list[int], edges: list[tuple[int, int]], palette: list[str]) -> dict[int, str]:
+    """DSatur greedy colouring: neighbours always differ (colours beyond the palette are generated,
+    which a planar map of school areas never needs)."""
+    adjacent: dict[int, set[int]] = {n: set() for n in nodes}
+    for a, b in edges:
+        if a != b:
+            adjacent.setdefault(a, set()).add(b)
+            adjacent.setdefault(b, set()).add(a)
+    colours: dict[int, int] = {}
+    while len(colours) < len(adjacent):
+        node = max((n for n in adjacent if n not in colours),
+                   key=lambda n: (len({colours[m] for m in adjacent[n] if m in colours}), len(adjacent[n]), -n))
+        taken = {colours[m] for m in adjacent[node] if m in colours}
+        colours[node] = next(i for i in range(len(adjacent) + 1) if i not in taken)
+    return {n: palette[i] if i < len(palette) else f"hsl({(i * 137) % 360}, 55%, 78%)" for n, i in colours.items()}
+
+
+def school_colors(schools: SchoolQuerySet, cells: list[Cell] | None = None, root: Area | None = None) -> dict[int, str]:
+    """A colour per school such that schools whose responsible areas (cells) or catchments touch differ."""
+    edges = list(School.objects.touching_pairs(schools))
+    if cells and root is not None:
+        school_of = {c.pk: c.school.pk for c in cells if c.school}
+        edges += [(school_of[a], school_of[b]) for a, b in cell_adjacency(root)
+                  if a in school_of and b in school_of and school_of[a] != school_of[b]]
+    nodes = sorted(set(schools.values_list("pk", flat=True)) | {s for e in edges for s in e})
+    return colour_graph(nodes, edges, PALETTE)
+
+
+class Counted(Protocol):
+    """What an indicator reads: a cell, or an area summed from its cells (layers.aggregates)."""
+
+    pk: int
+    children: int | str
+    off_school: int | str
+
+    @property
+    def off_school_per_100(self) -> float | None: ...
 
 
 @dataclass
@@ -60,7 +110,7 @@ class Indicator:
                 "classes": [{"label": label, "color": color} for label, color in self.classes]}
 
 
-def children_indicator(cells: list[Cell]) -> Indicator:
+def children_indicator(cells: Sequence[Counted]) -> Indicator:
     """School-age children per cell: 0, "<5" (aggregate logins), then quartiles of the rest."""
     counts = sorted(c.children for c in cells if isinstance(c.children, int) and c.children > 0)
     cuts = sorted({round(q) for q in statistics.quantiles(counts, n=4)}) if len(counts) >= 4 else []
@@ -75,7 +125,7 @@ def children_indicator(cells: list[Cell]) -> Indicator:
     first_range = len(classes)
     classes += [(f"{a}–{b}" if a != b else f"{a}", BLUES[i + 5 - len(bounds)]) for i, (a, b) in enumerate(bounds)]
 
-    def of(c: Cell) -> int:
+    def of(c: Counted) -> int:
         if isinstance(c.children, str):
             return 1
         if c.children == 0:
@@ -89,12 +139,12 @@ RATE_CLASSES = [(None, _("no school-age children"), "#ffffff"), (0.0, "0", "#f2f
                 (float("inf"), "≥5", "#cb181d")]
 
 
-def rate_indicator(cells: list[Cell]) -> Indicator:
+def rate_indicator(cells: Sequence[Counted]) -> Indicator:
     classes = [(str(label), color) for _b, label, color in RATE_CLASSES]
     hidden = len(classes)
     classes.append((str(_("fewer than 5: not shown")), "#bdbdbd"))
 
-    def of(c: Cell) -> int:
+    def of(c: Counted) -> int:
         rate = c.off_school_per_100
         if rate is None:
             return hidden
@@ -120,18 +170,18 @@ def status_indicator(cells: list[Cell]) -> Indicator:
     return Indicator("status", str(_("Responsibility status")), classes, {c.pk: of(c) for c in cells})
 
 
-def root_school_colors(root: Area) -> dict[int, str]:
+def root_school_colors(root: Area, cells: list[Cell] | None = None) -> dict[int, str]:
     """One colour per school of the root's townships, the same in the indicator and the catchments;
-    kept on the root for the page being drawn (a spatial query: ~90 ms for a county)."""
+    kept on the root for the page being drawn."""
     colors: dict[int, str] | None = getattr(root, "_gridmap_school_colors", None)
     if colors is None:
-        colors = school_colors(School.objects.filter(township__code__startswith=root.code[:9]))
+        colors = school_colors(School.objects.filter(township__code__startswith=root.code[:9]), cells, root)
         root._gridmap_school_colors = colors  # type: ignore[attr-defined]
     return colors
 
 
 def school_indicator(cells: list[Cell], root: Area) -> Indicator:
-    colors = root_school_colors(root)
+    colors = root_school_colors(root, cells)
     schools = sorted({c.school for c in cells if c.school}, key=lambda s: s.name)
     classes = [(s.name, colors.get(s.pk, PALETTE[s.pk % len(PALETTE)])) for s in schools]
     index = {s.pk: i for i, s in enumerate(schools)}

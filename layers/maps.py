@@ -15,9 +15,11 @@ from jinja2 import Template
 
 from gridmap.grid import Cell
 from gridmap.middleware import csp_nonce
-from gridmap.models import Area, SchoolKind
+from gridmap.models import Area, AreaLevel, SchoolKind
 from layers import assets
+from layers.aggregates import BANDS, AggregateLayer
 from layers.base import MapLayer
+from layers.context import RIVER_STYLE, road_legend
 from layers.grid import CellLayer
 from layers.registry import GRID_MAP_LAYERS
 from layers.schools import KIND_STYLE
@@ -42,9 +44,13 @@ class _MapControls(MacroElement):
         self.text = text
 
 
-def _legend_html() -> str:
+def _legend_html(area: Area, layers: dict[str, MapLayer]) -> str:
+    """The map legend: compact, folded behind a button where the map is small or shows the county."""
     kinds = [(SchoolKind(kind).label, color, radius) for kind, (color, radius) in KIND_STYLE.items()]
-    return render_to_string("layers/legend.html", {"kinds": kinds})
+    return render_to_string("layers/legend.html", {
+        "kinds": kinds, "roads": road_legend(), "river": RIVER_STYLE,
+        "has": {key for key, layer in layers.items() if layer.group_name},
+        "folded": area.level == AreaLevel.COUNTY})
 
 
 @dataclass
@@ -71,16 +77,23 @@ def grid_map(area: Area, user: Any, cells: list[Cell], layers: list[type[MapLaye
     if settings.GRIDMAP_TILE_URL:
         folium.TileLayer(settings.GRIDMAP_TILE_URL, attr=settings.GRIDMAP_TILE_ATTRIBUTION,
                          name=_("Base map")).add_to(fmap)
-    config: dict[str, Any] = {}
+    config: dict[str, Any] = {"levels": {}, "bands": [{"level": level, "below": zoom}
+                                                    for level, zoom in BANDS.get(area.level, [])]}
+    drawn: dict[str, MapLayer] = {}
     for layer_class in layers or GRID_MAP_LAYERS:
         layer = layer_class(area, user, cells)
         layer.add_to(fmap)
+        drawn[layer.key] = layer
         if isinstance(layer, CellLayer):
             config["indicators"] = [ind.config() for ind in layer.indicators]
+            config["levels"][AreaLevel.GROUP] = {"indicators": config["indicators"], "group": layer.group_name}
+        elif isinstance(layer, AggregateLayer) and layer.group_name:
+            config["levels"][layer.level] = layer.config()
+    config["bands"] = [b for b in config["bands"] if b["level"] in config["levels"]]
     folium.LayerControl(collapsed=True).add_to(fmap)
     fmap.fit_bounds([[ymin, xmin], [ymax, xmax]])
     root: Any = fmap.get_root()  # a branca Figure
-    root.html.add_child(Element(_legend_html()))
+    root.html.add_child(Element(_legend_html(area, drawn)))
     fmap.add_child(_MapControls(CREDITS))
     config["map"] = fmap.get_name()
     return GridMap(fmap, config)

@@ -1,8 +1,9 @@
 """The layers of the grid map, bottom to top (one place to add a layer)."""
 
+from layers.aggregates import TownshipAggregateLayer, VillageAggregateLayer
 from layers.base import MapLayer
 from layers.boundaries import CountyLayer, TownshipLayer, VillageLayer
-from layers.context import RoadLayer, WaterLayer
+from layers.context import RoadLabelLayer, RoadLayer, WaterLayer
 from layers.coverage import CoverageLayer
 from layers.grid import CatchmentLayer, CellLayer, LabelLayer, VillageGapLayer
 from layers.home_routes import HomeRouteLayer
@@ -10,7 +11,7 @@ from layers.hotspots import HotspotLayer
 from layers.schools import SchoolLayer
 
 GRID_MAP_LAYERS: list[type[MapLayer]] = [
-    WaterLayer, CellLayer, RoadLayer, VillageLayer, TownshipLayer, CountyLayer, VillageGapLayer,
-    CatchmentLayer, CoverageLayer, SchoolLayer, LabelLayer, HotspotLayer,
+    WaterLayer, TownshipAggregateLayer, VillageAggregateLayer, CellLayer, RoadLayer, VillageLayer, TownshipLayer,
+    CountyLayer, VillageGapLayer, CatchmentLayer, CoverageLayer, SchoolLayer, LabelLayer, RoadLabelLayer, HotspotLayer,
     HomeRouteLayer,  # send-teaching-home routes (hometeaching), for logins that may see children
 ]

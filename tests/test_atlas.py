@@ -22,6 +22,12 @@ def pdf_text(path, first=None, last=None):
     return subprocess.run(args, capture_output=True, text=True, check=True).stdout
 
 
+def urls_in(path):
+    """The PDF's text in reading order with the line breaks inside wrapped addresses removed."""
+    raw = subprocess.run(["pdftotext", "-raw", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    return "".join(raw.split())
+
+
 def pages(path):
     info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
     return int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
@@ -159,3 +165,31 @@ def test_the_command_prints_an_atlas(village, chief, tmp_path):
     assert "1 幅" in printed.getvalue() and village.code in pdf_text(out)
     text = pdf_text(out, 1, 1)
     assert "A3" in text and village.name in text
+
+
+def test_qr_codes_point_where_the_page_was_opened_and_the_command_warns_on_loopback(village, chief, tmp_path,
+                                                                                     settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.GRIDMAP_ATLAS_RUNNER, settings.GRIDMAP_BASE_URL = "inline", ""
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "gridmap.example.cn"]
+    official = login(UserRole.TOWNSHIP_OFFICIAL, [A])
+    official.post(f"/atlas/{village.code}/", {"per": "village", "paper": "A4"}, HTTP_HOST="gridmap.example.cn")
+    job = AtlasJob.objects.get(area=village, per="village")
+    assert job.base_url == "http://gridmap.example.cn"
+    text = urls_in(job.file)
+    assert f"http://gridmap.example.cn/grid/{village.code}/" in text and "127.0.0.1" not in text
+    Path(job.file).unlink()
+    warned = StringIO()
+    call_command("print_atlas", area=village.code, per="village", out=tmp_path / "a.pdf", user=chief.username,
+                 stdout=StringIO(), stderr=warned)
+    assert "127.0.0.1:8000" in warned.getvalue() and "--base-url" in warned.getvalue()
+    quiet = StringIO()
+    call_command("print_atlas", area=village.code, per="village", out=tmp_path / "b.pdf", user=chief.username,
+                 base_url="http://192.168.1.10:8000/", stdout=StringIO(), stderr=quiet)
+    assert "警告" not in quiet.getvalue()
+    assert f"http://192.168.1.10:8000/grid/{village.code}/" in urls_in(tmp_path / "b.pdf")
+    assert render.is_loopback("http://localhost:8000") and render.is_loopback("http://[::1]/")
+    assert not render.is_loopback("http://gridmap.example.cn")

@@ -51,7 +51,12 @@ def test_map_renders_in_chromium(live_server, browser):
     page.wait_for_function("() => window.gmGridReady === true", timeout=30_000)
     assert page.url.endswith("/grid/330783/")
     paths = page.locator(".leaflet-overlay-pane svg path").count()
-    assert paths > 3000  # village groups, villages, townships, roads, schools
+    assert paths > 1500  # townships summed from their cells, villages, roads, schools
+    assert page.evaluate("gmGrid.level()") == "township"
+    page.evaluate("""() => { const map = window[JSON.parse(document.getElementById("gm-config").textContent).map];
+                             map.setZoom(13, {animate: false}); }""")
+    page.wait_for_timeout(1000)
+    assert page.evaluate("gmGrid.level()") == "group" and page.locator(".leaflet-overlay-pane svg path").count() > 3000
     assert page.locator(".gm-label-township").count() == 18
     page.hover(".leaflet-control-layers")
     assert "村民小组（网格）" in page.inner_text(".leaflet-control-layers")
@@ -116,6 +121,14 @@ def test_township_official_clicks_a_cell_and_reads_its_card(live_server, browser
     page.wait_for_timeout(300)
     visible = page.locator(".gm-cell-item:visible").count()
     assert visible == Area.objects.filter(parent__name="柏塔村委会", code__startswith=town).count() > 0
+    # the village and the group in one query, numerals either way; 3组 is not 13组
+    garden = Area.objects.get(code=f"{town}307")  # 花园村
+    third = Area.objects.get(parent=garden, name="第三村民小组")
+    for query in ("花园 3组", "花园三组", "花园村第3组", "huayuan 3", "花园 第三组"):
+        page.fill("#gm-search", query)
+        page.wait_for_timeout(200)
+        found = [el.get_attribute("data-code") for el in page.locator(".gm-cell-item:visible").all()]
+        assert found == [third.code], (query, found)
     page.fill("#gm-search", "")
     page.click('.gm-cell-item >> nth=0')
     page.wait_for_selector(".gm-card")
@@ -125,3 +138,94 @@ def test_township_official_clicks_a_cell_and_reads_its_card(live_server, browser
     shots = Path(settings.VAR_DIR) / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shots / "grid-card.png"))
+
+
+def test_phones_and_desktops_get_a_usable_grid_card_and_case(live_server, browser):
+    """At 390×844 the menu folds, the map sits above the list, cards and pages fit the width; at the
+    county's zoom the map shows townships summed from their cells and a click drills down.
+    Screenshots of the grid, a cell card and a case page at 1400×900 and 390×844 go to
+    var/screenshots/ to be looked at."""
+    from django.contrib.auth import get_user_model
+
+    from gridmap.models import Area, Case, Profile, UserRole
+    from tests.conftest import load_small_demo
+
+    load_small_demo()
+    case = Case.objects.filter(status="open").order_by("pk").first()
+    town = case.child.group.code[:9]
+    official = get_user_model().objects.create_user("nanma-phone", password="a-long-test-password")
+    Profile.objects.create(user=official, role=UserRole.TOWNSHIP_OFFICIAL).areas.set(Area.objects.filter(code=town))
+    get_user_model().objects.create_superuser("county-desk", "", "a-long-test-password")
+    cell = case.child.group.code
+    shots = Path(settings.VAR_DIR) / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+
+    def session(name, width, height):
+        context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=width < 500,
+                                      has_touch=width < 500)
+        page = context.new_page()
+        page.goto(f"{live_server.url}/login/")
+        page.fill("#id_username", name)
+        page.fill("#id_password", "a-long-test-password")
+        page.click("button[type=submit]")
+        page.wait_for_function("() => window.gmGridReady === true", timeout=30_000)
+        return page
+
+    phone = session("nanma-phone", 390, 844)
+    assert not phone.locator(".gm-logout button").is_visible()  # the menu is folded
+    phone.click(".navbar-toggler")
+    phone.wait_for_selector(".gm-logout button", state="visible")
+    box = phone.locator(".gm-logout button").bounding_box()
+    assert box["x"] + box["width"] <= 390
+    phone.wait_for_selector("#gm-nav.show:not(.collapsing)")  # Bootstrap ignores a toggle mid-animation
+    phone.click(".navbar-toggler")
+    phone.wait_for_selector(".gm-logout button", state="hidden")
+    map_box, side_box = phone.locator("#gm-map-container").bounding_box(), phone.locator("#gm-side").bounding_box()
+    assert map_box["y"] + map_box["height"] <= side_box["y"] + 1 and map_box["height"] > 300  # map above the list
+    assert not phone.locator("#gm-legend-box").get_attribute("open")  # the legend is folded
+    phone.screenshot(path=str(shots / "phone-grid.png"))
+    phone.evaluate(f"gmGrid.open('{cell}', true)")
+    phone.wait_for_selector(f'.gm-card[data-code="{cell}"]')
+    phone.wait_for_timeout(800)
+    assert phone.locator(".gm-card").bounding_box()["width"] >= 360  # the card takes the width
+    phone.screenshot(path=str(shots / "phone-card.png"))
+    for url in (f"/case/{case.pk}/", f"/children/{case.child.pk}/", f"/ledgers/{town}/school_age/", f"/cases/{town}/",
+                f"/grid/cell/{cell}/"):
+        phone.goto(f"{live_server.url}{url}")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390, url  # nothing wider than the phone
+        if url.startswith("/case/"):
+            phone.screenshot(path=str(shots / "phone-case.png"))
+
+    desk = session("county-desk", 1400, 900)
+    assert desk.url.endswith("/grid/330783/") and desk.evaluate("gmGrid.level()") == "township"
+    drawn = desk.evaluate("""() => {
+        const map = window[JSON.parse(document.getElementById("gm-config").textContent).map];
+        const n = {cells: 0, townships: 0};
+        map.eachLayer(l => { if (l.feature && l.feature.properties.lp) n.cells++;
+                             if (l.feature && l.feature.properties.lv === "township") n.townships++; });
+        return n;
+    }""")
+    assert drawn == {"cells": 0, "townships": 18}  # townships summed, not a speckle of 3,600 cells
+    desk.screenshot(path=str(shots / "desk-grid-county.png"))
+    desk.goto(f"{live_server.url}/grid/{town}/?cell={cell}")
+    desk.wait_for_function("() => window.gmGridReady === true", timeout=30_000)
+    desk.wait_for_selector(f'.gm-card[data-code="{cell}"]')
+    desk.wait_for_timeout(800)
+    desk.screenshot(path=str(shots / "desk-card.png"))
+    desk.goto(f"{live_server.url}/case/{case.pk}/")
+    desk.screenshot(path=str(shots / "desk-case.png"))
+    desk.goto(f"{live_server.url}/grid/330783/")
+    desk.wait_for_function("() => window.gmGridReady === true", timeout=30_000)
+    desk.wait_for_timeout(800)
+    point = desk.evaluate("""code => {
+        const map = window[JSON.parse(document.getElementById("gm-config").textContent).map];
+        let target = null;
+        map.eachLayer(l => { const p = l.feature && l.feature.properties;
+                             if (p && p.lv === "township" && p.code === code) target = l; });
+        const p = map.latLngToContainerPoint(target.getCenter());
+        const box = map.getContainer().getBoundingClientRect();
+        return [box.left + p.x, box.top + p.y];
+    }""", town)
+    desk.mouse.click(*point)
+    desk.wait_for_timeout(1500)
+    assert desk.evaluate("gmGrid.level()") in ("village", "group")  # drilled down into the township

@@ -166,7 +166,7 @@ def test_monthly_report_page_submission_and_export():
     assert submission.submitted_by.username == response.wsgi_request.user.username
     assert submission.figures["school_age"] == expected[-1].school_age
     assert "上报" in response.content.decode() and submission.submitted_by.username in response.content.decode()
-    sheet = load_workbook(__import__("io").BytesIO(official.get(f"/reports/{A}/?month=2026-11&format=xlsx").content)).active
+    sheet = load_workbook(__import__("io").BytesIO(official.get(f"/reports/{A}/?month=2026-11&format=xlsx").getvalue())).active
     assert sheet["A2"].value == "单位" and sheet.freeze_panes == "A3"
     assert [r[1] for r in sheet.iter_rows(min_row=3, values_only=True) if r[1]] == [r.code for r in expected]
     # school staff read their own school's row only, and cannot submit for the township
@@ -220,3 +220,24 @@ def test_the_bulk_report_rows_equal_each_unit_computed_alone():
     for school, row in zip(schools, rows, strict=False):
         assert row.as_dict() == reports.for_school(school, "2026-11").as_dict()
     assert rows[-1].as_dict() == reports.for_area(township, "2026-11").as_dict()
+
+
+def test_the_working_group_picker_is_grouped_by_unit_and_searchable(child):
+    import re
+
+    from gridmap.casework_views import _case_people
+    from gridmap.models import Profile
+
+    ledgers.change_status(child, "suspected", date(2026, 12, 1), None, "缺勤")
+    official = login(UserRole.TOWNSHIP_OFFICIAL, [A])
+    page = official.get(f"/children/{child.pk}/").content.decode()
+    form = page[page.index('data-form="confirm"'):page.index("</form>", page.index('data-form="confirm"'))]
+    assert "data-picker-search" in form and "picker.js" in page
+    user = Profile.objects.filter(role=UserRole.TOWNSHIP_OFFICIAL).latest("pk").user
+    people = _case_people(user, child)
+    units = {p.school.name if p.school else p.unit for p in people}
+    groups = re.findall(r"<summary>(.*?) <span", form)
+    assert len(groups) == len(units) == len(set(groups)) > 3 and set(groups) == units
+    assert groups[0].endswith("人民政府")  # the township government first
+    assert form.count('type="checkbox" name="members"') == people.count()
+    assert f"<details class=\"gm-picker-group\" open>\n      <summary>{child.school_class.school.name}" in form

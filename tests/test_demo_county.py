@@ -128,3 +128,40 @@ def test_generate_county_command_makes_a_synthetic_county():
     county = Area.objects.get(code="990003")
     assert county.descendants().filter(level="township").count() == 2
     assert Child.objects.filter(group__code__startswith="990003").count() == 500
+
+
+def test_every_status_has_the_records_that_explain_it():
+    """A suspected entry follows 4 consecutive weekdays absent without reason (the 3-day rule), and a
+    child still suspected has absences in the last 30 days; transfers name a destination, suspensions
+    an end date. Checked in SQL with the weekday rule written out here, not with gridmap.ledgers."""
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            SELECT h.child_id, h.date,
+                   (SELECT count(*) FROM gridmap_absence a
+                    WHERE a.child_id = h.child_id AND NOT a.excused AND a.date <= h.date
+                      AND a.date > h.date - 7 AND extract(isodow FROM a.date) < 6) AS absent_days,
+                   (SELECT array_agg(d::date) FROM generate_series(h.date - 6, h.date, interval '1 day') d
+                    WHERE extract(isodow FROM d) < 6) AS weekdays
+            FROM gridmap_childstatuschange h WHERE h.to_status = 'suspected'""")
+        rows = cursor.fetchall()
+        assert len(rows) > 20
+        for child, day, absent, weekdays in rows:
+            cursor.execute("SELECT count(*) FROM gridmap_absence WHERE child_id = %s AND NOT excused "
+                           "AND date = ANY(%s)", [child, sorted(weekdays)[-4:]])
+            assert cursor.fetchone()[0] == 4, (child, day, absent)
+        cursor.execute("""SELECT count(*) FROM gridmap_child c WHERE c.status = 'suspected' AND NOT EXISTS (
+                              SELECT 1 FROM gridmap_absence a WHERE a.child_id = c.id AND a.date > %s::date - 30)""",
+                       [DEMO_AS_OF])
+        assert cursor.fetchone()[0] == 0
+        cursor.execute("""SELECT count(*) FILTER (WHERE to_status = 'transferred_out' AND destination = ''),
+                                 count(*) FILTER (WHERE to_status = 'suspended' AND (until IS NULL OR until <= date)),
+                                 count(*) FILTER (WHERE to_status IN ('transferred_out', 'suspended'))
+                          FROM gridmap_childstatuschange""")
+        no_destination, no_end, total = cursor.fetchone()
+        assert total and no_destination == 0 and no_end == 0
+
+
+def test_school_names_are_unique():
+    names = list(School.objects.filter(code__startswith="213307").values_list("name", flat=True))
+    assert len(names) == len(set(names)) == School.objects.filter(code__startswith="213307").count()
+    assert "东阳市六石小学" in names and "东阳市六石社区小学" in names  # the community's school keeps its name

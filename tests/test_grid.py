@@ -261,14 +261,14 @@ def test_grid_export_is_printable_masked_and_audited(admin):
     official = user_with(UserRole.TOWNSHIP_OFFICIAL, [TOWN])
     response = client_for(official).get(f"/grid/{TOWN}/cells.xlsx")
     assert response.status_code == 200
-    sheet = load_workbook(BytesIO(response.content)).active
+    sheet = load_workbook(BytesIO(response.getvalue())).active
     assert sheet["A1"].value == "南马镇网格包保责任表" and sheet.freeze_panes == "A3"
     assert [c.value for c in sheet[2]][:4] == ["乡镇", "行政村", "村民小组", "网格代码"]
     codes = [r[3] for r in sheet.iter_rows(min_row=3, values_only=True) if r[3]]
     assert sorted(codes) == sorted(Area.objects.filter(code__startswith=TOWN, level="group")
                                    .values_list("code", flat=True))
     assert AuditEvent.objects.filter(action="export", username=official.username).exists()
-    csv = client_for(official).get(f"/grid/{TOWN}/cells.csv").content.decode("utf-8-sig")
+    csv = client_for(official).get(f"/grid/{TOWN}/cells.csv").getvalue().decode("utf-8-sig")
     assert csv.splitlines()[0].startswith("乡镇,行政村") and len(csv.splitlines()) == 331
 
 

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from gridmap import cases, ledgers, reports
@@ -90,7 +91,8 @@ def test_a_quiet_area_gets_a_zero_report(squares):
     assert ReportSubmission.objects.filter(area=squares["township"]).count() == 1
 
 
-def test_report_counts_follow_a_case():
+def test_report_counts_follow_a_case(monkeypatch):
+    monkeypatch.setattr(timezone, "localdate", lambda *a: date(2026, 12, 31))  # December counted to its end
     clerk = get_user_model().objects.create_user("case-clerk")
     child = Child.objects.filter(status="enrolled").school_age_on(date(2026, 12, 1)).order_by("-pk").first()
     township = Area.objects.get(code=child.group.code[:9])
@@ -126,3 +128,149 @@ def test_command_writes_a_printable_workbook(tmp_path):
     assert body[-1][0] == "南马镇" and body[-1][3] == reports.for_area(Area.objects.get(code="330783118"),
                                                                        "2026-11").school_age
     assert all(len(str(r[1])) == 10 for r in body[:-1])  # the township's schools by their codes
+
+
+ADDITIVE = ["school_age", "suspected", "dropped_out", "new_suspected", "cases_opened", "cases_closed", "cases_open",
+            "cases_overdue", "visits_made", "visits_due"]
+OVERDUE_ON = """
+    SELECT count(*) FROM gridmap_case c JOIN gridmap_child ch ON ch.id = c.child_id JOIN gridmap_area g ON g.id = ch.group_id
+    WHERE g.code LIKE %s AND c.opened_on <= %s AND (c.closed_on IS NULL OR c.closed_on > %s)
+      AND EXISTS (SELECT 1 FROM gridmap_casestep s WHERE s.case_id = c.id AND s.step = 2 AND s.date <= %s AND s.deadline < %s)
+      AND NOT EXISTS (SELECT 1 FROM gridmap_casestep s WHERE s.case_id = c.id AND s.step >= 3 AND s.date <= %s)"""
+
+
+def school_age_by_status(prefix, day):
+    """Independent: each child's last status on the day, school age by the 31 August rule written here."""
+    school_year = day.year if day.month >= 9 else day.year - 1
+    born = (date(school_year - 15, 9, 1), date(school_year - 6, 8, 31))
+    out = {}
+    for status, _d, _b in rows(f"SELECT to_status, kg_disabled, birth_date FROM ({STATUS_AT_END}) s "
+                               "WHERE birth_date BETWEEN %s AND %s AND to_status <> 'transferred_out'",
+                               day, f"{prefix}%", *born):
+        out[status] = out.get(status, 0) + 1
+    return out
+
+
+def test_a_townships_rows_add_up_to_its_total_and_the_total_to_sql():
+    from tests.test_access import A
+
+    township = Area.objects.get(code=A)
+    # a suspended child taken off the roll is attached to no school: the row that says so appears
+    child = Child.objects.filter(group__code__startswith=A, status="enrolled", school_class__isnull=False) \
+        .school_age_on(date(2026, 11, 30)).order_by("pk").first()
+    ledgers.change_status(child, "suspended", date(2026, 11, 10), None, "病休", until=date(2027, 1, 10))
+    Child.objects.filter(pk=child.pk).update(school_class=None)
+    units = reports.report_units(township, "2026-11")
+    total, body = units[-1], units[:-1]
+    assert [r.kind for r in body[-1:]] == ["no_school"] and body[-1].by_status == {"suspended": 1}
+    for name in ADDITIVE:
+        assert sum(getattr(r, name) for r in body) == getattr(total, name), name
+    for status in total.by_status:
+        assert sum(r.by_status.get(status, 0) for r in body) == total.by_status[status], status
+    expected = school_age_by_status(A, date(2026, 11, 30))
+    assert total.by_status == expected and total.school_age == sum(expected.values())
+    (overdue,), = rows(OVERDUE_ON, f"{A}%", *[date(2026, 11, 30)] * 5)
+    assert total.cases_overdue == overdue
+    assert total.as_dict() == reports.for_area(township, "2026-11").as_dict()  # snapshot = month-end counts
+    page = login_official(A).get(f"/reports/{A}/?month=2026-11").content.decode()
+    assert 'data-kind="no_school"' in page and "未关联学校" in page and "gm-rows-note" in page
+    assert 'data-as-of="2026-11-30"' in page and "数据截至 2026-11-30" in page
+
+
+def login_official(code):
+    from tests.test_access import login
+
+    return login("township_official", [code])
+
+
+def test_the_countys_rows_add_up_and_each_township_matches_sql():
+    county = Area.objects.get(code="330783")
+    units = reports.report_units(county, "2026-11")
+    total, body = units[-1], units[:-1]
+    for name in ADDITIVE:
+        assert sum(getattr(r, name) for r in body) == getattr(total, name), name
+    for row in body:
+        assert row.by_status == school_age_by_status(row.code, date(2026, 11, 30)), row.unit
+
+
+def test_consolidation_rate_only_where_there_is_a_grade_9():
+    from tests.test_access import A
+
+    units = reports.report_units(Area.objects.get(code=A), "2026-11")
+    schools = {s.code: s for s in Area.objects.get(code=A).schools.all()}
+    for row in units[:-1]:
+        if row.kind == "school" and schools[row.code].last_grade == 9:
+            assert row.consolidation_rate is not None, row.unit
+        else:
+            assert row.consolidation_rate is None, row.unit
+    assert units[-1].consolidation_rate is not None
+    page = login_official(A).get(f"/reports/{A}/?month=2026-11").content.decode()
+    primary = next(r for r in units if r.kind == "school" and schools[r.code].last_grade == 6)
+    cells = page.split(f'data-code="{primary.code}"')[1].split("</tr>")[0].split("<td")
+    assert ">—</td>" in cells[19]  # the 巩固率 column of a primary school: not a number
+
+
+def test_overdue_has_one_definition_and_one_day_on_every_page(monkeypatch):
+    """On 17 December: a deadline passed on the 16th is overdue; one passing on the 20th is not yet —
+    though it will be by the month's end, which is what the report counted before."""
+    from tests.test_access import A, login
+
+    clerk = get_user_model().objects.create_user("overdue-clerk")
+    teacher = Person.objects.filter(school__township__code=A).first()
+    made = []
+    for deadline in (date(2026, 12, 16), date(2026, 12, 20)):
+        child = Child.objects.filter(group__code__startswith=A, status="enrolled").exclude(
+            pk__in=[c.child_id for c in made]).order_by("pk").first()
+        ledgers.change_status(child, "suspected", date(2026, 12, 1), clerk, "缺勤")
+        case = cases.confirm_dropout(child, date(2026, 12, 2), clerk, "确认", [teacher])
+        cases.add_step(case, Step.PERSUASION, date(2026, 12, 3), teacher)
+        cases.add_step(case, Step.ORDER_TO_CORRECT, date(2026, 12, 4), teacher, "x", deadline=deadline)
+        made.append(case)
+    today = date(2026, 12, 17)
+    monkeypatch.setattr(timezone, "localdate", lambda *a: today)
+    (county_sql,), = rows(OVERDUE_ON, "330783%", *[today] * 5)
+    (township_sql,), = rows(OVERDUE_ON, f"{A}%", *[today] * 5)
+    admin = login("county_admin", superuser=True)
+    dashboard = admin.get("/dashboard/?month=2026-12").content.decode()
+    kpi = int(dashboard.split('data-kpi="cases_overdue">')[1].split("<")[0])
+    listed = admin.get("/cases/330783/?show=overdue").content.decode()
+    report = reports.for_area(Area.objects.get(code="330783"), "2026-12")
+    assert kpi == report.cases_overdue == listed.count("gm-overdue\">") == county_sql
+    assert f'data-case="{made[0].pk}"' in listed and f'data-case="{made[1].pk}"' not in listed
+    assert reports.for_area(Area.objects.get(code=A), "2026-12").cases_overdue == township_sql
+    for page in (dashboard, listed, admin.get("/reports/330783/?month=2026-12").content.decode()):
+        assert 'data-as-of="2026-12-17"' in page and "数据截至 2026-12-17" in page
+
+
+def test_month_end_counts_follow_every_write_and_equal_a_rebuild():
+    """Back-dated changes through the domain, a row written by SQL (as an import would), a child
+    moved to another village: the month-end counts follow, and equal a rebuild from scratch."""
+    from gridmap import month_ends
+    from gridmap.models import MonthEndCount
+
+    county = Area.objects.get(code="330783")
+    october = date(2026, 10, 1)
+    reports.for_area(county, "2026-10")  # built
+    child = Child.objects.filter(status="enrolled").school_age_on(date(2026, 10, 31)).order_by("pk").first()
+    village = child.group.parent
+    ledgers.change_status(child, "transferred_out", date(2026, 10, 15), None, "转学", destination="杭州")
+    assert school_age_by_status(village.code, date(2026, 10, 31)) == reports.for_area(village, "2026-10").by_status
+    other = Child.objects.filter(status="enrolled").exclude(group__parent=village).order_by("pk").first()
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO gridmap_childstatuschange (child_id, date, from_status, to_status, reason, "
+                       "destination, recorded_at) VALUES (%s, '2026-10-20', 'enrolled', 'suspected', 'x', '', now())",
+                       [other.pk])
+    assert reports.for_area(other.group.parent, "2026-10").by_status == school_age_by_status(
+        other.group.parent.code, date(2026, 10, 31))
+    moved_to = Area.objects.filter(level="group").exclude(parent__in=[village, other.group.parent]).first()
+    Child.objects.filter(pk=other.pk).update(group=moved_to)
+    for area in (other.group.parent, moved_to.parent):
+        assert reports.for_area(area, "2026-10").by_status == school_age_by_status(area.code, date(2026, 10, 31))
+
+    def table():
+        month_ends.ensure("330783", [october])
+        return sorted(MonthEndCount.objects.filter(month=october).values_list(
+            "village_id", "measure", "grade", "status", "disabled", "children"))
+    incremental = table()
+    call_command("rebuild_month_ends", "--from", "2026-10", "--to", "2026-10", stdout=StringIO())
+    assert incremental == table()

@@ -1,8 +1,10 @@
 from gridmap.models.access import AuditAction, AuditEvent, Profile, UserRole
+from gridmap.models.aggregates import Measure, MonthEndBuild, MonthEndCount, MonthEndDirty
 from gridmap.models.areas import LEVELS, PARENT_LEVEL, Area, AreaLevel, AreaQuerySet
 from gridmap.models.atlas import AtlasJob, AtlasPer, JobStatus, Paper
 from gridmap.models.cases import (
     Case,
+    CaseSchoolChange,
     CaseStatus,
     CaseStep,
     ContentArea,
@@ -25,7 +27,7 @@ from gridmap.models.children import (
 )
 from gridmap.models.ledgers import Absence, CalendarDay, FollowUpPlan, FollowUpReview, ReportSubmission
 from gridmap.models.people import Person, Responsibility, Role, Sex
-from gridmap.models.roads import Feature, Road, RoadEdge, RoadVertex
+from gridmap.models.roads import Feature, Road, RoadClass, RoadEdge, RoadVertex
 from gridmap.models.schools import (
     CatchmentAssignment,
     School,
@@ -36,13 +38,15 @@ from gridmap.models.schools import (
 )
 
 __all__ = [
+    "Measure", "MonthEndBuild", "MonthEndCount", "MonthEndDirty",
     "AtlasJob", "AtlasPer", "JobStatus", "Paper",
     "Absence", "CalendarDay", "FollowUpPlan", "FollowUpReview", "ReportSubmission",
     "AuditAction", "AuditEvent", "Profile", "UserRole",
     "KEY_GROUPS", "LEVELS", "PARENT_LEVEL", "Area", "AreaLevel", "AreaQuerySet", "Case",
-    "CaseStatus", "CaseStep", "CatchmentAssignment", "Child", "ChildStatus", "ChildStatusChange",
+    "CaseSchoolChange", "CaseStatus", "CaseStep", "CatchmentAssignment", "Child", "ChildStatus", "ChildStatusChange",
     "DisabilityCategory", "Feature", "HomeTeachingPlan", "HomeVisit", "Household", "Person",
-    "ResidenceBasis", "Responsibility", "Road", "RoadEdge", "RoadVertex", "Role", "School", "SchoolClass", "SchoolKind",
+    "ResidenceBasis", "Responsibility", "Road", "RoadClass", "RoadEdge", "RoadVertex", "Role", "School",
+    "SchoolClass", "SchoolKind",
     "SchoolStatus", "Sex", "Stage", "Step",
     "ContentArea", "DisabilityLevel", "GoalResult", "PlanGoal", "Term",
 ]

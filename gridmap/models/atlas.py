@@ -34,6 +34,8 @@ class AtlasJob(models.Model):
     per = models.CharField(_("sheets"), max_length=10, choices=AtlasPer.choices, default=AtlasPer.GROUP)
     paper = models.CharField(_("paper"), max_length=2, choices=Paper.choices, default=Paper.A4)
     same_scale = models.BooleanField(_("one scale for all sheets"), default=False)
+    base_url = models.CharField(_("address in the QR codes"), max_length=200, blank=True, default="",
+                                help_text=_("where gridmap was opened from when the print was started"))
     status = models.CharField(_("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
     done = models.PositiveIntegerField(_("sheets done"), default=0)
     total = models.PositiveIntegerField(_("sheets"), default=0)

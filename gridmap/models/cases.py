@@ -59,6 +59,29 @@ class Case(models.Model):
         return f"{self.child} {self.opened_on}"
 
 
+class CaseSchoolChange(models.Model):
+    """The school a case is charged to, changed by hand from what the rule chose (gridmap.cases.
+    due_school), with the reason; kept, never edited."""
+
+    case = models.ForeignKey(Case, verbose_name=_("case"), on_delete=models.CASCADE,
+                             related_name="school_changes")
+    from_school = models.ForeignKey(School, verbose_name=_("previous school"), on_delete=models.PROTECT, null=True,
+                                    blank=True, related_name="+")
+    to_school = models.ForeignKey(School, verbose_name=_("new school"), on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(_("reason"), max_length=300)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("changed by"),
+                                   on_delete=models.PROTECT, null=True, blank=True)
+    changed_at = models.DateTimeField(_("changed at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("change of a case's school")
+        verbose_name_plural = _("changes of cases' schools")
+        ordering = ["case", "changed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.case}: {self.from_school} → {self.to_school}"
+
+
 class Step(models.IntegerChoices):
     PERSUASION = 1, _("publicity, education and persuasion")  # 宣传教育/劝返
     ORDER_TO_CORRECT = 2, _("written order to return by a deadline")  # 限期复学通知书

@@ -187,4 +187,5 @@ class ChildStatusChange(models.Model):
         ordering = ["child", "date", "recorded_at"]
 
     def __str__(self) -> str:
-        return f"{self.date} {self.from_status or '-'} → {self.to_status}"
+        before = self.get_from_status_display() if self.from_status else "-"
+        return f"{self.date} {before} → {self.get_to_status_display()}"

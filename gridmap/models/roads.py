@@ -4,11 +4,37 @@ from django.contrib.gis.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+class RoadClass(models.TextChoices):
+    """OpenStreetMap `highway` values, named as Chinese road classes (公路等级) roughly correspond."""
+
+    MOTORWAY = "motorway", _("expressway")  # 高速公路
+    MOTORWAY_LINK = "motorway_link", _("expressway ramp")
+    TRUNK = "trunk", _("trunk road")  # 国道/一级公路
+    TRUNK_LINK = "trunk_link", _("trunk road ramp")
+    PRIMARY = "primary", _("primary road")  # 省道
+    PRIMARY_LINK = "primary_link", _("primary road ramp")
+    SECONDARY = "secondary", _("secondary road")  # 县道
+    SECONDARY_LINK = "secondary_link", _("secondary road ramp")
+    TERTIARY = "tertiary", _("tertiary road")  # 乡道
+    TERTIARY_LINK = "tertiary_link", _("tertiary road ramp")
+    UNCLASSIFIED = "unclassified", _("village road")  # 村道
+    RESIDENTIAL = "residential", _("residential street")
+    LIVING_STREET = "living_street", _("living street")
+    SERVICE = "service", _("service road")
+    TRACK = "track", _("farm track")  # 机耕路
+    PEDESTRIAN = "pedestrian", _("pedestrian street")
+    FOOTWAY = "footway", _("footway")
+    PATH = "path", _("path")
+    CYCLEWAY = "cycleway", _("cycleway")
+    STEPS = "steps", _("steps")
+    CONSTRUCTION = "construction", _("road under construction")
+
+
 class Road(models.Model):
     osm_id = models.BigIntegerField(_("OpenStreetMap way id"), null=True, blank=True, unique=True)
     name = models.CharField(_("name"), max_length=200, blank=True)
     ref = models.CharField(_("road number"), max_length=50, blank=True)
-    highway = models.CharField(_("road class"), max_length=30)
+    highway = models.CharField(_("road class"), max_length=30, choices=RoadClass.choices)
     oneway = models.BooleanField(_("one-way"), default=False)
     geom = models.LineStringField(_("geometry"), srid=4326)
     source = models.CharField(_("data source"), max_length=200, blank=True)
@@ -18,7 +44,7 @@ class Road(models.Model):
         verbose_name_plural = _("roads")
 
     def __str__(self) -> str:
-        return self.name or self.ref or f"{self.highway} {self.osm_id or self.pk}"
+        return self.name or self.ref or f"{self.get_highway_display()} {self.osm_id or self.pk}"
 
 
 class Feature(models.Model):

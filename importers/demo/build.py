@@ -29,6 +29,7 @@ from shapely.geometry import MultiPolygon, Point
 from shapely.geometry.base import BaseGeometry
 
 from gridmap import idnumbers, schooling
+from gridmap.ledgers import ABSENCE_LIMIT
 from gridmap.numerals import to_chinese
 from importers.demo.names import TITLES_TOWNSHIP, names, phones
 from importers.demo.partition import partition
@@ -67,11 +68,12 @@ class CountyDataset:
     responsibilities: pd.DataFrame
     households: pd.DataFrame
     children: pd.DataFrame
-    history: pd.DataFrame  # child, date, from_status, to_status, reason
+    history: pd.DataFrame  # child, date, from_status, to_status, reason, destination, until
     cases: pd.DataFrame
     case_steps: pd.DataFrame
     plans: pd.DataFrame
     visits: pd.DataFrame
+    absences: pd.DataFrame  # child, date: unexcused absences behind each suspected entry
     roads: list[Any] = field(default_factory=list)
     roads_source: str = ""
     features: list[Any] = field(default_factory=list)
@@ -206,8 +208,18 @@ class _Builder:
                              key=lambda t: sum(v.township_code == t.code for v in src.villages),
                              default=None)
 
+        taken: set[str] = set()
+
         def add(t: TownshipSource, name: str, kind: str, grades: tuple[int, int], at: Point,
                 boarding: bool = False, status: str = "open", village: str = "") -> None:
+            # School names are unique: a village school named like the township's own (六石社区
+            # in 六石街道) keeps its village's full name; anything else still equal is numbered.
+            if name in taken and village:
+                name = name.replace(self._village_name(village), self._village_full_name(village), 1)
+            base, k = name, 2
+            while name in taken:
+                name, k = f"{base}（{to_chinese(k)}）", k + 1
+            taken.add(name)
             # 10-digit school code: "21", the province and city digits, a serial.
             rows.append(dict(code=f"21{src.code[:4]}{next(serial):04d}", name=name, kind=kind,
                              first_grade=grades[0], last_grade=grades[1], boarding=boarding,
@@ -274,6 +286,12 @@ class _Builder:
     def _village_name(self, code: str) -> str:
         name = next(v.name for v in self.src.villages if v.code == code)
         for suffix in ("村委会", "居委会", "社区", "村"):
+            name = name.removesuffix(suffix)
+        return name
+
+    def _village_full_name(self, code: str) -> str:
+        name = next(v.name for v in self.src.villages if v.code == code)
+        for suffix in ("村民委员会", "居民委员会", "村委会", "居委会"):
             name = name.removesuffix(suffix)
         return name
 
@@ -580,6 +598,7 @@ class _Builder:
         steps: list[dict[str, Any]] = []
         plans: list[dict[str, Any]] = []
         visits: list[dict[str, Any]] = []
+        absences: list[dict[str, Any]] = []
         resp = self.responsibilities
         by_child = resp[resp.role == "child_teacher"].set_index("child").person.to_dict()
         leaders = resp[resp.role == "village_leader"].set_index("area_code").person.to_dict()
@@ -594,16 +613,27 @@ class _Builder:
                 continue
             d = as_of - timedelta(days=int(rng.integers(3, 40)))
             if status in ("suspected", "dropped_out", "returned"):
+                # The 3-day rule (gridmap.ledgers): the 4th consecutive school day absent without
+                # reason puts the child on the suspected ledger that day; the absences are recorded.
+                run = _school_days_up_to(max(d, _school_days_after(entered, ABSENCE_LIMIT + 1)[-1]),
+                                         ABSENCE_LIMIT + 1)
+                d = run[-1]
                 hist.append(dict(child=i, date=d, from_status="enrolled", to_status="suspected",
-                                 reason="连续3个教学日以上无故缺课"))
+                                 reason=f"连续{len(run)}个上学日无故缺勤（{run[0]:%m月%d日}起）"))
+            if status == "suspected":  # still away: absent every school day since
+                absences.extend(dict(child=i, date=day) for day in _school_days_between(run[0], as_of))
             if status in ("dropped_out", "returned"):
                 d2 = min(as_of, d + timedelta(days=int(rng.integers(3, 8))))
+                absences.extend(dict(child=i, date=day) for day in _school_days_between(run[0], d2))
                 hist.append(dict(child=i, date=d2, from_status="suspected", to_status="dropped_out",
                                  reason="家访核实已辍学"))
                 village = self.village_of_group[group]
                 members = [k for k in (leaders.get(village), cadres.get(group), by_child.get(i)) if k]
+                # Charged to the school serving the child's due grade for the group (the loader
+                # settles it by gridmap.cases.due_school, the rule the case page uses).
+                due = min(9, max(1, schooling.expected_grade(ch.birth_date.iloc[i], d2)))
                 case = dict(child=i, opened_on=d2, township=self.town_of_village[village],
-                            village=village, school=ch.responsible_school.iloc[i],
+                            village=village, school=self.schools.code[self.group_school[(group, due)]],
                             members=members, status="open", closed_on=None)
                 lead = members[0] if members else None
                 if lead:
@@ -624,10 +654,10 @@ class _Builder:
                 cases.append(case)
             elif status == "suspended":
                 hist.append(dict(child=i, date=d, from_status="enrolled", to_status="suspended",
-                                 reason="因病休学"))
+                                 reason="因病休学（医院证明）", until=d + timedelta(days=90)))
             elif status == "transferred_out":
-                hist.append(dict(child=i, date=d, from_status="enrolled",
-                                 to_status="transferred_out", reason="随父母转学至外县"))
+                hist.append(dict(child=i, date=d, from_status="enrolled", to_status="transferred_out",
+                                 reason="随父母转学至外县", destination="随父母务工地学校（外县）"))
         for taught in np.flatnonzero(ch.status == "home_taught"):
             school = ch.responsible_school.iloc[taught]
             plan_start = self.year_start
@@ -642,6 +672,12 @@ class _Builder:
                                        content="送教上门：康复训练与学科教学"))
                 day += timedelta(days=7)
         self.history = pd.DataFrame(hist)
+        for column, empty in (("destination", ""), ("until", None)):
+            if column not in self.history:
+                self.history[column] = empty
+        self.history["destination"] = self.history.destination.fillna("")
+        self.history["until"] = self.history.until.astype(object).where(self.history.until.notna(), None)
+        self.absences = pd.DataFrame(absences, columns=["child", "date"])
         self.cases = pd.DataFrame(cases)
         self.case_steps = pd.DataFrame(steps)
         self.plans = pd.DataFrame(plans)
@@ -654,9 +690,25 @@ class _Builder:
             assignments=self.assignments, classes=self.classes, persons=self.persons,
             responsibilities=self.responsibilities, households=self.households,
             children=self.children, history=self.history, cases=self.cases,
-            case_steps=self.case_steps, plans=self.plans, visits=self.visits,
+            case_steps=self.case_steps, plans=self.plans, visits=self.visits, absences=self.absences,
             roads=self.src.roads, roads_source=self.src.roads_source, features=self.src.features,
         )
+
+
+def _school_days_between(first: date, last: date) -> list[date]:
+    """Monday-Friday from first to last inclusive (the demo's calendar has no exceptions)."""
+    return [first + timedelta(days=k) for k in range((last - first).days + 1)
+            if (first + timedelta(days=k)).weekday() < 5]
+
+
+def _school_days_up_to(day: date, n: int) -> list[date]:
+    """The n school days ending on the last school day on or before `day`."""
+    return _school_days_between(day - timedelta(days=3 * n + 7), day)[-n:]
+
+
+def _school_days_after(day: date, n: int) -> list[date]:
+    """The n school days after `day`."""
+    return _school_days_between(day + timedelta(days=1), day + timedelta(days=3 * n + 7))[:n]
 
 
 def build_county(src: CountySource, seed: int, children: int, as_of: date) -> CountyDataset:

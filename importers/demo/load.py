@@ -17,6 +17,7 @@ from django.contrib.gis.geos import GEOSGeometry
 from django.db import transaction
 from django.db.models import Q
 
+from gridmap.cases import assign_due_schools
 from gridmap.models import (
     Area,
     Case,
@@ -92,6 +93,7 @@ def load_dataset(ds: CountyDataset, replace: bool = False) -> LoadResult:
     household_ids = _load_households(ds.households, area_ids)
     child_ids = _load_children(ds, area_ids, household_ids, class_ids, school_ids)
     _load_history(ds.history, child_ids)
+    _load_absences(ds.absences, child_ids)
     _load_responsibilities(ds.responsibilities, person_ids, area_ids, school_ids, class_ids,
                            child_ids)
     _load_cases(ds, area_ids, school_ids, person_ids, child_ids)
@@ -196,9 +198,14 @@ def _load_children(ds: CountyDataset, area_ids: dict[str, int], household_ids: l
 
 def _load_history(history: pd.DataFrame, child_ids: list[int]) -> None:
     copy_rows("gridmap_childstatuschange",
-          ["child_id", "date", "from_status", "to_status", "reason", "recorded_at"],
-          ((child_ids[r.child], r.date, r.from_status, r.to_status, r.reason, "now")
+          ["child_id", "date", "from_status", "to_status", "reason", "destination", "until", "recorded_at"],
+          ((child_ids[r.child], r.date, r.from_status, r.to_status, r.reason, r.destination, r.until, "now")
            for r in history.itertuples()))
+
+
+def _load_absences(absences: pd.DataFrame, child_ids: list[int]) -> None:
+    copy_rows("gridmap_absence", ["child_id", "date", "excused", "reason", "recorded_at"],
+              ((child_ids[r.child], r.date, False, "", "now") for r in absences.itertuples()))
 
 
 def _load_responsibilities(resp: pd.DataFrame, person_ids: dict[str, int], area_ids: dict[str, int],
@@ -235,6 +242,7 @@ def _load_cases(ds: CountyDataset, area_ids: dict[str, int], school_ids: dict[st
     through.objects.bulk_create(
         through(case_id=case.pk, person_id=person_ids[key])
         for case, c in zip(cases, ds.cases.itertuples(), strict=True) for key in c.members)
+    assign_due_schools(Case.objects.filter(pk__in=[c.pk for c in cases]))
     CaseStep.objects.bulk_create(
         CaseStep(case_id=cases[s.case].pk, step=s.step, date=s.date, person_id=person_ids[s.person],
                  document_number=s.document_number,

@@ -25,6 +25,8 @@ class Command(BaseCommand):
         parser.add_argument("--same-scale", action="store_true", help="one scale for every sheet")
         parser.add_argument("--out", type=Path, help="the PDF to write")
         parser.add_argument("--user", help="print as this login (what it may see); default: a superuser")
+        parser.add_argument("--base-url", default="",
+                            help="address of gridmap for the QR codes (default: GRIDMAP_BASE_URL, else 127.0.0.1:8000)")
         parser.add_argument("--job", type=int, help=argparse_suppress())
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -38,6 +40,11 @@ class Command(BaseCommand):
         if area is None or area.level == AreaLevel.COUNTY:
             raise CommandError(f"--area {options['area']}: no township, village or group with this code")
         user = self._user(options["user"])
+        base = options["base_url"].rstrip("/") or render.base_url()
+        if render.is_loopback(base):
+            self.stderr.write(self.style.WARNING(
+                f"警告：图上二维码将指向 {base}（本机地址），手机扫码打不开。"
+                "请用 --base-url 或环境变量 GRIDMAP_BASE_URL 设为本系统的访问地址，如 http://192.168.1.10:8000"))
         started = time.perf_counter()
 
         def progress(done: int, total: int) -> None:
@@ -47,7 +54,7 @@ class Command(BaseCommand):
 
         try:
             result = render.build(user, area, options["per"], options["paper"], options["out"], options["same_scale"],
-                                  progress)
+                                  progress, qr_base=base)
         except render.AtlasError as error:
             raise CommandError(str(error)) from None
         self.stderr.write("")

@@ -1,0 +1,175 @@
+"""Month-end counts per village: the table the county dashboard, the county report and the trend read.
+
+A month's figures need every child's status at the month's end, which means walking the status
+history of the whole county (90,000 children here; ten million in a province). So the counts are
+kept per (month, village) in `MonthEndCount` — children on the school-age ledger by due grade, status
+and disability, and the month's status entries by the status entered — and read by summing villages.
+
+Kept up to date incrementally, per month and per area:
+- database triggers (migration 0008) mark a village out of date from a month on
+  (`MonthEndDirty`) whenever a status change is written, moved or removed, or a child's birth
+  date, village group or disability changes — whatever writes it (the pages, an import, a COPY,
+  the admin);
+- `ensure(county, months)` rebuilds, before any read, the marked villages' built months, builds
+  months not built yet (`MonthEndBuild` records which months of which county are built, and as of
+  which day), and brings the month in progress up to today;
+- `python manage.py rebuild_month_ends [--area CODE] [--from YYYY-MM] [--to YYYY-MM]` rebuilds by hand.
+
+The month in progress is counted as of today, a past month as of its last day (`reports.as_of`):
+one as-of date for every figure of a page.
+
+For a province: the unit of work is (county, month) for a build and (village, month) for an update,
+so builds of different counties run in parallel and a status change costs one village-month per
+month since its date. The table is naturally partitioned by month (PostgreSQL declarative
+partitioning) and distributed by the village's county code (a distributed PostgreSQL such as
+Citus, distribution column: county code) without changing these queries: each touches one county.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import date
+
+from django.db import connection, transaction
+from django.db.models import Sum
+from django.db.models.functions import Left
+from django.utils import timezone
+
+from gridmap.models import Area, AreaLevel, Measure, MonthEndBuild, MonthEndCount, MonthEndDirty
+from gridmap.models.areas import CODE_LENGTH
+
+COUNTY_LENGTH = CODE_LENGTH[AreaLevel.COUNTY]
+
+# The 31 August rule in SQL (as gridmap.schooling): school year of the as-of day, due grade.
+_SCHOOL_YEAR = "(extract(year FROM m.as_of)::int - CASE WHEN extract(month FROM m.as_of) >= 9 THEN 0 ELSE 1 END)"
+_DUE_GRADE = (f"({_SCHOOL_YEAR} - (extract(year FROM k.birth_date)::int + 6"
+              " + CASE WHEN to_char(k.birth_date, 'MMDD') <= '0831' THEN 0 ELSE 1 END) + 1)")
+
+# Both measures for a set of (month, as-of day) pairs and a set of villages, in one statement: the
+# status spans of each child (a status holds from its change until the next one), joined to the
+# as-of days; the entries of each month up to its as-of day.
+BUILD_SQL = f"""
+WITH m AS (
+    SELECT month, as_of FROM unnest(%(months)s::date[], %(as_of)s::date[]) AS t(month, as_of)
+), kids AS (
+    SELECT c.id, c.birth_date, c.kg_disabled, g.parent_id AS village_id
+    FROM gridmap_child c JOIN gridmap_area g ON g.id = c.group_id
+    WHERE g.parent_id = ANY(%(villages)s)
+), spans AS (
+    SELECT h.child_id, h.to_status, h.date AS since,
+           lead(h.date) OVER (PARTITION BY h.child_id ORDER BY h.date, h.recorded_at, h.id) AS until
+    FROM gridmap_childstatuschange h JOIN kids k ON k.id = h.child_id
+), ledger AS (
+    SELECT m.month, k.village_id, {_DUE_GRADE} AS grade, s.to_status AS status, k.kg_disabled AS disabled
+    FROM m JOIN spans s ON s.since <= m.as_of AND (s.until IS NULL OR s.until > m.as_of)
+    JOIN kids k ON k.id = s.child_id
+    WHERE s.to_status <> 'transferred_out'
+), entered AS (
+    SELECT m.month, k.village_id, {_DUE_GRADE} AS grade, h.to_status AS status, k.kg_disabled AS disabled
+    FROM m JOIN gridmap_childstatuschange h ON h.date BETWEEN m.month AND m.as_of
+    JOIN kids k ON k.id = h.child_id
+)
+INSERT INTO gridmap_monthendcount (month, village_id, measure, grade, status, disabled, children)
+SELECT month, village_id, 'ledger', grade, status, disabled, count(*) FROM ledger
+WHERE grade BETWEEN 1 AND 9 GROUP BY 1, 2, 4, 5, 6
+UNION ALL
+SELECT month, village_id, 'entered', grade, status, disabled, count(*) FROM entered GROUP BY 1, 2, 4, 5, 6
+"""
+
+
+def as_of(month: date, today: date | None = None) -> date:
+    """The day a month's figures are counted as of: its last day, or today while it runs."""
+    from gridmap.reports import month_bounds
+
+    return min(month_bounds(month)[1], today or timezone.localdate())
+
+
+def _county_villages(county_code: str) -> list[int]:
+    return list(Area.objects.filter(level=AreaLevel.VILLAGE, code__startswith=county_code)
+                .values_list("pk", flat=True))
+
+
+def _rebuild(villages: list[int], months: list[date], today: date) -> None:
+    if not villages or not months:
+        return
+    MonthEndCount.objects.filter(month__in=months, village__in=villages).delete()
+    with connection.cursor() as cursor:
+        cursor.execute(BUILD_SQL, {"months": months, "as_of": [as_of(m, today) for m in months],
+                                   "villages": villages})
+
+
+@transaction.atomic
+def ensure(county_code: str, months: Iterable[date], today: date | None = None) -> None:
+    """Bring these months of the county up to date (see the module docstring), then they may be read."""
+    today = today or timezone.localdate()
+    county_code = county_code[:COUNTY_LENGTH]
+    wanted = sorted({m.replace(day=1) for m in months})
+    with connection.cursor() as cursor:  # one refresher per county at a time
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('gridmap_month_end:' || %s))", [county_code])
+    builds = {b.month: b for b in MonthEndBuild.objects.filter(county_code=county_code)}
+    # 1. villages marked by the triggers: their built months from the mark on
+    dirty = MonthEndDirty.objects.filter(village__code__startswith=county_code)
+    marks = list(dirty.values_list("village_id", "since"))
+    dirty.delete()
+    by_since: dict[date, list[int]] = {}
+    for village, since in marks:
+        by_since.setdefault(since, []).append(village)
+    for since, villages in by_since.items():
+        _rebuild(villages, [m for m in builds if m >= since.replace(day=1)], today)
+    # 2. months in progress when built: changes dated since then (entered ahead of their day)
+    for month, build in builds.items():
+        due = as_of(month, today)
+        if build.as_of < due:
+            villages = _villages_with_changes(county_code, build.as_of, due)
+            _rebuild(villages, [month], today)
+            build.as_of = due
+            build.save(update_fields=["as_of"])
+    # 3. months never built: the whole county
+    missing = [m for m in wanted if m not in builds]
+    if missing:
+        _rebuild(_county_villages(county_code), missing, today)
+        MonthEndBuild.objects.bulk_create(MonthEndBuild(month=m, county_code=county_code, as_of=as_of(m, today))
+                                          for m in missing)
+
+
+def _villages_with_changes(county_code: str, after: date, until: date) -> list[int]:
+    from gridmap.models import ChildStatusChange
+
+    villages = (ChildStatusChange.objects.filter(date__gt=after, date__lte=until,
+                                                 child__group__code__startswith=county_code)
+                .values_list("child__group__parent_id", flat=True).distinct())
+    return [v for v in villages if v is not None]
+
+
+def rebuild(county_code: str, months: list[date], today: date | None = None) -> None:
+    """Rebuild these months of the county from scratch (the command)."""
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        MonthEndDirty.objects.filter(village__code__startswith=county_code[:COUNTY_LENGTH]).delete()
+        MonthEndBuild.objects.filter(county_code=county_code[:COUNTY_LENGTH], month__in=months).delete()
+    ensure(county_code, months, today)
+
+
+Key = tuple[int, str, bool]  # (due grade, status, disabled)
+
+
+def counts(area: Area, months: list[date], unit_length: int,
+           today: date | None = None) -> dict[tuple[str, date], tuple[Counter[Key], Counter[str]]]:
+    """Per (unit code, month): the ledger counts (due grade, status, disabled) and the status entries
+    of the month, for the villages of `area` grouped by the first `unit_length` digits of their code
+    (townships: 9; villages: 12), and for the area itself under its own code."""
+    ensure(area.code, months, today)
+    rows = (MonthEndCount.objects.filter(month__in=[m.replace(day=1) for m in months],
+                                         village__code__startswith=area.code)
+            .annotate(unit=Left("village__code", unit_length))
+            .values_list("month", "unit", "measure", "grade", "status", "disabled").annotate(n=Sum("children")))
+    out: dict[tuple[str, date], tuple[Counter[Key], Counter[str]]] = {}
+    for month, village, measure, grade, status, disabled, n in rows:
+        for unit in {village, area.code}:
+            ledger, entered = out.setdefault((unit, month), (Counter(), Counter()))
+            if measure == Measure.LEDGER:
+                ledger[(grade, status, disabled)] += n
+            else:
+                entered[status] += n
+    return out
