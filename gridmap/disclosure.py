@@ -373,14 +373,16 @@ def _single_range(row: Any, rhs: float, lo: Any, hi: Any, j: int) -> float:
 
 
 def ranges(values: Mapping[Key, float], relations: Sequence[Relation], bounds: Mapping[Key, tuple[float, float]],
-           targets: Iterable[Key] | None = None) -> dict[Key, tuple[float, float]]:
+           targets: Iterable[Key] | None = None, stop_at_pinned: bool = False) -> dict[Key, tuple[float, float]]:
     """An attacker's view: how far each target unknown (a key with bounds and no value) can move,
     given the known values and the relations, counts being whole numbers.
 
-    Used by the tests to attack what a login can read, independently of `protect`'s audit: per
-    connected component, two LPs push every target up and down together; a target whose two
-    vertices differ by 1 or more can move that much (both are feasible), and is reported with that
-    spread. Every other target gets its exact integer range by two MILPs."""
+    Used by the tests to attack what a login can read, independently of `protect`'s audit. Per
+    connected component: integer witnesses first — MILPs that push the still-unsettled targets up
+    and down together, with varied weights, round after round; a target on which two integer
+    solutions differ by 1 or more can move that much, and is settled with the spread the
+    witnesses show. Every target left gets its exact integer range by two MILPs of its own.
+    `stop_at_pinned` returns as soon as one target is found that cannot move (a control run)."""
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     wanted = set(bounds if targets is None else targets)
@@ -406,6 +408,7 @@ def ranges(values: Mapping[Key, float], relations: Sequence[Relation], bounds: M
     for r, unknowns in rels:
         by_group.setdefault(find(unknowns[0]), []).append(r)
     out: dict[Key, tuple[float, float]] = {}
+    rng = np.random.default_rng(0)
     for root, unknown in groups.items():
         mine = [k for k in unknown if k in wanted]
         if not mine:
@@ -426,27 +429,43 @@ def ranges(values: Mapping[Key, float], relations: Sequence[Relation], bounds: M
         if not rows:
             out.update({k: bounds[k] for k in mine})
             continue
-        a = np.array(rows)
-        lp_bounds = [(x, None if y == INF else y) for x, y in zip(lo, hi, strict=True)]
-        columns = np.array([index[k] for k in mine])
-        ends = []
-        for sign in (1.0, -1.0):
-            c = np.zeros(len(unknown))
-            c[columns] = sign
-            res = linprog(c, A_eq=a, b_eq=rhs, bounds=lp_bounds, method="highs")
-            if res.status == 0:
-                ends.append(res.x)
-        constraint = [LinearConstraint(a, rhs, rhs)]
-        for k in mine:
-            j = index[k]
-            if len(ends) == 2 and abs(ends[0][j] - ends[1][j]) >= 1 - _EPS:
-                out[k] = (min(ends[0][j], ends[1][j]), max(ends[0][j], ends[1][j]))
-                continue
+        constraint = [LinearConstraint(np.array(rows), rhs, rhs)]
+        box, whole = Bounds(lo, hi), np.ones(len(unknown))
+
+        def solve(c: Any) -> Any:
+            res = milp(c, constraints=constraint, bounds=box, integrality=whole)
+            return res.x if res.status == 0 else None
+
+        unsettled = {k: index[k] for k in mine}
+        points: list[Any] = []
+        for _round in range(12):
+            found = 0
+            for sign in (1.0, -1.0):
+                c = np.zeros(len(unknown))
+                columns = np.array(list(unsettled.values()))
+                c[columns] = sign * (1.0 + rng.random(len(columns)))
+                x = solve(c)
+                if x is not None:
+                    points.append(x)
+            if len(points) < 2:
+                break
+            stack = np.array(points)
+            for k, j in list(unsettled.items()):
+                low, high = float(stack[:, j].min()), float(stack[:, j].max())
+                if high - low >= 1 - _EPS:
+                    out[k] = (low, high)
+                    del unsettled[k]
+                    found += 1
+            if not found or not unsettled:
+                break
+        for k, j in unsettled.items():
             span = []
             for sign in (1.0, -1.0):
                 c = np.zeros(len(unknown))
                 c[j] = sign
-                res = milp(c, constraints=constraint, bounds=Bounds(lo, hi), integrality=np.ones(len(unknown)))
-                span.append(float(res.x[j]) if res.status == 0 else (-INF if sign > 0 else INF))
+                x = solve(c)
+                span.append(float(x[j]) if x is not None else (-INF if sign > 0 else INF))
             out[k] = (span[0], span[1])
+            if stop_at_pinned and span[1] - span[0] < 1 - _EPS:
+                return out
     return out
