@@ -432,7 +432,7 @@ def ranges(values: Mapping[Key, float], relations: Sequence[Relation], bounds: M
         constraint = [LinearConstraint(np.array(rows), rhs, rhs)]
         box, whole = Bounds(lo, hi), np.ones(len(unknown))
 
-        def solve(c: Any) -> Any:
+        def solve(c: Any, constraint: Any = constraint, box: Any = box, whole: Any = whole) -> Any:
             res = milp(c, constraints=constraint, bounds=box, integrality=whole)
             return res.x if res.status == 0 else None
 
