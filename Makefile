@@ -34,12 +34,14 @@ migrate: venv db
 
 demo: migrate  ## set up, load the demo county (东阳市) once and serve it on http://127.0.0.1:8000/ (gunicorn, debug off)
 	$(PY) manage.py load_demo
+	$(PY) manage.py build_network --if-missing
 	$(PY) manage.py ensure_demo_admin
 	$(PY) manage.py collectstatic --noinput -v0
 	HOST=$(HOST) PORT=$(PORT) $(PY) -m gunicorn -c gridmap/gunicorn.conf.py gridmap.wsgi
 
 dev: migrate  ## the autoreloading development server with debug on (not for the bureau: debug pages show SQL)
 	$(PY) manage.py load_demo
+	$(PY) manage.py build_network --if-missing
 	$(PY) manage.py ensure_demo_admin
 	GRIDMAP_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 

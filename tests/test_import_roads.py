@@ -121,3 +121,19 @@ def test_shapefile_with_chinese_class_field(tmp_path):
     report = import_roads(RoadImportParams(path))
     assert report.ok, report.text()
     assert report.counts["道路"] == 2 and report.counts["连通片"] == 1
+
+
+def test_build_network_if_missing_builds_only_a_missing_network():
+    from django.core.management import call_command
+
+    from gridmap.models import Road
+
+    assert Road.objects.exists()
+    edges = RoadEdge.objects.count()
+    assert edges > 0
+    RoadEdge.objects.all().delete()
+    call_command("build_network", if_missing=True, verbosity=0)
+    assert RoadEdge.objects.count() == edges  # rebuilt, the same network
+    first = set(RoadEdge.objects.values_list("pk", flat=True))
+    call_command("build_network", if_missing=True, verbosity=0)
+    assert set(RoadEdge.objects.values_list("pk", flat=True)) == first  # complete: left alone
