@@ -53,10 +53,14 @@ def test_map_renders_in_chromium(live_server, browser):
     paths = page.locator(".leaflet-overlay-pane svg path").count()
     assert paths > 1500  # townships summed from their cells, villages, roads, schools
     assert page.evaluate("gmGrid.level()") == "township"
-    page.evaluate("""() => { const map = window[JSON.parse(document.getElementById("gm-config").textContent).map];
-                             map.setZoom(13, {animate: false}); }""")
-    page.wait_for_timeout(1000)
-    assert page.evaluate("gmGrid.level()") == "group" and page.locator(".leaflet-overlay-pane svg path").count() > 3000
+    # Zoom in to the cells. The page's first fit may still be animating (it defers itself to zoomend), and
+    # would undo a zoom made now: zoom again on each poll until the map holds zoom 13 and draws the cells.
+    page.wait_for_function("""() => {
+        const map = window[JSON.parse(document.getElementById("gm-config").textContent).map];
+        if (!map._animatingZoom && map.getZoom() !== 13) map.setZoom(13, {animate: false});
+        return map.getZoom() === 13 && gmGrid.level() === "group"; }""", timeout=30_000, polling=250)
+    page.wait_for_function("() => document.querySelectorAll('.leaflet-overlay-pane svg path').length > 3000",
+                           timeout=30_000)
     assert page.locator(".gm-label-township").count() == 18
     page.hover(".leaflet-control-layers")
     assert "村民小组（网格）" in page.inner_text(".leaflet-control-layers")
