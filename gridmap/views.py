@@ -36,7 +36,7 @@ def grid_page(request: HttpRequest, code: str) -> HttpResponse:
     if area.level == AreaLevel.GROUP:  # a cell: its village's grid with the card open
         return HttpResponseRedirect(f"{reverse('grid', args=[area.code[:12]])}?cell={area.code}")
     cells = grid.cells(request.user, area)
-    fmap = grid_map(area, request.user, cells)
+    fmap = grid_map(area, request.user, cells, tiled=True)  # the heavy layers come as vector tiles
     return render(request, "gridmap/grid.html", {
         "area": area, "cells": cells, "gaps": grid.gap_summary(cells),
         "villages": _by_village(cells), "map": render_map(fmap.map), "config": fmap.config,
