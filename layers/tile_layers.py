@@ -45,7 +45,7 @@ class TileLayer:
     """One layer of MVT tiles over the area `root` (a grid page's root) as `user` may see it."""
 
     key: ClassVar[str]
-    sources: ClassVar[tuple[str, ...]]  # the data it draws (layers.models.Source)
+    sources: ClassVar[tuple[Source, ...]]  # the data it draws (layers.models.Source)
     counts: ClassVar[bool] = False  # carries children's counts (aggregate-only logins: published figures)
     simplify_px: ClassVar[float] = 0.5
     geom_field: ClassVar[str] = "geom"
@@ -70,19 +70,20 @@ class TileLayer:
 
     def rows(self, z: int, x: int, y: int) -> QuerySet[Any]:
         geom = self.geom_field
-        return (self.queryset().filter(**{f"{geom}__bboverlaps": tile_polygon(z, x, y)})
-                .annotate(mvt=tile_geometry(geom, z, x, y, self.simplify_px))
-                .values("mvt", *self.fields, **self.expressions()))
+        rows: QuerySet[Any] = (self.queryset().filter(**{f"{geom}__bboverlaps": tile_polygon(z, x, y)})
+                               .annotate(mvt=tile_geometry(geom, z, x, y, self.simplify_px))
+                               .values("mvt", *self.fields, **self.expressions()))
+        return rows
 
 
 class AreaTileLayer(TileLayer):
     level: ClassVar[str]
-    sources = (Source.AREAS,)
+    sources: ClassVar[tuple[Source, ...]] = (Source.AREAS,)
 
     def queryset(self) -> QuerySet[Any]:
         return access.visible_areas(self.user).filter(code__startswith=self.root.code).at_level(self.level)
 
-    fields = ("code", "name", "synthetic")
+    fields: ClassVar[tuple[str, ...]] = ("code", "name", "synthetic")
 
 
 class CountyTiles(AreaTileLayer):

@@ -34,9 +34,9 @@ class TileError(ValueError):
 
 def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
     """The tile's (xmin, ymin, xmax, ymax) in Web Mercator metres (XYZ scheme, y down)."""
-    if not (0 <= z <= MAX_ZOOM and 0 <= x < 2 ** z and 0 <= y < 2 ** z):
+    if not (0 <= z <= MAX_ZOOM and 0 <= x < (1 << z) and 0 <= y < (1 << z)):
         raise TileError(f"{z}/{x}/{y}")
-    size = 2 * HALF_WORLD / 2 ** z
+    size = 2 * HALF_WORLD / (1 << z)
     xmin = -HALF_WORLD + x * size
     ymax = HALF_WORLD - y * size
     return xmin, ymax - size, xmin + size, ymax
@@ -65,22 +65,22 @@ def tile_polygon(z: int, x: int, y: int) -> Polygon:
 
 def pixel_metres(z: int) -> float:
     """Web Mercator metres per screen pixel (256-pixel tiles) at zoom z."""
-    return 2 * HALF_WORLD / (256 * 2 ** z)
+    return 2 * HALF_WORLD / (256 * (1 << z))
 
 
 def tiles_covering(extent: tuple[float, float, float, float], z: int) -> list[tuple[int, int]]:
     """(x, y) of the tiles at zoom z over a lon/lat extent (west, south, east, north)."""
     def tx(lon: float) -> int:
-        return min(2 ** z - 1, max(0, int((lon + 180) / 360 * 2 ** z)))
+        return min((1 << z) - 1, max(0, int((lon + 180) / 360 * (1 << z))))
 
     def ty(lat: float) -> int:
         r = math.radians(lat)
-        return min(2 ** z - 1, max(0, int((1 - math.asinh(math.tan(r)) / math.pi) / 2 * 2 ** z)))
+        return min((1 << z) - 1, max(0, int((1 - math.asinh(math.tan(r)) / math.pi) / 2 * (1 << z))))
     west, south, east, north = extent
     return [(x, y) for x in range(tx(west), tx(east) + 1) for y in range(ty(north), ty(south) + 1)]
 
 
-class _TileGeometryField(GeometryField):
+class _TileGeometryField(GeometryField):  # type: ignore[type-arg]
     """Selected as the geometry itself (not as EWKB bytes): it only ever feeds ST_AsMVT."""
 
     def select_format(self, compiler: Any, sql: str, params: Any) -> tuple[str, Any]:
@@ -109,7 +109,7 @@ class AsMVTGeom(GeoFunc):
     geom_param_pos = (0, 1)
 
     @cached_property
-    def output_field(self) -> GeometryField:
+    def output_field(self) -> GeometryField:  # type: ignore[type-arg]
         return _TileGeometryField()
 
 

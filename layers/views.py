@@ -24,7 +24,7 @@ from layers import served
 from layers.tiles import TileError
 
 MAX_CODES = 200
-CODES = re.compile(r"^\d{15}(,\d{15}){0,%d}$" % (MAX_CODES - 1))
+CODES = re.compile(rf"^\d{{15}}(,\d{{15}}){{0,{MAX_CODES - 1}}}$")
 
 
 @login_required
