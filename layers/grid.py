@@ -296,6 +296,9 @@ class CatchmentLayer(MapLayer):
     def geometry(self) -> Any:
         return PolygonalPart(Intersection("catchment", self.root.geom))
 
+    def has_tiles(self) -> bool:
+        return self.queryset().exists()
+
     def draw(self, group: folium.FeatureGroup) -> None:
         colors = root_school_colors(self.root)
         features = self.features()

@@ -192,7 +192,43 @@ class RoadTiles(TileLayer):
     fields = ("highway", "name", "ref")
 
 
+class CatchmentTiles(TileLayer):
+    """The catchments of the schools serving the root's cells, cut to the root (as
+    layers.grid.CatchmentLayer), in the colours of the page's school indicator."""
+
+    key = "catchments"
+    sources = (Source.SCHOOLS, Source.CATCHMENTS, Source.AREAS, Source.RESPONSIBILITIES)
+    geom_field = "catchment"
+    fields = ("code", "name")
+
+    def queryset(self) -> QuerySet[Any]:
+        from gridmap.models import School
+
+        serving = access.visible_schools(self.user).filter(
+            catchment_assignments__area__code__startswith=self.root.code)
+        return School.objects.filter(pk__in=serving.values("pk"), catchment__intersects=self.root.geom)
+
+    def rows(self, z: int, x: int, y: int) -> QuerySet[Any]:
+        from django.contrib.gis.db.models.functions import Intersection
+
+        from gridmap.models.functions import PolygonalPart
+
+        inside = PolygonalPart(Intersection("catchment", self.root.geom))
+        rows: QuerySet[Any] = (self.queryset().filter(catchment__bboverlaps=tile_polygon(z, x, y))
+                               .annotate(mvt=tile_geometry(inside, z, x, y, self.simplify_px))
+                               .values("mvt", *self.fields))
+        return rows
+
+    def properties(self) -> Props:
+        from gridmap import grid
+        from layers.grid import PALETTE, root_school_colors
+
+        colors = root_school_colors(self.root, grid.cells(self.user, self.root))
+        return {code: {"color": colors.get(pk, PALETTE[pk % len(PALETTE)])}
+                for pk, code in self.queryset().values_list("pk", "code")}
+
+
 TILE_LAYERS: dict[str, type[TileLayer]] = {layer.key: layer for layer in [
     CellTiles, TownshipAggregateTiles, VillageAggregateTiles, CountyTiles, TownshipTiles, VillageTiles,
-    SchoolTiles, RoadTiles]}
+    SchoolTiles, RoadTiles, CatchmentTiles]}
 

@@ -20,9 +20,10 @@ from shapely.geometry import box, shape
 
 from gridmap import access
 from gridmap.grid import Gap, cells
-from gridmap.models import Area, Child, Person, Profile, Role, UserRole
+from gridmap.models import Area, Child, Person, Profile, Role, School, UserRole
 from gridmap.responsibilities import hand_over
 from layers import served, versions
+from layers.grid import root_school_colors
 from layers.models import DataChange
 from layers.tile_layers import TILE_LAYERS
 from layers.tiles import EXTENT, tile_bounds, tiles_covering
@@ -215,8 +216,29 @@ def test_a_status_change_makes_new_versions_of_its_countys_child_layers_only(chi
     after = versions.read(COUNTY)
     moved = {key for key, layer in layers.items()
              if served.layer_version(layer, before) != served.layer_version(layer, after)}
-    assert moved == {"cells", "township_aggregates", "village_aggregates"}
+    assert moved == {"cells", "township_aggregates", "village_aggregates"}  # not the lines, schools, catchments
     assert versions.read("330782") == elsewhere
+
+
+def test_catchment_tiles_hold_the_catchments_of_the_roots_schools_in_their_colours(chief):
+    county = Area.objects.get(code=COUNTY)
+    colours = root_school_colors(county, cells(chief, county))
+    drawn = {}
+    for x, y in tiles_covering(county.geom.extent, 9):
+        for props, geom in features(served.tile(chief, county, "catchments", 9, x, y).data, 9, x, y, "catchments"):
+            drawn[props["code"]] = props["color"]
+            assert geom.area > 0
+    serving = School.objects.filter(catchment_assignments__area__code__startswith=COUNTY,
+                                    catchment__isnull=False).distinct()
+    assert set(drawn) == set(serving.values_list("code", flat=True)) and len(drawn) > 20
+    assert drawn == {s.code: colours[s.pk] for s in serving}
+    official = login(UserRole.TOWNSHIP_OFFICIAL, "tile-catchments", [TOWN])
+    town = Area.objects.get(code=TOWN)
+    mine = set()
+    for x, y in tiles_covering(county.geom.extent, 9):
+        mine |= {p["code"] for p, _g in features(served.tile(official, town, "catchments", 9, x, y).data, 9, x, y,
+                                                   "catchments")}
+    assert mine and mine <= set(access.visible_schools(official).values_list("code", flat=True))
 
 
 @pytest.mark.parametrize("path", [

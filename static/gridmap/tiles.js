@@ -10,7 +10,8 @@ var gmTiles = (function () {
     townships: {color: "#444", weight: 2, fill: false},
     villages: {color: "#333", weight: 1.8, fill: false, className: "gm-village-line"}
   };
-  var ORDER = ["township_aggregates", "village_aggregates", "cells", "roads", "villages", "townships", "county"];
+  var ORDER = ["township_aggregates", "village_aggregates", "cells", "roads", "villages", "townships", "county",
+               "catchments"];
 
   function esc(text) {
     return String(text === undefined || text === null ? "" : text).replace(/[&<>"']/g, function (c) {
@@ -42,6 +43,10 @@ var gmTiles = (function () {
     };
   }
 
+  function catchmentStyle(p) {  // outlines in the colours of the page's school indicator
+    return {color: p.color, weight: 3, opacity: 0.9, fill: false, dashArray: "6 4"};
+  }
+
   function popup(key, p, texts) {
     if (key === "schools") {
       return table([[texts.school, p.name], [texts.school_code, p.code], [texts.kind, texts.kinds[p.kind] || p.kind],
@@ -64,7 +69,7 @@ var gmTiles = (function () {
   /* spec: {key, url}; own: {style(props, zoom), interactive} for gmGrid's layers (cells, aggregates). */
   function make(map, spec, texts, own) {
     var style = own ? own.style : spec.key === "schools" ? schoolStyle(texts) : spec.key === "roads" ? roadStyle(texts)
-      : function () { return AREA_STYLES[spec.key]; };
+      : spec.key === "catchments" ? catchmentStyle : function () { return AREA_STYLES[spec.key]; };
     var styles = {};
     styles[spec.key] = style;
     var layer = L.vectorGrid.protobuf(spec.url, {
@@ -73,12 +78,12 @@ var gmTiles = (function () {
       getFeatureId: function (f) { return f.properties.code; },
       fetchOptions: {credentials: "same-origin"}
     });
-    if (!own && spec.key !== "roads") {
+    if (!own && spec.key !== "roads" && spec.key !== "catchments") {
       layer.on("click", function (e) {
         L.popup().setLatLng(e.latlng).setContent(popup(spec.key, e.layer.properties, texts)).openOn(map);
       });
     }
-    if (spec.key === "schools") {
+    if (spec.key === "schools" || spec.key === "catchments") {
       var tip = L.tooltip({sticky: true});
       layer.on("mouseover", function (e) {
         var p = e.layer.properties;
