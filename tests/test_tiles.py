@@ -245,7 +245,8 @@ def test_catchment_tiles_hold_the_catchments_of_the_roots_schools_in_their_colou
     "/tiles/330783/cells/19/0/0.pbf", "/tiles/330783/cells/99/0/0.pbf", "/tiles/330783/cells/3/8/0.pbf",
     "/tiles/330783/cells/3/0/9999999.pbf", "/tiles/330783/nothing/3/0/0.pbf", "/tiles/330783/cells/3/0/0.png",
     "/tiles/330783/cells/3/0/0%00.pbf", "/tiles/330783%00/cells/3/0/0.pbf", "/tiles/999999/cells/3/0/0.pbf",
-    "/tiles/330783/cells/-1/0/0.pbf", "/tiles/330783/cells/3/0/0.pbf/..",
+    "/tiles/330783/cells/-1/0/0.pbf", "/tiles/330783/cells/3/0/0.pbf/..", "/tiles/330783/cells/3/0/0.pbf?v=%00",
+    "/tiles/330783/extent.json?codes=%00",
 ])
 def test_absurd_tiles_are_404_or_400_never_500(client, chief, path):
     client.force_login(chief)
