@@ -67,7 +67,7 @@ class GridMap:
 
 
 def grid_map(area: Area, user: Any, cells: list[Cell], layers: list[type[MapLayer]] | None = None,
-             tiled: bool = False) -> GridMap:
+             tiled: bool = False, found: Any = None) -> GridMap:
     """The map of an area's grid: cells coloured by indicator, with boundaries, roads and schools
     (or only the given layers, for a page of one theme). `tiled`: the layers that have vector tiles
     (layers.tile_layers) are drawn from them (the grid page) instead of being embedded as GeoJSON."""
@@ -82,7 +82,7 @@ def grid_map(area: Area, user: Any, cells: list[Cell], layers: list[type[MapLaye
     config: dict[str, Any] = {"levels": {}, "bands": [{"level": level, "below": zoom}
                                                     for level, zoom in BANDS.get(area.level, [])]}
     drawn: dict[str, MapLayer] = {}
-    urls = served.tile_urls(user, area) if tiled else {}
+    urls = served.tile_urls(user, area, found) if tiled else {}
     if tiled:
         fmap.default_js = [*fmap.default_js, *assets.tile_js()]
         config["tiles"] = []

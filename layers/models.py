@@ -27,6 +27,7 @@ class Source(models.TextChoices):
     CALENDAR = "calendar", _("school calendar")
     ROADS = "roads", _("roads")
     FEATURES = "features", _("rivers and other features")
+    PEOPLE = "people", _("responsible people")
 
 
 class DataChange(models.Model):

@@ -20,10 +20,13 @@ from typing import Any
 
 from django.core.cache import caches
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
 
 from gridmap.models import Area
 from layers import versions
-from layers.tile_layers import TILE_LAYERS, Props, TileLayer
+from layers.models import Source
+from layers.tile_layers import TILE_LAYERS, CellTiles, Props, TileLayer
 from layers.tiles import encode, tile_bounds, tile_polygon
 
 CACHE = "tiles"
@@ -86,11 +89,32 @@ def tile(user: Any, root: Area, key: str, z: int, x: int, y: int) -> Tile:
     return Tile(data, etag)
 
 
-def tile_urls(user: Any, root: Area) -> dict[str, str]:
+def page_key(user: Any, root: Area, found: versions.Versions) -> str:
+    """The cache key of what the grid page of `root` computes for this login (its cells, counts and gaps,
+    and the list of them): the data version of the cells' sources and of the people named on them,
+    the scope, the day (ages and the month's published figures follow the calendar) and the language."""
+    sources = versions.layer_sources(user, (*CellTiles.sources, Source.PEOPLE), counts=True)
+    return (f"gm:grid-page:2:{root.code}:{versions.scope_key(user)}:{found.of(sources)}:"
+            f"{timezone.localdate():%Y%m%d}:{get_language()}")
+
+
+def root_memos(user: Any, root: Area, cells: list[Any]) -> dict[str, Any]:
+    """What the grid map's layers compute once per root and keep on it (layers.aggregates' counts per
+    cell, layers.grid's school colours), to be kept with the page's cells under page_key: the same
+    data versions decide them."""
+    from layers.aggregates import _cell_counts
+    from layers.grid import root_school_colors
+
+    _cell_counts(user, root, cells)
+    root_school_colors(root, cells)
+    return {name: getattr(root, name) for name in ("_gridmap_cell_counts", "_gridmap_school_colors")}
+
+
+def tile_urls(user: Any, root: Area, found: versions.Versions | None = None) -> dict[str, str]:
     """Each tile layer's URL template for the grid page of `root` ({z}/{x}/{y} left for Leaflet), with
     the layer's version for this login as a query string, so that the browser may keep tiles until a
     write changes what they draw (the server checks the version itself: `v` is only a cache-buster)."""
-    found = versions.read(root.code[:6])
+    found = found or versions.read(root.code[:6])
     urls = {}
     for key, layer_class in TILE_LAYERS.items():
         layer = layer_class(root, user)

@@ -279,3 +279,30 @@ def test_the_grid_page_is_a_shell_whose_layers_come_as_tiles(client, chief):
     assert "Leaflet.VectorGrid.bundled.min.js" in html
     anonymous = client.__class__()
     assert anonymous.get(f"/tiles/{COUNTY}/cells/13/6830/3400.pbf").status_code == 302  # to the login page
+
+
+def test_the_pages_kept_cells_follow_writes_and_never_cross_logins(client, chief):
+    """The grid page keeps its cells and their list per root, login scope and data version: a hand-over
+    shows at once, and a planner's protected list is never an administrator's, nor the reverse."""
+    town = Area.objects.get(code=TOWN)
+    gaps = {c.code: c.gaps for c in cells(chief, town)}
+    code = next(code for code, g in sorted(gaps.items()) if Gap.NO_CADRE in g)
+    client.force_login(chief)
+
+    def item(html):
+        start = html.index(f'data-code="{code}"')
+        return html[start:html.index("</li>", start)]
+    assert "gm-gap-no_cadre" in item(client.get(f"/grid/{TOWN}/").content.decode())
+    assert "gm-gap-no_cadre" in item(client.get(f"/grid/{TOWN}/").content.decode())  # kept
+    hand_over(chief, Role.GROUP_CADRE, Area.objects.get(code=code), Person.objects.create(name="接手干部", sex="f"),
+              date(2026, 9, 1))
+    assert "gm-gap-no_cadre" not in item(client.get(f"/grid/{TOWN}/").content.decode())
+    planner = login(UserRole.COUNTY_PLANNER, "tile-page-planner")
+
+    def cell_list(user):
+        client.force_login(user)
+        html = client.get(f"/grid/{COUNTY}/").content.decode()
+        return html[html.index('id="gm-list"'):html.index("</aside>")]
+    protected, exact = cell_list(planner), cell_list(chief)
+    assert "&lt;5 /" in protected and "&lt;5" not in exact
+    assert cell_list(planner) == protected and cell_list(chief) == exact
