@@ -85,6 +85,8 @@ def test_map_renders_in_chromium(live_server, browser):
     assert refused == []  # every inline script carries the page's nonce
     shots = Path(settings.VAR_DIR) / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
+    page.wait_for_function("() => gmTiles.idle()", timeout=30_000)
+    page.wait_for_timeout(400)  # the tiles' fade-in
     page.screenshot(path=str(shots / "home.png"))
 
 
@@ -158,6 +160,8 @@ def test_township_official_clicks_a_cell_and_reads_its_card(live_server, browser
     page.evaluate(f"gmGrid.open('{code}', true)")
     page.wait_for_selector(f'.gm-card[data-code="{code}"]')
     page.wait_for_timeout(800)
+    page.wait_for_function("() => gmTiles.idle()", timeout=30_000)
+    page.wait_for_timeout(400)
     shots = Path(settings.VAR_DIR) / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shots / "grid-card.png"))
@@ -206,6 +210,8 @@ def test_phones_and_desktops_get_a_usable_grid_card_and_case(live_server, browse
     map_box, side_box = phone.locator("#gm-map-container").bounding_box(), phone.locator("#gm-side").bounding_box()
     assert map_box["y"] + map_box["height"] <= side_box["y"] + 1 and map_box["height"] > 300  # map above the list
     assert not phone.locator("#gm-legend-box").get_attribute("open")  # the legend is folded
+    phone.wait_for_function("() => gmTiles.idle()", timeout=30_000)
+    phone.wait_for_timeout(400)
     phone.screenshot(path=str(shots / "phone-grid.png"))
     phone.evaluate(f"gmGrid.open('{cell}', true)")
     phone.wait_for_selector(f'.gm-card[data-code="{cell}"]')
@@ -224,6 +230,8 @@ def test_phones_and_desktops_get_a_usable_grid_card_and_case(live_server, browse
     desk.wait_for_function("() => gmGrid.drawn().townships === 18", timeout=30_000)
     drawn = desk.evaluate("gmGrid.drawn()")
     assert drawn["cells"] == 0 and drawn["townships"] == 18  # townships summed, not a speckle of 3,600 cells
+    desk.wait_for_function("() => gmTiles.idle()", timeout=30_000)
+    desk.wait_for_timeout(400)  # the tiles' fade-in
     desk.screenshot(path=str(shots / "desk-grid-county.png"))
     desk.goto(f"{live_server.url}/grid/{town}/?cell={cell}")
     desk.wait_for_function("() => window.gmGridReady === true", timeout=30_000)

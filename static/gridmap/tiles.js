@@ -66,6 +66,12 @@ var gmTiles = (function () {
     return name;
   }
 
+  var made = [];
+
+  function idle() {  // every tile layer on a map has its tiles in view loaded (browser tests, screenshots)
+    return made.every(function (layer) { return !layer._map || !layer.isLoading(); });
+  }
+
   /* spec: {key, url}; own: {style(props, zoom), interactive} for gmGrid's layers (cells, aggregates). */
   function make(map, spec, texts, own) {
     var style = own ? own.style : spec.key === "schools" ? schoolStyle(texts) : spec.key === "roads" ? roadStyle(texts)
@@ -78,6 +84,7 @@ var gmTiles = (function () {
       getFeatureId: function (f) { return f.properties.code; },
       fetchOptions: {credentials: "same-origin"}
     });
+    made.push(layer);
     if (!own && spec.key !== "roads" && spec.key !== "catchments") {
       layer.on("click", function (e) {
         L.popup().setLatLng(e.latlng).setContent(popup(spec.key, e.layer.properties, texts)).openOn(map);
@@ -97,5 +104,5 @@ var gmTiles = (function () {
     return layer;
   }
 
-  return {make: make, esc: esc};
+  return {make: make, esc: esc, idle: idle};
 })();
