@@ -45,7 +45,8 @@ TRANSITIONS: dict[str, set[str]] = {
     S.HOME_TAUGHT: {S.ENROLLED, S.INCLUDED, S.TRANSFERRED_OUT, S.GRADUATED},
     S.INCLUDED: {S.SUSPECTED, S.HOME_TAUGHT, S.TRANSFERRED_OUT, S.SUSPENDED, S.GRADUATED},
     S.SUSPENDED: {S.ENROLLED, S.SUSPECTED, S.DROPPED_OUT},
-    S.TRANSFERRED_OUT: {S.ENROLLED},  # transferred back in
+    # transferred back in; or a transfer that never arrived (流转未到, gridmap.transfers): whereabouts unknown
+    S.TRANSFERRED_OUT: {S.ENROLLED, S.SUSPECTED},
     S.GRADUATED: set(),
 }
 IN_SCHOOL = [S.ENROLLED, S.RETURNED, S.INCLUDED, S.HOME_TAUGHT]  # receiving compulsory education

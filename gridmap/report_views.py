@@ -22,6 +22,13 @@ from gridmap.models import Area, AreaLevel, AuditAction, ReportSubmission
 TREND_MONTHS = 12
 
 
+def _safety(user: Any, figures: reports.MonthlyFigures) -> dict[str, Any]:
+    """The dashboard's safety-net figures of a row, as the login may read them (reports.safety_row)."""
+    row = _shown(user, figures)
+    keys = ("aid_eligible", "aid_gap", "aid_coverage", "transfers_open", "transfers_late")
+    return dict(zip(keys, row[reports.SAFETY_COUNT_COLUMNS[0]:reports.SAFETY_COUNT_COLUMNS[-1] + 1], strict=True))
+
+
 def _month(request: HttpRequest) -> str:
     """The month asked for (YYYY-MM), this month when none was; a month that is not one is a 400
     that says so (it used to show the current month without a word)."""
@@ -62,18 +69,19 @@ def report_page(request: HttpRequest, code: str) -> HttpResponseBase:
     area = _report_area(request, code)
     month = _month(request)
     rows = _rows(request.user, area, month)
+    shown = [_shown(request.user, r) for r in rows]
     title = f"{area.name} {month} 控辍保学月报"
     fmt = request.GET.get("format")
     if fmt in ("xlsx", "csv"):
         audit.record(request, AuditAction.EXPORT, area, summary=f"导出{title}.{fmt}")
         note = f"数据截至 {reports.as_of(month):%Y-%m-%d}。{reports.ROWS_NOTE} {reports.PROXY_NOTE}"
-        return exports.table_response(title, reports.REPORT_HEADERS, [reports.report_row(r) for r in rows], fmt,
+        return exports.table_response(title, reports.REPORT_HEADERS, shown, fmt,
                                       title.replace(" ", "_"), reports.REPORT_WIDTHS, note=note)
     first, _last = reports.month_bounds(month)
     submissions = {s.area.code: s for s in ReportSubmission.objects.filter(
         month=first, area__in=[area, *Area.objects.filter(parent=area)]).select_related("area", "submitted_by")
         if s.area is not None}
-    table = [(r, reports.report_row(r), submissions.get(r.code)) for r in rows]
+    table = [(r, row, submissions.get(r.code)) for r, row in zip(rows, shown, strict=True)]
     return render(request, "gridmap/report.html", {
         "area": area, "month": month, "form": MonthForm(initial={"month": month}), "table": table,
         "headers": reports.REPORT_HEADERS, "proxy_note": reports.PROXY_NOTE, "rows_note": reports.ROWS_NOTE,
@@ -82,6 +90,14 @@ def report_page(request: HttpRequest, code: str) -> HttpResponseBase:
         "in_progress": month == f"{timezone.localdate():%Y-%m}", "as_of": reports.as_of(month),
         "total": rows[-1] if rows and not access.scope_of(request.user).school_ids else None,
     })
+
+
+def _shown(user: Any, figures: reports.MonthlyFigures) -> list[Any]:
+    """A report row as the login may read it: the safety net's counts of children suppressed for
+    logins that see aggregates only."""
+    row = reports.report_row(figures)
+    scope = access.scope_of(user)
+    return row if scope.individual_children else reports.safety_row(row, scope)
 
 
 @login_required
@@ -123,11 +139,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     first, _last = reports.month_bounds(month)
     submitted = {s.area.code: s for s in ReportSubmission.objects.filter(month=first, area__parent=county)
                  .select_related("area", "submitted_by") if s.area is not None}
-    townships = [(r, charts.sparkline(series.get(r.code, [])), submitted.get(r.code)) for r in rows[:-1]]
+    townships = [(r, charts.sparkline(series.get(r.code, [])), submitted.get(r.code), _safety(request.user, r))
+                 for r in rows[:-1]]
     labels = {"suspected": _("suspected"), "dropped_out": _("dropped out"), "rate": _("dropout rate (‰)")}
     audit.record(request, AuditAction.LIST, county, summary=f"县级看板 {month}")
     return render(request, "gridmap/dashboard.html", {
         "county": county, "month": month, "form": MonthForm(initial={"month": month}), "total": rows[-1],
+        "safety": _safety(request.user, rows[-1]),
         "townships": townships, "trend_svg": charts.county_trend(series[county.code], labels),
         "trend": series[county.code], "filed": len(submitted), "proxy_note": reports.PROXY_NOTE,
         "as_of": reports.as_of(month), "in_progress": month == f"{timezone.localdate():%Y-%m}",

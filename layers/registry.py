@@ -7,9 +7,11 @@ from layers.context import RoadLabelLayer, RoadLayer, WaterLayer
 from layers.coverage import CoverageLayer
 from layers.grid import CatchmentLayer, CellLayer, LabelLayer, VillageGapLayer
 from layers.hotspots import HotspotLayer
+from layers.safetynet import LateTransferLayer
 from layers.schools import SchoolLayer
 
 GRID_MAP_LAYERS: list[type[MapLayer]] = [
     WaterLayer, TownshipAggregateLayer, VillageAggregateLayer, CellLayer, RoadLayer, VillageLayer, TownshipLayer,
     CountyLayer, VillageGapLayer, CatchmentLayer, CoverageLayer, SchoolLayer, LabelLayer, RoadLabelLayer, HotspotLayer,
+    LateTransferLayer,  # 流转未到 at the home cells (issue 18)
 ]
