@@ -185,9 +185,12 @@ def submit_check(school: School, day: date, missing: Mapping[int, tuple[str, str
 
 def _suspect(child_id: int, day: date, by: Any, request: Any) -> ChildStatusChange | None:
     """The same-day rule: an unexcused child goes on the suspected ledger on the day of the check
-    (unless already there, or its status allows no such entry)."""
+    (unless its status allows no such entry). The entry, or the one this check made before."""
     child = Child.objects.get(pk=child_id)
-    if child.status == S.SUSPECTED or S.SUSPECTED not in ledgers.TRANSITIONS[child.status]:
+    if child.status == S.SUSPECTED:  # entered by this check before (submitted again), or otherwise
+        return ChildStatusChange.objects.filter(child=child, to_status=S.SUSPECTED, date=day,
+                                                reason=SUSPECT_REASON).order_by("-recorded_at", "-pk").first()
+    if S.SUSPECTED not in ledgers.TRANSITIONS[child.status]:
         return None
     try:
         return ledgers.change_status(child, S.SUSPECTED, day, by, SUSPECT_REASON, request=request)
