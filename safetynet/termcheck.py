@@ -141,7 +141,7 @@ def expected(schools: Iterable[School], day: date) -> dict[int, list[Expected]]:
 
 @transaction.atomic
 def submit_check(school: School, day: date, missing: Mapping[int, tuple[str, str]], by: Any,
-                 request: Any = None, listed_already: list[Expected] | None = None) -> TermCheck:
+                 request: Any = None, listed_already: list[Expected] | None = None, audited: bool = True) -> TermCheck:
     """A school's check on `day`: every expected child reported but those in `missing` (child id →
     (reason, note)). The unexcused go on the suspected ledger the same day. `listed_already`: the
     school's expected children on the day, when the caller has computed them (the demo loader)."""
@@ -171,19 +171,21 @@ def submit_check(school: School, day: date, missing: Mapping[int, tuple[str, str
         entry = TermCheckEntry(term_check=check, child_id=child_id, grade=e.grade, entrant=e.entrant, reason=reason,
                                note=note.strip()[:200])
         if reason == MissingReason.UNEXCUSED:
-            entry.suspected = _suspect(child_id, day, by, request)
+            entry.suspected = _suspect(child_id, day, by, request, audited)
             entered += entry.suspected is not None
         entries.append(entry)
     TermCheckEntry.objects.bulk_create(entries)
     check.figures["suspected_new"] = entered
     check.save(update_fields=["figures"])
-    audit.record(request, AuditAction.CHANGE, school, user=by,
-                 summary=f"开学初核查 {school.name} {aid.term_label(year, term)}：应到 {len(exp)}，实到 {check.reported}"[:300],
-                 after={"missing": len(missing), "unexcused": len(unexcused), "suspected_new": entered})
+    if audited:  # (not the demo county's generated checks)
+        audit.record(request, AuditAction.CHANGE, school, user=by,
+                     summary=f"开学初核查 {school.name} {aid.term_label(year, term)}："
+                             f"应到 {len(exp)}，实到 {check.reported}"[:300],
+                     after={"missing": len(missing), "unexcused": len(unexcused), "suspected_new": entered})
     return check
 
 
-def _suspect(child_id: int, day: date, by: Any, request: Any) -> ChildStatusChange | None:
+def _suspect(child_id: int, day: date, by: Any, request: Any, audited: bool = True) -> ChildStatusChange | None:
     """The same-day rule: an unexcused child goes on the suspected ledger on the day of the check
     (unless its status allows no such entry). The entry, or the one this check made before."""
     child = Child.objects.get(pk=child_id)
@@ -193,7 +195,7 @@ def _suspect(child_id: int, day: date, by: Any, request: Any) -> ChildStatusChan
     if S.SUSPECTED not in ledgers.TRANSITIONS[child.status]:
         return None
     try:
-        return ledgers.change_status(child, S.SUSPECTED, day, by, SUSPECT_REASON, request=request)
+        return ledgers.change_status(child, S.SUSPECTED, day, by, SUSPECT_REASON, request=request, audited=audited)
     except ledgers.StatusChangeError:
         return None  # a later change is on record already (a check entered after the fact)
 
@@ -259,7 +261,8 @@ def township_check(township: Area, school_year: int, term: str, schools: Iterabl
 
 
 @transaction.atomic
-def submit_report(township: Area, school_year: int, term: str, by: Any, request: Any = None) -> TermReport:
+def submit_report(township: Area, school_year: int, term: str, by: Any, request: Any = None,
+                  audited: bool = True) -> TermReport:
     """The township reports its schools' checks (again: replaced, with the new time and person)."""
     result = township_check(township, school_year, term)
     figures = {"schools": len(result.rows), "checked": result.checked,
@@ -271,9 +274,10 @@ def submit_report(township: Area, school_year: int, term: str, by: Any, request:
         area=township, school_year=school_year, term=term,
         defaults={"figures": figures, "submitted_by": by if getattr(by, "is_authenticated", False) else None,
                   "submitted_at": timezone.now()})
-    audit.record(request, AuditAction.CHANGE, township, user=by,
-                 summary=f"上报开学初核查 {township.name} {aid.term_label(school_year, term)}"
-                         f"（{result.checked}/{len(result.rows)} 校）")
+    if audited:
+        audit.record(request, AuditAction.CHANGE, township, user=by,
+                     summary=f"上报开学初核查 {township.name} {aid.term_label(school_year, term)}"
+                             f"（{result.checked}/{len(result.rows)} 校）")
     return report
 
 

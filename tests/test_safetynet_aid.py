@@ -180,7 +180,8 @@ def test_every_bad_row_reported_nothing_written_no_id_in_clear(tmp_path, group, 
     with pytest.raises(CommandError):
         call_command("import_aid", str(path), commit=True, errors_xlsx=errors)
     out = capsys.readouterr().out
-    for needle in ["第4行", "与第3行重复", "第5行", "校验位错误", "适龄儿童台账中没有这名儿童", "姓名与台账中该身份证号的儿童不符",
+    for needle in ["第4行", "与第3行重复", "第5行", "校验位错误", "适龄儿童台账中没有这名儿童",
+                   "姓名与台账中该身份证号的儿童不符",
                    "无法识别的资助项目", "金额不是有效的数字", "无法识别的日期", "填了学年而没有填学期", "替换字符",
                    "金额应在 0 至", "发放日期不能晚于今天", "无法识别的学期"]:
         assert needle in out, needle

@@ -213,7 +213,7 @@ def load_term_checks(ds: Any) -> None:
             Absence.objects.bulk_create(  # absent since the term began: the run the same-day entry rests on
                 [Absence(child_id=c, date=d, excused=False) for c in unexcused
                  for d in (x for x in days if x <= day) if d >= day - timedelta(days=10)], ignore_conflicts=True)
-            check = termcheck.submit_check(school, day, missing, None, listed_already=exp)
+            check = termcheck.submit_check(school, day, missing, None, listed_already=exp, audited=False)
             when = timezone.make_aware(pd.Timestamp(day).to_pydatetime().replace(hour=16), tz)
             TermCheck.objects.filter(pk=check.pk).update(submitted_at=when)
             for c in unexcused:  # most are found and back within days; the others stay away
@@ -223,7 +223,8 @@ def load_term_checks(ds: Any) -> None:
                     continue
                 if back <= ds.as_of and rng.random() < 0.8:
                     away = [d for d in (day + timedelta(days=k) for k in range(1, (back - day).days)) if d.weekday() < 5]
-                    ledgers.change_status(child, ChildStatus.ENROLLED, back, None, "经家访返校（开学初核查未报到）")
+                    ledgers.change_status(child, ChildStatus.ENROLLED, back, None, "经家访返校（开学初核查未报到）",
+                                          audited=False)
                 else:
                     away = [d for d in (day + timedelta(days=k) for k in range(1, (ds.as_of - day).days + 1))
                             if d.weekday() < 5]
@@ -231,7 +232,7 @@ def load_term_checks(ds: Any) -> None:
                                             ignore_conflicts=True)
         fate = rng.random()
         if fate < 0.8:
-            report = termcheck.submit_report(t, year, term, None)
+            report = termcheck.submit_report(t, year, term, None, audited=False)
             on = deadline - timedelta(days=int(rng.integers(0, 4))) if fate < 0.7 else deadline + timedelta(
                 days=int(rng.integers(1, 6)))
             when = timezone.make_aware(pd.Timestamp(min(on, ds.as_of)).to_pydatetime().replace(hour=17), tz)

@@ -153,8 +153,8 @@ ZH = {
     "As of %(d)s. A transfer within the county is complete when a school roll of the county shows the child; one "
     "out of the county when the receipt of the registry transfer is recorded. Not complete after %(days)s days: "
     "流转未到, followed up like a suspected dropout.":
-        "截至 %(d)s。县内转学以本县学校名册出现该生为完成，县外转学以登记学籍转接回执为完成。转出 %(days)s 天仍未完成的为“流转未到”，"
-        "按疑似辍学逐级跟进。",
+        "截至 %(d)s。县内转学以本县学校名册出现该生为完成，县外转学以登记学籍转接回执为完成。"
+        "转出 %(days)s 天仍未完成的为“流转未到”，按疑似辍学逐级跟进。",
     "Not arrived (流转未到)": "流转未到",
     "out on": "转出日期",
     "days": "天数",
@@ -176,7 +176,8 @@ ZH = {
     "Transfer out recorded: %(child)s → %(to)s.": "已登记转出：%(child)s → %(to)s。",
     "Not saved: %(errors)s": "未保存：%(errors)s",
     "Receipt recorded: the transfer of %(child)s is complete.": "已登记回执：%(child)s 的流转已完成。",
-    "Only a transfer that has not arrived in time (流转未到) goes on the suspected ledger.": "只有“流转未到”的儿童才能列入疑似辍学。",
+    "Only a transfer that has not arrived in time (流转未到) goes on the suspected ledger.":
+        "只有“流转未到”的儿童才能列入疑似辍学。",
     "%(child)s is on the suspected dropout ledger.": "%(child)s 已列入疑似辍学台账。",
     "Invalid term “%(term)s”: write it as YYYY-1 (autumn) or YYYY-2 (spring).":
         "学期“%(term)s”无效：请写作 YYYY-1（秋季学期）或 YYYY-2（春季学期）。",
@@ -249,7 +250,8 @@ def write(po_path: str, extra_sources: list[str]) -> None:
     """Fill the catalog's msgstr from ZH (and add the core strings' entries it lacks)."""
     import re
 
-    text = open(po_path, encoding="utf-8").read()
+    with open(po_path, encoding="utf-8") as f:
+        text = f.read()
     text = re.sub(r"\n+(#: )", r"\n\n\1", text)  # every entry its own block (the header's neighbour too)
     blocks = text.split("\n\n")
     seen = set()
@@ -269,7 +271,8 @@ def write(po_path: str, extra_sources: list[str]) -> None:
     for msgid in extra_sources:
         if msgid not in seen:
             out.append(f"msgid {_quote(msgid)}msgstr {_quote(ZH[msgid])}".rstrip("\n"))
-    open(po_path, "w", encoding="utf-8").write("\n\n".join(out).rstrip("\n") + "\n")
+    with open(po_path, "w", encoding="utf-8") as f:
+        f.write("\n\n".join(out).rstrip("\n") + "\n")
 
 
 def _quote(s: str) -> str:
