@@ -202,10 +202,10 @@ def load_term_checks(ds: Any) -> None:
             exp = listed[school.pk]
             missing: dict[int, tuple[str, str]] = {}
             for e in exp:
-                if rng.random() < 0.006:
+                if rng.random() < 0.004:
                     fresh = last_changes.get(e.child_id, day) <= day and e.status == ChildStatus.ENROLLED
                     reason = str(rng.choice([MissingReason.ILLNESS, MissingReason.LEAVE, MissingReason.MOVED,
-                                             MissingReason.UNEXCUSED], p=[0.4, 0.25, 0.1, 0.25]))
+                                             MissingReason.UNEXCUSED], p=[0.45, 0.28, 0.12, 0.15]))
                     if reason == MissingReason.UNEXCUSED and not fresh:
                         reason = MissingReason.ILLNESS
                     missing[e.child_id] = (reason, "家长电话告知" if reason != MissingReason.UNEXCUSED else "")
