@@ -36,7 +36,8 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Q, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, Max, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -135,10 +136,20 @@ class RiskRow:
 
 
 def population(children: QuerySet[Child], on: date) -> QuerySet[Child]:
-    """The children the list considers (see the module docstring)."""
+    """The children the list considers (see the module docstring), by their status on the day: the
+    current one for today, the status history's for a past day (a bureau calibrating the weights
+    recomputes the list of past days; the key-group flags are those of now)."""
     moving = transfers.open_on(Transfer.objects.all(), on).values("child")
-    return children.school_age_on(on).filter(  # type: ignore[attr-defined,no-any-return]
-        Q(status__in=WATCHED) | Q(status=S.TRANSFERRED_OUT, pk__in=moving))
+    rows = children.school_age_on(on)  # type: ignore[attr-defined]
+    if on < timezone.localdate():
+        latest = ChildStatusChange.objects.filter(child=OuterRef("pk"), date__lte=on).order_by(
+            "-date", "-recorded_at", "-pk").values("to_status")[:1]
+        rows = rows.annotate(status_then=Subquery(latest))
+        field = "status_then"
+    else:
+        field = "status"
+    return rows.filter(  # type: ignore[no-any-return]
+        Q(**{f"{field}__in": WATCHED}) | Q(**{field: S.TRANSFERRED_OUT}, pk__in=moving))
 
 
 def assess(children: QuerySet[Child], on: date, ways: Iterable[coverage.Coverage] = ()) -> list[RiskRow]:
@@ -149,7 +160,8 @@ def assess(children: QuerySet[Child], on: date, ways: Iterable[coverage.Coverage
     rows = list(chosen.annotate(
         eligible=ExpressionWrapper(aid.eligible_q(), output_field=BooleanField()), aided=aid.aided_q(on),
     ).values_list("pk", "name", "id_masked", "group__parent__name", "group__name", "group__code", "birth_date",
-                  "status", "school_class__school__name", "school_class__school_id", "eligible", "aided", *fields)
+                  "status_then" if on < timezone.localdate() else "status", "school_class__school__name",
+                  "school_class__school_id", "eligible", "aided", *fields)
         .order_by("pk"))
     ids = [r[0] for r in rows]
     since = on - timedelta(days=window())

@@ -87,3 +87,28 @@ def test_the_overview_counts_for_planners_are_suppressed_and_others_see_nothing(
     client = Client()
     client.force_login(nobody)
     assert client.get(f"/safetynet/{A}/").status_code == 404
+
+
+def test_the_commands_write_their_workbooks(tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from openpyxl import load_workbook
+
+    out = StringIO()
+    call_command("aid_check", area=A, out=str(tmp_path / "aid.xlsx"), stdout=out)
+    assert "应助未助" in out.getvalue()
+    sheet = load_workbook(tmp_path / "aid.xlsx").active
+    assert sheet["A1"].value.endswith("应助尽助核查") and [c.value for c in sheet[2]][:3] == ["行政村", "村民小组", "姓名"]
+    call_command("risk_list", area=A, out=str(tmp_path / "risk.xlsx"), stdout=out)
+    rows = list(load_workbook(tmp_path / "risk.xlsx").active.iter_rows(min_row=3, values_only=True))
+    scores = [r[1] for r in rows if isinstance(r[0], int)]
+    assert scores and scores == sorted(scores, reverse=True)
+    call_command("settle_transfers", stdout=out)
+    assert "流转未到" in out.getvalue()
+
+
+def test_the_child_page_offers_the_transfer_form():
+    child = Child.objects.filter(group__code__startswith=A, status="enrolled").first()
+    page = login(UserRole.TOWNSHIP_OFFICIAL, areas=[A]).get(f"/children/{child.pk}/").content.decode()
+    assert f"/safetynet/transfers/child/{child.pk}/new/" in page

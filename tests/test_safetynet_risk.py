@@ -34,7 +34,8 @@ SELECT c.id,
         AND r.school_year = 2026 AND r.term = '1' AND r.date <= %(on)s) AS aid_gap,
        EXISTS (SELECT 1 FROM gridmap_transfer t WHERE t.child_id = c.id AND t.date <= %(on)s
                AND (t.completed_on IS NULL OR t.completed_on > %(on)s)) AS moving,
-       c.status
+       (SELECT h.to_status FROM gridmap_childstatuschange h WHERE h.child_id = c.id AND h.date <= %(on)s
+        ORDER BY h.date DESC, h.recorded_at DESC, h.id DESC LIMIT 1) AS status
 FROM gridmap_child c JOIN gridmap_area g ON g.id = c.group_id
 WHERE g.code LIKE %(area)s AND c.birth_date BETWEEN '2011-09-01' AND '2020-08-31'
 """

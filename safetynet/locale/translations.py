@@ -242,6 +242,7 @@ ZH = {
     "aid check (应助尽助)": "应助尽助核查",
     "transfers (流转学生)": "流转学生",
     "status change": "状态变更",
+    "Record a transfer out (followed until the child arrives)": "登记转出（跟踪至到达）",
     "notes": "备注",
 }
 
@@ -290,7 +291,8 @@ CORE = ["on the ledger and eligible for aid", "eligible and aided this term", "t
         "roll that shows the child", "receipt recorded by", "transfer", "transfers", "aid coverage this term",
         "open transfers / not arrived (流转未到)", "aid coverage", "open transfers", "not arrived",
         "aid check (应助尽助)", "transfers (流转学生)", "arrived on", "receipt number", "status change",
-        "recorded by", "notes", "Safety net"]
+        "recorded by", "notes", "Safety net",
+        "Record a transfer out (followed until the child arrives)"]
 
 if __name__ == "__main__":
     import pathlib
