@@ -48,7 +48,8 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import BooleanField, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery
+from django.db.models import BooleanField, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case as Cases
 from django.utils import timezone
 
 from gridmap import aid, ledgers, month_ends, schooling, transfers, visits
@@ -323,7 +324,9 @@ def snapshot(children: QuerySet[Child], on: date) -> list[ChildThen]:
     rows = children.annotate(
         status_then=Subquery(latest), case_pk=Subquery(open_case.values("pk")[:1]),
         case_school=Subquery(open_case.values("school_id")[:1]), plan_school=Subquery(plan.values("school_id")[:1]),
-        eligible=ExpressionWrapper(aid.eligible_q(), output_field=BooleanField()), aided=aid.aided_q(on),
+        # aided asked only of the eligible (CASE evaluates lazily): a county's snapshot stays one pass
+        eligible=ExpressionWrapper(aid.eligible_q(), output_field=BooleanField()),
+        aided=Cases(When(aid.eligible_q(), then=aid.aided_q(on)), default=Value(False), output_field=BooleanField()),
     ).values_list("pk", "status_then", "birth_date", "kg_disabled", "group__code", "case_pk", "case_school",
                   "school_class__school_id", "plan_school", "eligible", "aided")
     return [ChildThen(pk, status, born, disabled, group,

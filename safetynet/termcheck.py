@@ -251,9 +251,10 @@ def township_check(township: Area, school_year: int, term: str, schools: Iterabl
         else:
             exp = live.get(s.pk, [])
             rows.append(SchoolRow(s, None, len(exp), sum(e.entrant for e in exp), None, None, None, None))
-    total = SchoolRow(township, None, sum(r.expected for r in rows), sum(r.entrants for r in rows),  # type: ignore[arg-type]
-                      sum(r.reported or 0 for r in rows), sum(r.missing or 0 for r in rows),
-                      sum(r.unexcused or 0 for r in rows), sum(r.suspected or 0 for r in rows))
+    done = [r for r in rows if r.check is not None]  # the total is the checked schools'
+    total = SchoolRow(township, None, sum(r.expected for r in done), sum(r.entrants for r in done),  # type: ignore[arg-type]
+                      sum(r.reported or 0 for r in done), sum(r.missing or 0 for r in done),
+                      sum(r.unexcused or 0 for r in done), sum(r.suspected or 0 for r in done))
     report = TermReport.objects.filter(area=township, school_year=school_year, term=term).select_related(
         "submitted_by").first()
     return TownshipCheck(township, school_year, term, deadline(school_year, term), rows, total, report,

@@ -36,10 +36,20 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from gridmap import access, aid, audit, exports, ledgers, transfers
-from gridmap.models import Area, AreaLevel, AuditAction, Child, ChildStatus, School, Transfer, TransferScope
+from gridmap.models import (
+    Area,
+    AreaLevel,
+    AuditAction,
+    Child,
+    ChildStatus,
+    School,
+    SchoolStatus,
+    Transfer,
+    TransferScope,
+)
 from safetynet import aidcheck, followup, risk, termcheck
 from safetynet.forms import ReceiptForm, TransferForm
-from safetynet.models import EXCUSED, MissingReason
+from safetynet.models import EXCUSED, MissingReason, TermCheck, TermReport
 
 AREA_LEVELS = (AreaLevel.COUNTY, AreaLevel.TOWNSHIP, AreaLevel.VILLAGE)
 PAGE_SIZE = 50
@@ -91,6 +101,12 @@ def overview(request: HttpRequest, code: str) -> HttpResponse:
     moving = (followup.of_area(followup.visible_transfers(request.user), area, school) if scope.individual_children
               else followup.of_area(Transfer.objects.all(), area, school))
     year, term = aid.term_of(today)
+    schools = (School.objects.filter(pk=school.pk) if school is not None else
+               School.objects.filter(township__code__startswith=area.code[:9], status=SchoolStatus.OPEN)
+               if area is not None and area.level != AreaLevel.VILLAGE else School.objects.none())
+    checked = TermCheck.objects.filter(school__in=schools, school_year=year, term=term).count()
+    reported = (TermReport.objects.filter(area=area, school_year=year, term=term).exists()
+                if area is not None and area.level == AreaLevel.TOWNSHIP else None)
     audit.record(request, AuditAction.LIST, area or school, summary=f"重点人群保障概览 {_title(area, school)}")
     return render(request, "safetynet/overview.html", {
         "area": area, "school": school, "code": code, "title": _title(area, school), "today": today, "aid": check,
@@ -98,6 +114,7 @@ def overview(request: HttpRequest, code: str) -> HttpResponse:
         "late": access.suppress(transfers.late_on(moving, today).count(), scope),
         "term": termcheck.term_text(year, term), "term_label": aid.term_label(year, term),
         "deadline": termcheck.deadline(year, term), "weights": risk.weights(),
+        "schools": schools.count(), "checked": checked, "reported": reported,
         "factor_labels": {k: str(v) for k, v in risk.FACTORS.items()},
     })
 
