@@ -120,6 +120,11 @@ class MonthlyFigures:
     zero_report: bool
     as_of: str = ""  # YYYY-MM-DD: the day counted
     kind: str = Unit.AREA
+    # What the unpublished rates are made of (for small-count protection, gridmap.published).
+    cohort: int = 0
+    cohort_in: int = 0
+    disabled: int = 0
+    disabled_in: int = 0
     # the safety net (issue 18)
     aid_eligible: int = 0
     aid_aided: int = 0
@@ -241,6 +246,7 @@ def figures_of(unit: str, code: str, month: str | date, on: date, ledger: Counte
         visits_made=made, visits_due=due, visit_compliance=_rate(made, due),
         zero_report=not (suspected or dropped or c.opened or c.closed or c.open or net.transfers_late),
         as_of=on.isoformat(), kind=kind,
+        cohort=cohort, cohort_in=cohort_in, disabled=disabled, disabled_in=disabled_in,
         aid_eligible=net.aid_eligible, aid_aided=net.aid_aided, aid_gap=net.aid_eligible - net.aid_aided,
         aid_coverage=_rate(net.aid_aided, net.aid_eligible), transfers_open=net.transfers_open,
         transfers_late=net.transfers_late,
@@ -449,9 +455,6 @@ REPORT_HEADERS = [
     "应助人数", "应助未助", "资助覆盖率(%)", "流转未完成", "流转未到", "零报告",
 ]
 REPORT_WIDTHS = [22, 12, 9, *[9] * 25, 8]
-# The safety net's columns (issue 18), by their place in report_row: counts of children, then the rate.
-SAFETY_COUNT_COLUMNS = (23, 24, 26, 27)
-SAFETY_RATE_COLUMN = 25
 PROXY_NOTE = ("* 巩固率：缺少九年前的一年级入学名册，暂以“应在九年级的户籍队列中在校人数 ÷ 该队列登记人数”近似，"
               "只对设九年级的单位（乡镇、县、初中、九年一贯制学校）计算；各项均按统计日的台账计算。")
 ROWS_NOTE = ("各行相加等于合计。乡镇月报按本乡镇户籍儿童所关联的学校分行：有在办辍学案件的计入案件的应返校学校，"
@@ -470,21 +473,6 @@ def report_row(f: MonthlyFigures) -> list[Any]:
             f.aid_eligible, f.aid_gap, _blank(f.aid_coverage), f.transfers_open, f.transfers_late,
             "零报告" if f.zero_report else ""]
 
-
-def safety_row(row: list[Any], scope: Any) -> list[Any]:
-    """A report row with its safety-net counts as a login may read them: 1-4 as "<5" for logins that
-    see aggregates only (gridmap.access.suppress), and the coverage rate only when eligible, aided and
-    the gap are all shown."""
-    from gridmap.access import suppress
-
-    out = list(row)
-    for i in SAFETY_COUNT_COLUMNS:
-        out[i] = suppress(row[i], scope)
-    eligible, gap = row[SAFETY_COUNT_COLUMNS[0]], row[SAFETY_COUNT_COLUMNS[1]]
-    if out[SAFETY_COUNT_COLUMNS[0]] != eligible or out[SAFETY_COUNT_COLUMNS[1]] != gap \
-            or suppress(eligible - gap, scope) != eligible - gap:
-        out[SAFETY_RATE_COLUMN] = ""
-    return out
 
 
 def _blank(value: float | None) -> float | str:

@@ -120,8 +120,9 @@ def children_indicator(cells: Sequence[Counted]) -> Indicator:
             bounds.append((low, cut))
             low = cut + 1
     classes = [("0", "#f7f7f7")]
-    if any(isinstance(c.children, str) for c in cells):
-        classes.append(("<5", "#eff3ff"))
+    hidden = sorted({c.children for c in cells if isinstance(c.children, str)})
+    if hidden:  # "<5", and "*" (hidden so that a small count cannot be recomputed)
+        classes.append((" / ".join(hidden), "#eff3ff"))
     first_range = len(classes)
     classes += [(f"{a}–{b}" if a != b else f"{a}", BLUES[i + 5 - len(bounds)]) for i, (a, b) in enumerate(bounds)]
 
@@ -194,7 +195,8 @@ def indicators(cells: list[Cell], root: Area, user: Any = None) -> list[Indicato
     from layers.hotspots import placeholder_indicators  # classes fetched on demand (hotspots.js)
     from layers.safetynet import aid_indicator  # 应助尽助 per cell (issue 18)
 
-    extra = [aid_indicator(cells, root, user)] if user is not None else []
+    # per cell only for logins that see children: gridmap.published protects no aid count per cell
+    extra = [aid_indicator(cells, root, user)] if user is not None and access.scope_of(user).individual_children else []
     return [status_indicator(cells), rate_indicator(cells), children_indicator(cells),
             school_indicator(cells, root), *extra, *placeholder_indicators()]
 

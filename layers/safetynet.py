@@ -2,8 +2,11 @@
 without aid this term, per home cell) and the 流转未到 layer (transfers that have not arrived, shown at
 the child's home cell — the village group's label point, never the home itself).
 
-Both count what gridmap.access lets the login count: its own children, or all of them with 1-4 as
-"<5" for logins that see aggregates only (access.suppress). The rules are gridmap.aid's and
+Both are for logins that see children and count their own children; logins that see aggregates only
+(planners, inspectors) get neither: the protected decision of gridmap.published holds no aid or
+transfer count per cell, and a cell's count beside the township's published one could give a small
+count away. They read the safety net's figures per township and school row in the report and the
+dashboard. The rules are gridmap.aid's and
 gridmap.transfers'; the counts of a cell are those the aid check page and the transfer lists give.
 """
 
@@ -28,35 +31,28 @@ from layers.base import MapLayer
 from layers.grid import Indicator
 
 AID_CLASSES = [("0", "#e5f5e0"), ("1", "#fdd0a2"), ("2–4", "#fd8d3c"), ("≥5", "#d94801")]
-HIDDEN = "#bdbdbd"
 
 
-def aid_gaps(user: Any, cells: QuerySet[Area], on: Any = None) -> dict[int, int | str]:
+def aid_gaps(user: Any, cells: QuerySet[Area], on: Any = None) -> dict[int, int]:
     """Per cell: eligible children on the school-age ledger today without aid this term (the aid
-    check's definition, with today's statuses), as the login may count them."""
+    check's definition, with today's statuses), among the children the login may see."""
     on = on or timezone.localdate()
-    scope = access.scope_of(user)
     begun = ChildStatusChange.objects.filter(date__lte=on).values("child")
-    rows = (access.countable_children(user).school_age_on(on).filter(group__in=cells)  # type: ignore[attr-defined]
+    rows = (access.visible_children(user).school_age_on(on).filter(group__in=cells)  # type: ignore[attr-defined]
             .filter(aid.eligible_q()).exclude(status=ChildStatus.TRANSFERRED_OUT).filter(pk__in=begun)
             .filter(~aid.aided_q(on)).values_list("group_id", flat=True))
-    return {g: access.suppress(n, scope) for g, n in Counter(rows).items()}
+    return dict(Counter(rows))
 
 
 def aid_indicator(cells: list[Cell], root: Area, user: Any) -> Indicator:
     gaps = aid_gaps(user, Area.objects.filter(pk__in=[c.pk for c in cells]))
-    classes = list(AID_CLASSES)
-    hidden = len(classes)
-    classes.append((gettext("fewer than 5: not shown"), HIDDEN))
 
     def of(c: Cell) -> int:
         n = gaps.get(c.pk, 0)
-        if isinstance(n, str):
-            return hidden
         return 0 if n == 0 else 1 if n == 1 else 2 if n < 5 else 3
     year, term = aid.term_of(timezone.localdate())
     label = gettext("Eligible without aid, %(term)s") % {"term": aid.term_label(year, term)}
-    return Indicator("aid_gap", label, classes, {c.pk: of(c) for c in cells})
+    return Indicator("aid_gap", label, list(AID_CLASSES), {c.pk: of(c) for c in cells})
 
 
 class LateTransferLayer(MapLayer):
@@ -68,8 +64,8 @@ class LateTransferLayer(MapLayer):
     geom_field = "label_point"
     properties = ["pk", "code", "name", "parent__name"]
 
-    def counts(self) -> dict[int, int | str]:
-        cached: dict[int, int | str] | None = getattr(self, "_counts", None)
+    def counts(self) -> dict[int, int]:
+        cached: dict[int, int] | None = getattr(self, "_counts", None)
         if cached is None:
             from safetynet.followup import late_by_cell  # the feature package's reading of the rule
 

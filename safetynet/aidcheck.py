@@ -35,7 +35,7 @@ class AidRow:
     eligible: int | str
     aided: int | str
     gap: int | str
-    coverage: float | None  # per cent; None when no one is eligible or a count is hidden
+    coverage: float | str | None  # per cent; None when no one is eligible, "*" when it would show a hidden count
 
     @classmethod
     def of(cls, key: Any, name: str, code: str, rows: Iterable[reports.ChildThen], scope: access.Scope) -> AidRow:
@@ -90,6 +90,8 @@ def _children(user: Any, area: Area | None, school: School | None) -> QuerySet[C
 def check(user: Any, on: date, area: Area | None = None, school: School | None = None) -> AidCheck:
     """The check of an area (county, township, village) or of a school, as this login may read it."""
     scope = access.scope_of(user)
+    if not scope.individual_children:
+        return _published(user, on, area, school)
     rows_then = reports.school_age_then(reports.snapshot(_children(user, area, school), on), on)
     if school is not None:
         mine = [c for c in rows_then if c.school_id == school.pk]
@@ -157,3 +159,31 @@ def table_rows(result: AidCheck) -> Iterator[list[Any]]:
 def gap_rows(result: AidCheck) -> Iterator[list[Any]]:
     for g in result.gaps or []:
         yield [g.village, g.group, g.name, g.id_masked, g.school, g.grade, g.status, "、".join(g.groups), g.last_aid]
+
+
+def _published(user: Any, on: date, area: Area | None, school: School | None) -> AidCheck:
+    """For logins that see aggregates only: the rows of the month's protected decision
+    (gridmap.published) — the monthly report's 应助人数/应助未助 of the county's townships or a township's
+    school rows, shown as that decision shows them everywhere, so that no page gives away what another
+    hides. Villages are not in the decision: nothing is published per village."""
+    from gridmap import published as protected
+
+    figures = access.published_figures(user, f"{on:%Y-%m}")
+
+    def row(code: str) -> AidRow:
+        unit = figures.units[code]
+        name, shown = unit.name, unit.figures.code if unit.figures is not None else code
+        return AidRow(code, name, shown, figures.get(code, "aid_eligible"), figures.get(code, "aid_aided"),
+                      figures.get(code, "aid_gap"), figures.rate(code, "aid_coverage"))
+
+    rows: list[AidRow] = []
+    if figures is not None and school is not None:
+        key = protected.school_key(school.township.code, school.code)
+        rows = [row(key)] if key in figures.units else []
+        total = rows[0] if rows else AidRow("total", school.name, school.code, "—", "—", "—", None)
+    elif figures is not None and area is not None and area.code in figures.units:
+        codes = figures.rows_of(area.code)
+        rows, total = [row(c) for c in codes[:-1]], row(codes[-1])
+    else:
+        total = AidRow("total", area.name if area else "", area.code if area else "", "—", "—", "—", None)
+    return AidCheck(area, school, on, aid.term_of(on), rows, total, None, aid.eligible_labels())

@@ -94,12 +94,11 @@ def follow(transfers_: QuerySet[Transfer], on: date) -> tuple[list[Followed], li
     return late, waiting, arrived
 
 
-def late_by_cell(user: Any, root: Area, on: date) -> dict[int, int | str]:
-    """流转未到 children per home cell (village group) under `root`, counted for this login: its own
-    children, or all of them with 1-4 as "<5" for logins that see aggregates only."""
-    scope = access.scope_of(user)
-    base = visible_transfers(user) if scope.individual_children else Transfer.objects.all()
+def late_by_cell(user: Any, root: Area, on: date) -> dict[int, int]:
+    """流转未到 children per home cell (village group) under `root`, among the children this login may
+    see (logins that see aggregates only get none: the protected decision has no such count per cell)."""
+    if not access.scope_of(user).individual_children:
+        return {}  # counts per cell are not in the protected decision (gridmap.published): none for these logins
     cells = access.visible_cells(user).filter(code__startswith=root.code)
-    rows = transfers.late_on(base.filter(child__group__in=cells), on).values_list("child__group_id", flat=True)
-    counted = Counter(rows)
-    return {g: access.suppress(n, scope) for g, n in counted.items()}
+    rows = transfers.late_on(visible_transfers(user).filter(child__group__in=cells), on)
+    return dict(Counter(rows.values_list("child__group_id", flat=True)))

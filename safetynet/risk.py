@@ -28,7 +28,6 @@ is generated and cannot tell how well any weighting predicts dropping out.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -256,33 +255,6 @@ def risk_list(user: Any, on: date, area: Area | None = None, school: School | No
     children = children_of(user, area, school)
     return assess(children, on, ways_for(area, children, on))
 
-
-@dataclass
-class RiskCounts:
-    """What a login that sees aggregates only reads of the list: per unit, how many children are
-    listed and how many have each factor, with 1-4 as "<5"."""
-
-    key: str
-    name: str
-    listed: int | str
-    by_factor: dict[str, int | str]
-
-
-def counts(user: Any, rows: list[RiskRow], area: Area | None) -> list[RiskCounts]:
-    scope = access.scope_of(user)
-
-    def unit(key: str, name: str, mine: list[RiskRow]) -> RiskCounts:
-        factor = Counter(f.key for r in mine for f in r.factors)
-        return RiskCounts(key, name, access.suppress(len(mine), scope),
-                          {k: access.suppress(factor[k], scope) for k in FACTORS})
-
-    out = []
-    if area is not None and area.level == AreaLevel.COUNTY:
-        for t in Area.objects.filter(parent=area).order_by("code"):
-            out.append(unit(t.code, t.name, [r for r in rows if r.group_code.startswith(t.code)]))
-    name = area.name if area is not None else ""
-    out.append(unit("total", name, rows))
-    return out
 
 
 HEADERS = ["排序", "分值", "姓名", "身份证号", "行政村", "村民小组", "学校", "应读年级", "状态", "预警因素"]

@@ -47,11 +47,14 @@ from gridmap.models import (
     Transfer,
     TransferScope,
 )
+from gridmap.published import NOTE
 from safetynet import aidcheck, followup, risk, termcheck
 from safetynet.forms import ReceiptForm, TransferForm
 from safetynet.models import EXCUSED, MissingReason, TermCheck, TermReport
 
 AREA_LEVELS = (AreaLevel.COUNTY, AreaLevel.TOWNSHIP, AreaLevel.VILLAGE)
+PUBLISHED_NOTE = (
+    "这些人数与月报、看板相同，按县级统一的小数保护口径显示：" + NOTE)
 PAGE_SIZE = 50
 
 
@@ -98,8 +101,12 @@ def overview(request: HttpRequest, code: str) -> HttpResponse:
     transfers.settle()
     check = aidcheck.check(request.user, today, area=area, school=school)
     scope = access.scope_of(request.user)
-    moving = (followup.of_area(followup.visible_transfers(request.user), area, school) if scope.individual_children
-              else followup.of_area(Transfer.objects.all(), area, school))
+    if scope.individual_children:
+        moving = followup.of_area(followup.visible_transfers(request.user), area, school)
+        counts: dict[str, Any] = {"open": transfers.open_on(moving, today).count(),
+                                  "late": transfers.late_on(moving, today).count()}
+    else:  # the month's protected decision, as the report and the dashboard show it
+        counts = {m: _published(request.user, today, area, school, f"transfers_{m}") for m in ("open", "late")}
     year, term = aid.term_of(today)
     schools = (School.objects.filter(pk=school.pk) if school is not None else
                School.objects.filter(township__code__startswith=area.code[:9], status=SchoolStatus.OPEN)
@@ -110,8 +117,7 @@ def overview(request: HttpRequest, code: str) -> HttpResponse:
     audit.record(request, AuditAction.LIST, area or school, summary=f"重点人群保障概览 {_title(area, school)}")
     return render(request, "safetynet/overview.html", {
         "area": area, "school": school, "code": code, "title": _title(area, school), "today": today, "aid": check,
-        "open": access.suppress(transfers.open_on(moving, today).count(), scope),
-        "late": access.suppress(transfers.late_on(moving, today).count(), scope),
+        "open": counts["open"], "late": counts["late"],
         "term": termcheck.term_text(year, term), "term_label": aid.term_label(year, term),
         "deadline": termcheck.deadline(year, term), "weights": risk.weights(),
         "schools": schools.count(), "checked": checked, "reported": reported,
@@ -119,11 +125,25 @@ def overview(request: HttpRequest, code: str) -> HttpResponse:
     })
 
 
+def _published(user: Any, on: date, area: Area | None, school: School | None, measure: str) -> int | str:
+    """A count as the month's protected decision shows it to a login that sees aggregates only
+    (gridmap.published); "—" for what it does not publish (a village)."""
+    from gridmap import published
+
+    figures = access.published_figures(user, f"{on:%Y-%m}")
+    if figures is None:
+        return "—"
+    code = published.school_key(school.township.code, school.code) if school is not None else area.code  # type: ignore[union-attr]
+    return figures.get(code, measure) if code in figures.units else "—"
+
+
 @login_required
 @require_GET
 def aid_page(request: HttpRequest, code: str) -> HttpResponseBase:
     area, school = target(request, code)
     today = timezone.localdate()
+    if not access.scope_of(request.user).individual_children and area is not None and area.level == AreaLevel.VILLAGE:
+        raise Http404  # aggregate-only logins: published per county, township and school row only
     result = aidcheck.check(request.user, today, area=area, school=school)
     title = f"{_title(area, school)} {result.term_label} 应助尽助核查"
     if result.gaps:
@@ -139,6 +159,7 @@ def aid_page(request: HttpRequest, code: str) -> HttpResponseBase:
     return render(request, "safetynet/aid.html", {
         "area": area, "school": school, "code": code, "title": _title(area, school), "result": result,
         "individual": result.gaps is not None, "level": area.level if area else "school",
+        "published_note": PUBLISHED_NOTE,
     })
 
 
@@ -347,17 +368,15 @@ def termcheck_submit(request: HttpRequest, code: str) -> HttpResponse:
 @require_GET
 def risk_page(request: HttpRequest, code: str) -> HttpResponseBase:
     area, school = target(request, code)
+    if not access.scope_of(request.user).individual_children:
+        raise Http404  # a list of whom to visit: for the logins that visit (counts are in the report)
     today = timezone.localdate()
     transfers.settle()
     rows = risk.risk_list(request.user, today, area=area, school=school)
-    scope = access.scope_of(request.user)
     title = f"{_title(area, school)} 辍学预警名单"
     context: dict[str, Any] = {"area": area, "school": school, "code": code, "title": _title(area, school),
                                "today": today, "weights": risk.weights(), "window": risk.window(), "cap": risk.cap(),
                                "factor_labels": {k: str(v) for k, v in risk.FACTORS.items()}}
-    if not scope.individual_children:
-        context["counts"] = risk.counts(request.user, rows, area)
-        return render(request, "safetynet/risk.html", context)
     response = _export(request, "risk", area or school, title, risk.HEADERS, risk.table_rows(rows),
                        note=f"截至 {today:%Y-%m-%d}；权重：" + "，".join(
                            f"{risk.FACTORS[k]} {v:g}" for k, v in risk.weights().items()))

@@ -117,16 +117,27 @@ def test_the_check_counts_equal_independent_sql(group):
     assert sum(aid_gaps(login_user(), cells, ON).values()) == result.total.gap
 
 
-def test_planners_get_suppressed_counts_and_no_list(client):
+def test_planners_read_the_protected_figures_and_no_list(client):
+    """Planners read the same protected figures as in the monthly report (gridmap.published), never names."""
+    from gridmap import published as protected
+
     planner = login(UserRole.COUNTY_PLANNER)
     page = planner.get(f"/safetynet/aid/{TOWNSHIP}/").content.decode()
-    assert "gm-aid-gaps" not in page and "&lt;5" in page  # some school has 1-4 eligible children
+    assert "gm-aid-gaps" not in page and 'class="gm-hidden"' in page  # some school row has 0-4: "<5"
     exported = planner.get(f"/safetynet/aid/{TOWNSHIP}/?format=csv").getvalue().decode("utf-8-sig")
     assert "应助人数" in exported and "身份证号" not in exported
+    assert planner.get(f"/safetynet/aid/{TOWNSHIP}001/").status_code in (404,)  # no village figures
     from django.contrib.auth import get_user_model
+    from django.utils import timezone
     user = get_user_model().objects.filter(gridmap_profile__role=UserRole.COUNTY_PLANNER).last()
-    result = aidcheck.check(user, ON, area=Area.objects.get(code=TOWNSHIP))
-    assert result.gaps is None and all(r.coverage is None for r in result.rows if isinstance(r.gap, str))
+    today = timezone.localdate()
+    result = aidcheck.check(user, today, area=Area.objects.get(code=TOWNSHIP))
+    decision = protected.figures_for(Area.objects.get(code="330783"), f"{today:%Y-%m}")
+    assert result.gaps is None and result.rows
+    for r in [*result.rows, result.total]:
+        assert (r.eligible, r.aided, r.gap) == tuple(decision.get(r.key, m) for m in ("aid_eligible", "aid_aided", "aid_gap"))
+    shown = [v for r in result.rows for v in (r.eligible, r.aided, r.gap)]
+    assert not [v for v in shown if v in (1, 2, 3, 4)] and "<5" in shown
 
 
 def workbook(tmp_path, rows, name="资助名册.xlsx", header=("身份证号", "姓名", "资助项目", "金额", "发放日期", "学年", "学期",

@@ -107,16 +107,33 @@ def test_the_dashboard_and_the_report_page_show_them():
                              str(a["transfers_open"]), str(a["transfers_late"])]
 
 
-def test_planners_read_them_suppressed():
+def test_planners_read_them_protected():
+    """Aggregate-only logins read the safety net's figures from the month's protected decision
+    (gridmap.published, issue 11): shown counts are true, 1-4 never shown, the same on every page."""
+    import html
+
+    from gridmap import published as protected
+
     planner = login(UserRole.COUNTY_PLANNER)
     page = planner.get("/dashboard/", {"month": "2026-11"}).content.decode()
+    decision = protected.figures_for(Area.objects.get(code="330783"), "2026-11")
     hidden = 0
     for code in Area.objects.filter(parent__code="330783").values_list("code", flat=True):
         row = page.split(f'data-code="{code}"')[1].split("</tr>")[0]
         exact = by_sql(code)
         for key in ("aid_gap", "transfers_open", "transfers_late"):
-            assert cell(row, "data-net", key) == ("&lt;5" if 0 < exact[key] < 5 else str(exact[key])), (code, key)
-            hidden += 0 < exact[key] < 5
-        if 0 < exact["aid_gap"] < 5:
-            assert cell(row, "data-net", "aid_coverage") == "—"  # a rate would give the hidden count away
-    assert hidden
+            text = html.unescape(re.sub(r"<[^>]+>", "", cell_html(row, key)))
+            assert text == str(decision.get(code, key)), (code, key)
+            assert text not in ("1", "2", "3", "4")
+            if text.isdigit():
+                assert int(text) == exact[key]
+            hidden += not text.isdigit()
+    assert hidden  # the small demo has townships with 1-4 late transfers
+    report = planner.get("/reports/330783/", {"month": "2026-11", "format": "csv"}).getvalue().decode("utf-8-sig")
+    assert "应助未助" in report and "流转未到" in report
+
+
+def cell_html(html_text, key):
+    match = re.search(rf'data-net="{key}"[^>]*>(.*?)</td>', html_text, re.S)
+    assert match, key
+    return match.group(1).strip()
