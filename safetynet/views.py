@@ -82,7 +82,7 @@ def _title(area: Area | None, school: School | None) -> str:
     return area.name if area is not None else school.name  # type: ignore[union-attr]
 
 
-def _export(request: HttpRequest, what: str, obj: Any, title: str, headers: list[str], rows: Any,
+def _export(request: HttpRequest, obj: Any, title: str, headers: list[str], rows: Any,
             note: str = "") -> HttpResponseBase | None:
     fmt = request.GET.get("format")
     if fmt is None:
@@ -150,10 +150,10 @@ def aid_page(request: HttpRequest, code: str) -> HttpResponseBase:
         audit.record(request, AuditAction.LIST, area or school,
                      summary=f"应助尽助核查 {_title(area, school)}：{len(result.gaps)} 名应助未助儿童")
     if result.gaps is not None:
-        response = _export(request, "aid", area or school, title, aidcheck.GAP_HEADERS, aidcheck.gap_rows(result),
+        response = _export(request, area or school, title, aidcheck.GAP_HEADERS, aidcheck.gap_rows(result),
                            note=f"截至 {today:%Y-%m-%d}；资助对象：{'、'.join(result.eligible_groups)}")
     else:
-        response = _export(request, "aid", area or school, title, aidcheck.HEADERS, aidcheck.table_rows(result))
+        response = _export(request, area or school, title, aidcheck.HEADERS, aidcheck.table_rows(result))
     if response is not None:
         return response
     return render(request, "safetynet/aid.html", {
@@ -377,7 +377,7 @@ def risk_page(request: HttpRequest, code: str) -> HttpResponseBase:
     context: dict[str, Any] = {"area": area, "school": school, "code": code, "title": _title(area, school),
                                "today": today, "weights": risk.weights(), "window": risk.window(), "cap": risk.cap(),
                                "factor_labels": {k: str(v) for k, v in risk.FACTORS.items()}}
-    response = _export(request, "risk", area or school, title, risk.HEADERS, risk.table_rows(rows),
+    response = _export(request, area or school, title, risk.HEADERS, risk.table_rows(rows),
                        note=f"截至 {today:%Y-%m-%d}；权重：" + "，".join(
                            f"{risk.FACTORS[k]} {v:g}" for k, v in risk.weights().items()))
     if response is not None:
@@ -388,11 +388,3 @@ def risk_page(request: HttpRequest, code: str) -> HttpResponseBase:
     context.update(page=page, total=len(rows), first_rank=page.start_index())
     return render(request, "safetynet/risk.html", context)
 
-
-def day_or_400(text: str | None) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text[:10])
-    except ValueError:
-        raise BadRequest(_("Invalid date.")) from None
