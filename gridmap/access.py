@@ -401,6 +401,8 @@ WRITE_RULES: dict[type[Model], Callable[[Any, Scope], Q]] = {
     m.FollowUpPlan: _children("child"),
     m.FollowUpReview: _children("plan__child"),
     m.ReportSubmission: _or(_areas("area__code"), _schools("school")),
+    m.AidRecord: _children("child"),  # the safety net (issue 18); its own models register in safetynet.access_rules
+    m.Transfer: _children("child"),
 }
 
 

@@ -55,6 +55,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("logins/", include("logins.urls")),
     path("hotspots/", include("hotspots.urls")),  # dropout hotspots (issue 14)
+    path("safetynet/", include("safetynet.urls")),  # aid, transfers, term-start check, early warning (issue 18)
 ]
 
 handler400 = "gridmap.errors.bad_request"

@@ -28,6 +28,7 @@ from gridmap.models.children import (
 from gridmap.models.ledgers import Absence, CalendarDay, FollowUpPlan, FollowUpReview, ReportSubmission
 from gridmap.models.people import Person, Responsibility, Role, Sex
 from gridmap.models.roads import Feature, Road, RoadClass, RoadEdge, RoadVertex
+from gridmap.models.safetynet import AidKind, AidRecord, Arrival, Transfer, TransferScope
 from gridmap.models.schools import (
     CatchmentAssignment,
     School,
@@ -49,4 +50,5 @@ __all__ = [
     "SchoolClass", "SchoolKind",
     "SchoolStatus", "Sex", "Stage", "Step",
     "ContentArea", "DisabilityLevel", "GoalResult", "PlanGoal", "Term",
+    "AidKind", "AidRecord", "Arrival", "Transfer", "TransferScope",
 ]

@@ -12,6 +12,11 @@ from gridmap.models.areas import Area
 class Measure(models.TextChoices):
     LEDGER = "ledger", _("on the ledger at the month's end")  # by status then
     ENTERED = "entered", _("status entries during the month")  # by the status entered
+    # the safety net (gridmap.aid, gridmap.transfers), on the as-of day
+    AID_ELIGIBLE = "aid_elig", _("on the ledger and eligible for aid")
+    AID_GIVEN = "aid_given", _("eligible and aided this term")
+    TRANSFER_OPEN = "xfer_open", _("transfers not completed")
+    TRANSFER_LATE = "xfer_late", _("transfers overdue")
 
 
 class MonthEndCount(models.Model):
@@ -44,6 +49,9 @@ class MonthEndBuild(models.Model):
     month = models.DateField(_("month"))
     county_code = models.CharField(_("county code"), max_length=6)
     as_of = models.DateField(_("as of"))
+    # The settings the counts were built under (gridmap.month_ends.definitions): a build under other
+    # ones (the aid eligibility table, the transfer deadline) is rebuilt before it is read.
+    definitions = models.CharField(_("definitions"), max_length=64, blank=True, default="")
 
     class Meta:
         verbose_name = _("month-end build")

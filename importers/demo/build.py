@@ -31,6 +31,7 @@ from shapely.geometry.base import BaseGeometry
 from gridmap import idnumbers, schooling
 from gridmap.ledgers import ABSENCE_LIMIT
 from gridmap.numerals import to_chinese
+from importers.demo import safetynet
 from importers.demo.names import TITLES_TOWNSHIP, names, phones
 from importers.demo.partition import partition
 from importers.demo.projection import LocalMetric
@@ -74,6 +75,8 @@ class CountyDataset:
     plans: pd.DataFrame
     visits: pd.DataFrame
     absences: pd.DataFrame  # child, date: unexcused absences behind each suspected entry
+    aid: pd.DataFrame = field(default_factory=pd.DataFrame)  # importers.demo.safetynet (issue 18)
+    transfers: pd.DataFrame = field(default_factory=pd.DataFrame)
     roads: list[Any] = field(default_factory=list)
     roads_source: str = ""
     features: list[Any] = field(default_factory=list)
@@ -102,6 +105,8 @@ class _Builder:
         self.metric = LocalMetric(round(centre.x, 1))
         self.year = schooling.school_year(as_of)
         self.year_start = date(self.year, 9, 1)
+        self.aid = pd.DataFrame()
+        self.transfers = pd.DataFrame()
 
     # --- grid ----------------------------------------------------------------------------------
     def build_grid(self) -> None:
@@ -691,6 +696,7 @@ class _Builder:
             responsibilities=self.responsibilities, households=self.households,
             children=self.children, history=self.history, cases=self.cases,
             case_steps=self.case_steps, plans=self.plans, visits=self.visits, absences=self.absences,
+            aid=self.aid, transfers=self.transfers,
             roads=self.src.roads, roads_source=self.src.roads_source, features=self.src.features,
         )
 
@@ -719,4 +725,5 @@ def build_county(src: CountySource, seed: int, children: int, as_of: date) -> Co
     b.build_children()
     b.build_people()
     b.build_events()
+    b.aid, b.transfers = safetynet.build(b)  # aid, transfers (its own random numbers)
     return b.dataset()
