@@ -146,22 +146,24 @@ class CountyDone:
 Progress = Callable[[CountyDone, int], None]
 
 
-def check_database(p: ProvincePlan) -> None:
-    """Refuse a database that holds counties of anything but this province (the app's own, another
-    seed or size): the province is generated into a scratch database of its own."""
+def check_database(p: ProvincePlan, alone: bool = True) -> None:
+    """Refuse a database that holds another province's counties (another seed or size), or with
+    `alone`, any county not of this province (the app's own): the province is generated into a
+    scratch database of its own."""
     expected = {c.code for c in p.counties}
     for code, source in Area.objects.filter(level=AreaLevel.COUNTY).values_list("code", "source"):
-        if code not in expected or source != f"synthetic province ({p.params.signature})":
+        ours = code in expected and source == f"synthetic province ({p.params.signature})"
+        if not ours and (alone or code.startswith(PROVINCE_CODE)):
             raise ProvinceError(f"数据库中已有县 {code}（{source}），不是本次要生成的省：请换一个空的数据库，"
                                 f"或用 --replace 清空后重建")
 
 
 def write_counties(params: ProvinceParams, part: tuple[int, int] = (0, 1),
-                   progress: Progress | None = None) -> list[CountyDone]:
+                   progress: Progress | None = None, alone: bool = True) -> list[CountyDone]:
     """Write every county of this part (index ≡ k mod n: `part=(k, n)`, so that n processes share
     the province) not written yet, each in its own transaction, without their roads."""
     p = plan(params)
-    check_database(p)
+    check_database(p, alone)
     as_of = params.as_of or date.today()
     k, n = part
     done: list[CountyDone] = []
