@@ -31,7 +31,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
-from django.contrib.gis.db.models.functions import X, Y  # noqa: E402
+
 from django.db import connection  # noqa: E402
 from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -71,6 +71,7 @@ Path = tuple[str, Callable[[], Any]]
 
 def paths(town: Area) -> list[Path]:
     from gaps import compute
+    from gaps.compute import X, Y
     from hotspots import data, views
 
     county = town.parent

@@ -1,4 +1,5 @@
-"""Month-end counts per village: the table the county dashboard, the county report and the trend read.
+"""Month-end counts per village (the county dashboard, the county report and the trend read them) and
+per village group (the hotspot layer reads them).
 
 A month's figures need every child's status at the month's end, which means walking the status
 history of the whole county (90,000 children here; ten million in a province). So the counts are
@@ -14,6 +15,9 @@ Kept up to date incrementally, per month and per area:
   months not built yet (`MonthEndBuild` records which months of which county are built, and as of
   which day), and brings the month in progress up to today;
 - `python manage.py rebuild_month_ends [--area CODE] [--from YYYY-MM] [--to YYYY-MM]` rebuilds by hand.
+
+The village groups' counts (`MonthEndGroupCount`: on the ledger by due grade, sex and status) are
+written by the same statement as the villages' and kept up to date with them, village by village.
 
 The month in progress is counted as of today, a past month as of its last day (`reports.as_of`):
 one as-of date for every figure of a page.
@@ -36,7 +40,7 @@ from django.db.models import Sum
 from django.db.models.functions import Left
 from django.utils import timezone
 
-from gridmap.models import Area, AreaLevel, Measure, MonthEndBuild, MonthEndCount, MonthEndDirty
+from gridmap.models import Area, AreaLevel, Measure, MonthEndBuild, MonthEndCount, MonthEndDirty, MonthEndGroupCount
 from gridmap.models.areas import CODE_LENGTH
 
 COUNTY_LENGTH = CODE_LENGTH[AreaLevel.COUNTY]
@@ -53,7 +57,7 @@ BUILD_SQL = f"""
 WITH m AS (
     SELECT month, as_of FROM unnest(%(months)s::date[], %(as_of)s::date[]) AS t(month, as_of)
 ), kids AS (
-    SELECT c.id, c.birth_date, c.kg_disabled, g.parent_id AS village_id
+    SELECT c.id, c.birth_date, c.kg_disabled, c.sex, c.group_id, g.parent_id AS village_id
     FROM gridmap_child c JOIN gridmap_area g ON g.id = c.group_id
     WHERE g.parent_id = ANY(%(villages)s)
 ), spans AS (
@@ -61,7 +65,8 @@ WITH m AS (
            lead(h.date) OVER (PARTITION BY h.child_id ORDER BY h.date, h.recorded_at, h.id) AS until
     FROM gridmap_childstatuschange h JOIN kids k ON k.id = h.child_id
 ), ledger AS (
-    SELECT m.month, k.village_id, {_DUE_GRADE} AS grade, s.to_status AS status, k.kg_disabled AS disabled
+    SELECT m.month, k.village_id, k.group_id, k.sex, {_DUE_GRADE} AS grade, s.to_status AS status,
+           k.kg_disabled AS disabled
     FROM m JOIN spans s ON s.since <= m.as_of AND (s.until IS NULL OR s.until > m.as_of)
     JOIN kids k ON k.id = s.child_id
     WHERE s.to_status <> 'transferred_out'
@@ -69,6 +74,11 @@ WITH m AS (
     SELECT m.month, k.village_id, {_DUE_GRADE} AS grade, h.to_status AS status, k.kg_disabled AS disabled
     FROM m JOIN gridmap_childstatuschange h ON h.date BETWEEN m.month AND m.as_of
     JOIN kids k ON k.id = h.child_id
+), groups AS (
+    INSERT INTO gridmap_monthendgroupcount (month, group_id, grade, sex, status, children)
+    SELECT month, group_id, grade, sex, status, count(*) FROM ledger
+    WHERE grade BETWEEN 1 AND 9 GROUP BY 1, 2, 3, 4, 5
+    RETURNING 1
 )
 INSERT INTO gridmap_monthendcount (month, village_id, measure, grade, status, disabled, children)
 SELECT month, village_id, 'ledger', grade, status, disabled, count(*) FROM ledger
@@ -94,6 +104,7 @@ def _rebuild(villages: list[int], months: list[date], today: date) -> None:
     if not villages or not months:
         return
     MonthEndCount.objects.filter(month__in=months, village__in=villages).delete()
+    MonthEndGroupCount.objects.filter(month__in=months, group__parent__in=villages).delete()
     with connection.cursor() as cursor:
         cursor.execute(BUILD_SQL, {"months": months, "as_of": [as_of(m, today) for m in months],
                                    "villages": villages})
@@ -172,4 +183,22 @@ def counts(area: Area, months: list[date], unit_length: int,
                 ledger[(grade, status, disabled)] += n
             else:
                 entered[status] += n
+    return out
+
+
+def group_counts(area: Area, month: date, grades: Iterable[int] = (), sex: str = "",
+                 today: date | None = None) -> dict[str, Counter[str]]:
+    """Per village group under `area` (code): its children on the school-age ledger at the month's end
+    (its as-of day) by status — only those due in `grades`, of `sex`, when given."""
+    first = month.replace(day=1)
+    ensure(area.code, [first], today)
+    rows = MonthEndGroupCount.objects.filter(month=first, group__code__startswith=area.code)
+    grades = list(grades)
+    if grades:
+        rows = rows.filter(grade__in=grades)
+    if sex:
+        rows = rows.filter(sex=sex)
+    out: dict[str, Counter[str]] = {}
+    for code, status, n in rows.values_list("group__code", "status").annotate(n=Sum("children")):
+        out.setdefault(code, Counter())[status] += n
     return out

@@ -38,6 +38,29 @@ class MonthEndCount(models.Model):
         return f"{self.month:%Y-%m} {self.village_id} {self.measure} {self.grade} {self.status}: {self.children}"
 
 
+class MonthEndGroupCount(models.Model):
+    """Children of one village group on the school-age ledger at a month's end (or the as-of day of
+    the month in progress), by due grade, sex and status: what the hotspot layer reads instead of
+    every child's status history. Built and kept up to date with MonthEndCount, village by village
+    (gridmap.month_ends), never edited by hand."""
+
+    month = models.DateField(_("month"), help_text=_("first day of the month"))
+    group = models.ForeignKey(Area, verbose_name=_("village group"), on_delete=models.CASCADE, related_name="+")
+    grade = models.SmallIntegerField(_("grade due"))
+    sex = models.CharField(_("sex"), max_length=1)
+    status = models.CharField(_("status"), max_length=20)
+    children = models.PositiveIntegerField(_("children"))
+
+    class Meta:
+        verbose_name = _("month-end count of a village group")
+        verbose_name_plural = _("month-end counts of village groups")
+        constraints = [models.UniqueConstraint(fields=["month", "group", "grade", "sex", "status"],
+                                               name="one_month_end_group_count")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.group_id} {self.grade} {self.sex} {self.status}: {self.children}"
+
+
 class MonthEndBuild(models.Model):
     """A month whose counts are built for a county, and the day they are counted as of."""
 
