@@ -31,7 +31,6 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
-
 from django.db import connection  # noqa: E402
 from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -150,6 +149,48 @@ def measure(name: str, fn: Callable[[], Any]) -> dict[str, Any]:
             "sql_s": sql_s, "slowest": [{"s": t, "sql": sql} for t, sql in queries[:3]]}
 
 
+def month_end_costs(town: Area) -> dict[str, float]:
+    """The month-end counts at this scale: 12 months of the county built from scratch (kept); a status
+    change written with its trigger and without it, and the first read after it (one village
+    rebuilt) — rolled back."""
+    from django.db import transaction
+
+    from gridmap import ledgers, month_ends
+    from gridmap.models import Child
+
+    county = town.parent
+    assert county is not None
+    first = reports.month_bounds(timezone.localdate())[0]
+    months = [reports.add_months(first, -i) for i in range(12)]
+    start = time.perf_counter()
+    month_ends.rebuild(county.code, months)
+    build = time.perf_counter() - start
+    kids = list(Child.objects.filter(group__code__startswith=town.code, status="enrolled").order_by("pk")[:10])
+    today = timezone.localdate()
+    timings: dict[str, list[float]] = {"with": [], "without": [], "read": []}
+    for i, child in enumerate(kids):
+        trigger = i % 2 == 0
+        with transaction.atomic():
+            if not trigger:
+                with connection.cursor() as cursor:
+                    cursor.execute("ALTER TABLE gridmap_childstatuschange DISABLE TRIGGER gridmap_history_ins")
+            start = time.perf_counter()
+            ledgers.change_status(child, "suspected", today, None, "benchmark (rolled back)")
+            timings["with" if trigger else "without"].append(time.perf_counter() - start)
+            if trigger:
+                start = time.perf_counter()
+                month_ends.ensure(county.code, months)
+                timings["read"].append(time.perf_counter() - start)
+            transaction.set_rollback(True)
+    out = {"build_12_months_s": build, "status_change_s": statistics.median(timings["with"]),
+           "status_change_without_trigger_s": statistics.median(timings["without"]),
+           "first_read_after_change_s": statistics.median(timings["read"])}
+    print(f"  month-end counts: 12 months of the county built in {build:.1f} s; a status change "
+          f"{out['status_change_s'] * 1000:.0f} ms with its trigger, {out['status_change_without_trigger_s'] * 1000:.0f} ms "
+          f"without; the first read after it (one village, 12 months) {out['first_read_after_change_s'] * 1000:.0f} ms")
+    return out
+
+
 def explain(sql: str) -> str:
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
@@ -161,6 +202,7 @@ def main() -> None:
     parser.add_argument("--explain", type=int, default=0)
     parser.add_argument("--json", default="")
     parser.add_argument("--only", default="", help="comma-separated substrings of path names")
+    parser.add_argument("--month-ends", action="store_true", help="also time the month-end counts' upkeep")
     args = parser.parse_args()
     town = township()
     county = town.parent
@@ -176,6 +218,7 @@ def main() -> None:
         if args.only and not any(part in name for part in args.only.split(",")):
             continue
         results.append(measure(name, fn))
+    costs = month_end_costs(town) if args.month_ends else {}
     if args.explain:
         slowest = sorted(((q["s"], q["sql"], r["name"]) for r in results for q in r["slowest"]
                           if q["sql"].lstrip().upper().startswith(("SELECT", "WITH"))), key=lambda x: -x[0])
@@ -185,7 +228,7 @@ def main() -> None:
         with open(args.json, "w", encoding="utf-8") as out:
             json.dump({"database": connection.settings_dict["NAME"], "children": children, "bytes": size,
                        "township": town.code, "county": county.code, "when": date.today().isoformat(),
-                       "paths": results}, out, ensure_ascii=False, indent=1)
+                       "paths": results, "month_ends": costs}, out, ensure_ascii=False, indent=1)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,15 @@ from django.db.models import Sum
 from django.db.models.functions import Left
 from django.utils import timezone
 
-from gridmap.models import Area, AreaLevel, Measure, MonthEndBuild, MonthEndCount, MonthEndDirty, MonthEndGroupCount
+from gridmap.models import (
+    Area,
+    AreaLevel,
+    Measure,
+    MonthEndBuild,
+    MonthEndCount,
+    MonthEndDirty,
+    MonthEndGroupCount,
+)
 from gridmap.models.areas import CODE_LENGTH
 
 COUNTY_LENGTH = CODE_LENGTH[AreaLevel.COUNTY]

@@ -39,7 +39,8 @@ DB_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 def database_url(name: str) -> str:
     """The app's database URL with another database name (same server, same login)."""
     db = settings.DATABASES["default"]
-    return (f"postgis://{quote(db['USER'], safe='')}:{quote(db['PASSWORD'] or '', safe='')}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{name}")
+    user, password = quote(db["USER"], safe=""), quote(db["PASSWORD"] or "", safe="")
+    return f"postgis://{user}:{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{name}"
 
 
 class Command(BaseCommand):
