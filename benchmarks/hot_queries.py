@@ -187,7 +187,7 @@ def month_end_costs(town: Area) -> dict[str, float]:
            "first_read_after_change_s": statistics.median(timings["read"])}
     print(f"  month-end counts: 12 months of the county built in {build:.1f} s; a status change "
           f"{out['status_change_s'] * 1000:.0f} ms with its trigger, {out['status_change_without_trigger_s'] * 1000:.0f} ms "
-          f"without; the first read after it (one village, 12 months) {out['first_read_after_change_s'] * 1000:.0f} ms")
+          f"without; the first read after it (one village, the months since the change) {out['first_read_after_change_s'] * 1000:.0f} ms")
     return out
 
 

@@ -201,7 +201,7 @@ def main() -> None:
                "s", baseline=ref_costs["build_12_months_s"], baseline_label="the same on 1 county")
         record("province", f"a status change with its month-end trigger, {n} counties", costs["status_change_s"], "s",
                baseline=costs["status_change_without_trigger_s"], baseline_label="the same without the trigger")
-        record("province", f"first read after a status change (one village, 12 months), {n} counties",
+        record("province", f"first read after a status change (one village, the months since), {n} counties",
                costs["first_read_after_change_s"], "s", baseline=ref_costs["first_read_after_change_s"],
                baseline_label="the same on 1 county")
     text = partitions("gridmap_province")

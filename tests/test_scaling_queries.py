@@ -89,3 +89,20 @@ def test_group_counts_follow_a_status_change_and_a_sex_change():
     step = 1 if child.sex == "M" else -1
     assert girls.get(code, data.Counts()).school_age == girls_before.get(code, data.Counts()).school_age + step
     assert MonthEndGroupCount.objects.filter(group__code__startswith=COUNTY).exists()
+
+
+def test_current_holders_by_ids_equal_the_old_queryset_form():
+    from django.db.models import Q
+
+    from gridmap import grid
+    from gridmap.models import Responsibility
+
+    town = Area.objects.get(code="330783108")
+    cells = Area.objects.filter(code__startswith=town.code, level="group")
+    rows = list(cells.values("pk", "parent_id"))
+    villages = {r["parent_id"] for r in rows}
+    old = Responsibility.objects.filter(end_date__isnull=True, role__in=grid.AREA_ROLES,
+                                        area__in=Area.objects.filter(Q(pk__in=villages) | Q(pk__in=cells)))
+    expected = {(r.area_id, r.role): r.pk for r in old}
+    assert len(expected) > 50
+    assert {k: r.pk for k, r in grid.current_holders(villages | {r["pk"] for r in rows}).items()} == expected
