@@ -49,6 +49,7 @@ from gridmap.models import (
     MonthEndDirty,
     MonthEndGroupCount,
 )
+from gridmap.models.aggregates import GRADES, SEXES, slot
 from gridmap.models.areas import CODE_LENGTH
 
 COUNTY_LENGTH = CODE_LENGTH[AreaLevel.COUNTY]
@@ -57,6 +58,9 @@ COUNTY_LENGTH = CODE_LENGTH[AreaLevel.COUNTY]
 _SCHOOL_YEAR = "(extract(year FROM m.as_of)::int - CASE WHEN extract(month FROM m.as_of) >= 9 THEN 0 ELSE 1 END)"
 _DUE_GRADE = (f"({_SCHOOL_YEAR} - (extract(year FROM k.birth_date)::int + 6"
               " + CASE WHEN to_char(k.birth_date, 'MMDD') <= '0831' THEN 0 ELSE 1 END) + 1)")
+
+# The 18 counts of a village group's row, in MonthEndGroupCount.slot order (a fixed list, no input).
+_SLOTS = ", ".join(f"count(*) FILTER (WHERE grade = {g} AND sex = '{x}')" for g in range(1, GRADES + 1) for x in SEXES)
 
 # Both measures for a set of (month, as-of day) pairs and a set of villages, in one statement: the
 # status spans of each child (a status holds from its change until the next one), joined to the
@@ -83,9 +87,9 @@ WITH m AS (
     FROM m JOIN gridmap_childstatuschange h ON h.date BETWEEN m.month AND m.as_of
     JOIN kids k ON k.id = h.child_id
 ), groups AS (
-    INSERT INTO gridmap_monthendgroupcount (month, group_id, grade, sex, status, children)
-    SELECT month, group_id, grade, sex, status, count(*) FROM ledger
-    WHERE grade BETWEEN 1 AND 9 GROUP BY 1, 2, 3, 4, 5
+    INSERT INTO gridmap_monthendgroupcount (month, group_id, status, children)
+    SELECT month, group_id, status, ARRAY[{_SLOTS}] FROM ledger
+    WHERE grade BETWEEN 1 AND 9 GROUP BY 1, 2, 3
     RETURNING 1
 )
 INSERT INTO gridmap_monthendcount (month, village_id, measure, grade, status, disabled, children)
@@ -200,13 +204,11 @@ def group_counts(area: Area, month: date, grades: Iterable[int] = (), sex: str =
     (its as-of day) by status — only those due in `grades`, of `sex`, when given."""
     first = month.replace(day=1)
     ensure(area.code, [first], today)
-    rows = MonthEndGroupCount.objects.filter(month=first, group__code__startswith=area.code)
-    grades = list(grades)
-    if grades:
-        rows = rows.filter(grade__in=grades)
-    if sex:
-        rows = rows.filter(sex=sex)
+    wanted = [slot(g, x) for g in (list(grades) or range(1, GRADES + 1)) for x in ([sex] if sex else SEXES)]
     out: dict[str, Counter[str]] = {}
-    for code, status, n in rows.values_list("group__code", "status").annotate(n=Sum("children")):
-        out.setdefault(code, Counter())[status] += n
+    for code, status, children in (MonthEndGroupCount.objects.filter(month=first, group__code__startswith=area.code)
+                                   .values_list("group__code", "status", "children")):
+        n = sum(children[i] for i in wanted)
+        if n:
+            out.setdefault(code, Counter())[status] += n
     return out
