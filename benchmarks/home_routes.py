@@ -11,7 +11,11 @@ transaction that is rolled back at the end, so nothing stays. The road network i
 on its own: a cold process pays it once), then each school's week is planned by
 hometeaching.routes.plan_week: matrix = routing.engine snap + od_matrix; solver = routing.vrp.solve_vrptw
 calls. The baseline, measured in the same run, is a nearest-neighbour tour of every trip's stops:
-the ratio of total travel time says what the solver saves. Figures are printed, never asserted.
+the ratio of total travel time says what the solver saves. Then the cache (hometeaching.cache, as
+configured: files shared by the workers): each school's route layer requested twice through Django's
+test client as a county administrator — the first request plans the week, draws its legs and stores
+it; the second finds it under the same fingerprint — and once more with its ETag (304). The first
+request is the baseline of the other two. Figures are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -107,9 +111,42 @@ def county_week() -> None:
             print(f"  {trips} trips, {sum(unfit.values())} visits not fitted {dict(unfit)};"
                   f" total travel {ours / 60:.1f} min vs nearest-neighbour"
                   f" {nn / 60:.1f} min: ratio {ours / nn if nn else float('nan'):.3f}")
+            _cache_effect(schools)
             raise _Rollback
     except _Rollback:
         pass
+
+
+def _cache_effect(schools: list) -> None:  # type: ignore[type-arg]
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from benchmarks.results import record
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(get_user_model().objects.create_superuser("bench-home-routes", "", "bench-password-1"))
+    week = f"{WEEK[0]}-W{WEEK[1]:02d}"
+    first = second = not_modified = 0.0
+    for school in schools:
+        url = f"/hometeaching/school/{school.code}/routes/layer.json"
+        t0 = time.perf_counter()
+        a = client.get(url, {"week": week})
+        t1 = time.perf_counter()
+        b = client.get(url, {"week": week})
+        t2 = time.perf_counter()
+        c = client.get(url, {"week": week}, HTTP_IF_NONE_MATCH=a["ETag"])
+        t3 = time.perf_counter()
+        assert (a.status_code, b.status_code, c.status_code) == (200, 200, 304), (a.status_code, b.status_code, c.status_code)
+        first, second, not_modified = first + t1 - t0, second + t2 - t1, not_modified + t3 - t2
+    n = len(schools)
+    record("home_routes", "route layer, first request of a week (plans it)", first / n, "s")
+    record("home_routes", "route layer, second request (cached plan)", second / n, "s", baseline=first / n,
+           baseline_label="first request")
+    record("home_routes", "route layer, revalidated (ETag → 304)", not_modified / n, "s", baseline=first / n,
+           baseline_label="first request")
+    print(f"cache: route layer per school, mean of {n}: first {1000 * first / n:.0f} ms (plans), "
+          f"second {1000 * second / n:.0f} ms (cached, {second / first:.3f}×), "
+          f"304 {1000 * not_modified / n:.0f} ms ({not_modified / first:.3f}×)")
 
 
 def solomon() -> None:

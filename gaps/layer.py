@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from gaps.bands import service_bands
 from gaps.compute import Coverage
-from gaps.tables import countable, per_group, visible
+from gaps.tables import cell_children, countable, per_group, visible
 from gridmap import access, grid
 from gridmap.models import Area, AreaLevel, Child, ChildStatus
 from gridmap.models.functions import SimplifyPreserveTopology
@@ -64,9 +64,11 @@ def features(user: Any, area: Area, cov: Coverage) -> dict[str, Any]:
         "pk", "code", "name", "parent__name", "_g", "label_point")
     n_of, gap_of = per_group(cov, mask), per_group(cov, mask & cov.gap)
     off_of, unrolled_of = per_group(cov, mask & cov.off_network), per_group(cov, mask & ~cov.on_roll)
+    published = access.published_figures(user)
     for r in rows:
         pk = r["pk"]
-        sn, sg = access.suppress(n_of.get(pk, 0), scope), access.suppress(gap_of.get(pk, 0), scope)
+        sn = cell_children(published, r["code"], n_of.get(pk, 0), scope)
+        sg = access.suppress(gap_of.get(pk, 0), scope)
         lp = r["label_point"]
         out.append({"type": "Feature", "geometry": json.loads(r["_g"]), "properties": {
             "kind": "cell", "code": r["code"], "name": f"{r['parent__name']}{r['name']}", "n": sn, "gap": sg,

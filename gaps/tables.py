@@ -44,6 +44,16 @@ def visible(user: Any, cov: Coverage) -> NDArray[np.bool_]:
     return countable(user, cov)
 
 
+def cell_children(published: Any, code: str, n: int, scope: access.Scope) -> int | str:
+    """A cell's children as an aggregate-only login reads them: hidden wherever the month's
+    published figures hide the cell's school-age count (gridmap.published), which this count all but
+    equals (less the children taught at home), so that it cannot undo a complement; "<5" below 5."""
+    shown = published.cell(code) if published is not None else None
+    if shown is not None and isinstance(shown[0], str):
+        return shown[0]
+    return access.suppress(n, scope)
+
+
 def per_group(cov: Coverage, flags: NDArray[np.bool_]) -> dict[int, int]:
     """How many rows with `flags` set each village group has (one pass, not one per cell)."""
     groups, at = np.unique(cov.group_id, return_inverse=True)

@@ -152,22 +152,59 @@ def countable_children(user: Any) -> QuerySet[Child]:
 def child_counts(user: Any, cells: QuerySet[Area]) -> dict[int, dict[str, int | str]]:
     """Per cell: school-age children and those off school (suspected + dropped out).
 
-    Counted over the children the login may see; for logins that see only aggregates, counted over
-    all children of the cells in scope, with 1-4 shown as "<5".
+    Counted over the children the login may see; for logins that see only aggregates, this month's
+    published figures (`published_figures`: the report's definition of school-age, small counts
+    and what would give them away hidden).
     """
     scope = scope_of(user)
-    rows = (countable_children(user).filter(group__in=cells).values("group_id")
-            .annotate(children=Count("pk"), off_school=Count("pk", filter=Q(status__in=OFF_SCHOOL))))
+    published = published_figures(user)
     out: dict[int, dict[str, int | str]] = {}
+    rest = cells
+    if published is not None:
+        for pk, code in cells.values_list("pk", "code"):
+            shown = published.cell(code)
+            if shown is not None:
+                out[pk] = dict(zip(("children", "off_school"), shown, strict=True))
+        rest = cells.exclude(pk__in=list(out))
+    rows = (countable_children(user).filter(group__in=rest).values("group_id")
+            .annotate(children=Count("pk"), off_school=Count("pk", filter=Q(status__in=OFF_SCHOOL))))
     for row in rows:
         out[row["group_id"]] = {k: suppress(row[k], scope) for k in ("children", "off_school")}
     return out
 
 
 def suppress(count: int, scope: Scope) -> int | str:
+    """Primary suppression of one count ("<5"). Figures that can be added up against other
+    published figures (cells, reports, the dashboard) come from `published_figures` instead, which
+    also hides what would give a small count away."""
     if scope.individual_children or count == 0 or count >= SMALL_COUNT:
         return count
     return f"<{SMALL_COUNT}"
+
+
+# --- Figures for aggregate-only logins (issue 11): one protected decision per county and month ---
+
+def published_figures(user: Any, month: str | None = None) -> Any:
+    """What a planner or inspector may read of the county's children for a month (default: this
+    month): gridmap.published.PublishedFigures, the same for every page, export and API list, with
+    counts 1-4 and the complements that keep them from being recomputed hidden. None for logins that
+    see individual children (they read exact figures) and for logins that see nothing."""
+    from gridmap import published
+
+    scope = scope_of(user)
+    if scope.individual_children or not scope.everywhere:
+        return None
+    county = home_area(user)
+    if county is None or county.level != AreaLevel.COUNTY:
+        return None
+    return published.figures_for(county, month or published.current_month())
+
+
+def protect(values: Any, relations: Any, **options: Any) -> Any:
+    """The one function that decides what to hide (gridmap.disclosure.protect)."""
+    from gridmap.disclosure import protect as decide
+
+    return decide(values, relations, **options)
 
 
 def home_area(user: Any) -> Area | None:

@@ -6,13 +6,17 @@ fonts-wqy-microhei package is registered for the Chinese labels."""
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
 from matplotlib import font_manager
 from matplotlib.figure import Figure
 
+from gridmap.published import PublishedPoint
 from gridmap.reports import TrendPoint
+
+Point = TrendPoint | PublishedPoint
 
 CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 OFF_SCHOOL_COLOR, DROPPED_COLOR, RATE_COLOR = "#d9822b", "#b02a37", "#1f6fb2"
@@ -34,45 +38,65 @@ def _svg(fig: Figure) -> str:
     return svg[svg.index("<svg"):]  # drop the XML prolog and doctype for inline use
 
 
-def sparkline(points: Sequence[TrendPoint], width: int = 158, height: int = 40) -> str:
+def _runs(values: list[int | None]) -> list[list[tuple[int, int]]]:
+    """Consecutive shown points as runs of (index, value): a hidden point (None) breaks the line."""
+    runs: list[list[tuple[int, int]]] = [[]]
+    for i, v in enumerate(values):
+        if v is None:
+            runs.append([])
+        else:
+            runs[-1].append((i, v))
+    return [r for r in runs if r]
+
+
+def sparkline(points: Sequence[Point], width: int = 158, height: int = 40) -> str:
     """Suspected + dropped out (area) and dropped out (line) at each month end; last value marked.
+    A hidden point (None: aggregate-only logins) is not drawn: the area and line break there.
 
     Drawn as a few SVG elements by hand: 18 of them per dashboard, where matplotlib took ~30 ms each."""
     if not points:
         return f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}"></svg>'
-    top = max([p.off_school for p in points] + [1]) * 1.15
+    offs: list[int | None] = [p.off_school for p in points]
+    drops: list[int | None] = [p.dropped_out for p in points]
+    top = max([v for v in offs if v is not None] + [1]) * 1.15
     step = (width - 6) / max(len(points) - 1, 1)
 
     def xy(i: int, value: int) -> str:
         return f"{3 + i * step:.1f},{height - 3 - (height - 6) * value / top:.1f}"
 
-    off = " ".join(xy(i, p.off_school) for i, p in enumerate(points))
-    area = f"{3:.1f},{height - 3:.1f} {off} {3 + (len(points) - 1) * step:.1f},{height - 3:.1f}"
-    dropped = " ".join(xy(i, p.dropped_out) for i, p in enumerate(points))
-    last_x, last_y = xy(len(points) - 1, points[-1].off_school).split(",")
+    parts = []
+    for run in _runs(offs):
+        line = " ".join(xy(i, v) for i, v in run)
+        parts.append(f'<polygon points="{3 + run[0][0] * step:.1f},{height - 3:.1f} {line} '
+                     f'{3 + run[-1][0] * step:.1f},{height - 3:.1f}" fill="{OFF_SCHOOL_COLOR}" fill-opacity="0.35"/>')
+    for run in _runs(drops):
+        parts.append(f'<polyline points="{" ".join(xy(i, v) for i, v in run)}" fill="none" '
+                     f'stroke="{DROPPED_COLOR}" stroke-width="1.4"/>')
+    last = offs[-1]
+    if last is not None:
+        last_x, last_y = xy(len(points) - 1, last).split(",")
+        parts.append(f'<circle cx="{last_x}" cy="{last_y}" r="2" fill="{OFF_SCHOOL_COLOR}"/>')
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" role="img">'
-            f'<polygon points="{area}" fill="{OFF_SCHOOL_COLOR}" fill-opacity="0.35"/>'
-            f'<polyline points="{dropped}" fill="none" stroke="{DROPPED_COLOR}" stroke-width="1.4"/>'
-            f'<circle cx="{last_x}" cy="{last_y}" r="2" fill="{OFF_SCHOOL_COLOR}"/></svg>')
+            f'viewBox="0 0 {width} {height}" role="img">{"".join(parts)}</svg>')
 
 
-def county_trend(points: Sequence[TrendPoint], labels: dict[str, str]) -> str:
+def county_trend(points: Sequence[Point], labels: dict[str, str]) -> str:
     """Counts of suspected and dropped-out children (bars) and the dropout rate (line, ‰) by month."""
     family = cjk_font()
     fig = Figure(figsize=(8, 2.6), dpi=72)
     ax = fig.add_axes((0.07, 0.18, 0.84, 0.68))
     months = [p.month[2:] for p in points]  # "26-11"
     x = list(range(len(points)))
-    ax.bar([i - 0.2 for i in x], [p.suspected for p in points], width=0.4, color=OFF_SCHOOL_COLOR,
-           label=labels["suspected"])
-    ax.bar([i + 0.2 for i in x], [p.dropped_out for p in points], width=0.4, color=DROPPED_COLOR,
-           label=labels["dropped_out"])
+    for offset, name, color in [(-0.2, "suspected", OFF_SCHOOL_COLOR), (0.2, "dropped_out", DROPPED_COLOR)]:
+        shown = [(i, getattr(p, name)) for i, p in zip(x, points, strict=True) if getattr(p, name) is not None]
+        ax.bar([i + offset for i, _v in shown], [v for _i, v in shown], width=0.4, color=color, label=labels[name])
     ax.set_xticks(x, months, fontsize=8, family=family)
     ax.tick_params(axis="y", labelsize=8)
     ax.spines[["top", "right"]].set_visible(False)
     rate = ax.twinx()
-    rate.plot(x, [1000 * p.dropped_out / p.school_age if p.school_age else 0 for p in points], color=RATE_COLOR,
+    rate.plot(x, [1000 * p.dropped_out / p.school_age if p.school_age and p.dropped_out is not None
+                  else (math.nan if p.dropped_out is None or p.school_age is None else 0) for p in points],
+              color=RATE_COLOR,
               marker="o", markersize=3, linewidth=1.5, label=labels["rate"])
     rate.set_ylim(bottom=0)
     rate.tick_params(axis="y", labelsize=8, colors=RATE_COLOR)

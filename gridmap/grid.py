@@ -33,6 +33,7 @@ from gridmap.models import (
 from gridmap.models.children import at_risk_q
 
 AREA_ROLES = [Role.RESPONSIBLE_SCHOOL, Role.VILLAGE_LEADER, Role.GROUP_CADRE]
+UNTAUGHT_FLAG = "有"  # aggregate-only logins see that the gap exists, not how many children it concerns
 
 
 class Gap(StrEnum):
@@ -136,6 +137,7 @@ def cells(user: Any, root: Area) -> list[Cell]:
             children=Count("pk"), off_school=Count("pk", filter=Q(status__in=access.OFF_SCHOOL)),
             untaught=Count("pk", filter=at_risk_q() & Q(taught=False)))
     }
+    published = access.published_figures(user)  # None: exact counts for this login
     out = []
     for r in rows:
         def holder(area_id: int, role: Role) -> Responsibility | None:
@@ -152,6 +154,10 @@ def cells(user: Any, root: Area) -> list[Cell]:
             children=access.suppress(count.get("children", 0), scope),
             off_school=access.suppress(count.get("off_school", 0), scope),
             untaught=access.suppress(count.get("untaught", 0), scope))
+        shown = published.cell(cell.code) if published is not None else None
+        if shown is not None:  # aggregate-only: the month's protected figures; the gap as yes/no
+            cell.children, cell.off_school = shown
+            cell.untaught = UNTAUGHT_FLAG if count.get("untaught") else 0
         cell.gaps = [gap for gap, missing in [
             (Gap.NO_SCHOOL, cell.school is None), (Gap.NO_CADRE, cell.cadre is None),
             (Gap.NO_LEADER, cell.leader is None), (Gap.UNTAUGHT, cell.untaught != 0)] if missing]
@@ -202,13 +208,15 @@ def card(user: Any, code: str) -> CellCard:
                .select_related("person").first())
         principal = row.person if row else None
     children = access.countable_children(user).filter(group=area)
-    status_counts = dict(children.values_list("status").annotate(n=Count("pk")))
-    by_status = [(str(label), access.suppress(status_counts.get(value, 0), scope))
-                 for value, label in ChildStatus.choices if status_counts.get(value)]
-    key_counts = children.aggregate(**{f: Count("pk", filter=Q(**{f: True})) for f in KEY_GROUPS})
-    by_key_group = [(str(KEY_GROUPS[f]), access.suppress(n, scope)) for f, n in key_counts.items() if n]
+    by_status: list[tuple[str, int | str]] = []
+    by_key_group: list[tuple[str, int | str]] = []
     listed = cases = None
-    if scope.individual_children:
+    if scope.individual_children:  # aggregate-only logins read the cell's two protected figures only
+        status_counts = dict(children.values_list("status").annotate(n=Count("pk")))
+        by_status = [(str(label), status_counts.get(value, 0))
+                     for value, label in ChildStatus.choices if status_counts.get(value)]
+        key_counts = children.aggregate(**{f: Count("pk", filter=Q(**{f: True})) for f in KEY_GROUPS})
+        by_key_group = [(str(KEY_GROUPS[f]), n) for f, n in key_counts.items() if n]
         teacher = Responsibility.objects.filter(role=Role.CHILD_TEACHER, end_date__isnull=True,
                                                 child=OuterRef("pk")).values("person__name")[:1]
         rows = children.annotate(

@@ -16,10 +16,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from gridmap import access, audit, charts, exports, grid, reports
+from gridmap import published as published_module
 from gridmap.forms import MonthForm
 from gridmap.models import Area, AreaLevel, AuditAction, ReportSubmission
 
 TREND_MONTHS = 12
+PUBLISHED_NOTE = published_module.NOTE
 
 
 def _month(request: HttpRequest) -> str:
@@ -61,22 +63,30 @@ def _rows(user: Any, area: Area, month: str) -> list[reports.MonthlyFigures]:
 def report_page(request: HttpRequest, code: str) -> HttpResponseBase:
     area = _report_area(request, code)
     month = _month(request)
-    rows = _rows(request.user, area, month)
     title = f"{area.name} {month} 控辍保学月报"
+    published = access.published_figures(request.user, month)
+    note = reports.PROXY_NOTE
+    if published is not None:  # aggregate-only: the month's protected figures, the same everywhere
+        rows = [published.units[c].figures for c in published.rows_of(area.code)]
+        shown = [published.report_row(c) for c in published.rows_of(area.code)]
+        note = f"{reports.PROXY_NOTE}\n{PUBLISHED_NOTE}"
+    else:
+        rows = _rows(request.user, area, month)
+        shown = [reports.report_row(r) for r in rows]
     fmt = request.GET.get("format")
     if fmt in ("xlsx", "csv"):
         audit.record(request, AuditAction.EXPORT, area, summary=f"导出{title}.{fmt}")
-        note = f"数据截至 {reports.as_of(month):%Y-%m-%d}。{reports.ROWS_NOTE} {reports.PROXY_NOTE}"
-        return exports.table_response(title, reports.REPORT_HEADERS, [reports.report_row(r) for r in rows], fmt,
+        note = f"数据截至 {reports.as_of(month):%Y-%m-%d}。{reports.ROWS_NOTE} {note}"
+        return exports.table_response(title, reports.REPORT_HEADERS, shown, fmt,
                                       title.replace(" ", "_"), reports.REPORT_WIDTHS, note=note)
     first, _last = reports.month_bounds(month)
     submissions = {s.area.code: s for s in ReportSubmission.objects.filter(
         month=first, area__in=[area, *Area.objects.filter(parent=area)]).select_related("area", "submitted_by")
         if s.area is not None}
-    table = [(r, reports.report_row(r), submissions.get(r.code)) for r in rows]
+    table = [(r, row, submissions.get(r.code)) for r, row in zip(rows, shown, strict=True)]
     return render(request, "gridmap/report.html", {
         "area": area, "month": month, "form": MonthForm(initial={"month": month}), "table": table,
-        "headers": reports.REPORT_HEADERS, "proxy_note": reports.PROXY_NOTE, "rows_note": reports.ROWS_NOTE,
+        "headers": reports.REPORT_HEADERS, "proxy_note": note, "rows_note": reports.ROWS_NOTE,
         "submission": submissions.get(area.code),
         "may_submit": area.level == AreaLevel.TOWNSHIP and access.may_act(request.user, access.REPORT),
         "in_progress": month == f"{timezone.localdate():%Y-%m}", "as_of": reports.as_of(month),
@@ -115,20 +125,37 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if county is None:
         raise Http404
     month = _month(request)
-    rows = reports.report_units(county, month)
-    series = reports.trend(county, month, TREND_MONTHS)
+    series: dict[str, Any] = reports.trend(county, month, TREND_MONTHS)
     # Months before the ledgers began hold no data, not zeros: start every chart at the first one.
     start = next((i for i, p in enumerate(series[county.code]) if p.school_age), 0)
     series = {code: points[start:] for code, points in series.items()}
+    rows: list[Any]
+    published = access.published_figures(request.user, month)
+    if published is not None:  # aggregate-only: every figure and chart point from its month's decision
+        codes = published.rows_of(county.code)
+        rows = [published.figures(c) for c in codes]
+        months = [access.published_figures(request.user, p.month) for p in series[county.code]]
+        series = {c: [m.point(c) for m in months] for c in codes}
+        shown = {c: [[str(m.get(c, k)) for k in ("suspected", "dropped_out", "school_age", "off_school")]
+                     for m in months] for c in codes}
+    else:
+        rows = reports.report_units(county, month)
+        shown = {c: [[str(p.suspected), str(p.dropped_out), str(p.school_age), str(p.off_school)] for p in points]
+                 for c, points in series.items()}
     first, _last = reports.month_bounds(month)
     submitted = {s.area.code: s for s in ReportSubmission.objects.filter(month=first, area__parent=county)
                  .select_related("area", "submitted_by") if s.area is not None}
-    townships = [(r, charts.sparkline(series.get(r.code, [])), submitted.get(r.code)) for r in rows[:-1]]
+    # What each chart draws, stated beside it (data-values): a hidden point is not drawn.
+    townships = [(r, charts.sparkline(series.get(r.code, [])), submitted.get(r.code),
+                  ",".join(p[3] for p in shown.get(r.code, []))) for r in rows[:-1]]
     labels = {"suspected": _("suspected"), "dropped_out": _("dropped out"), "rate": _("dropout rate (‰)")}
     audit.record(request, AuditAction.LIST, county, summary=f"县级看板 {month}")
     return render(request, "gridmap/dashboard.html", {
         "county": county, "month": month, "form": MonthForm(initial={"month": month}), "total": rows[-1],
         "townships": townships, "trend_svg": charts.county_trend(series[county.code], labels),
-        "trend": series[county.code], "filed": len(submitted), "proxy_note": reports.PROXY_NOTE,
+        "trend": series[county.code], "filed": len(submitted),
+        "proxy_note": reports.PROXY_NOTE + (f" {PUBLISHED_NOTE}" if published is not None else ""),
+        "trend_values": ";".join(f"{p.month}:{','.join(v[:3])}"
+                                 for p, v in zip(series[county.code], shown[county.code], strict=True)),
         "as_of": reports.as_of(month), "in_progress": month == f"{timezone.localdate():%Y-%m}",
     })

@@ -109,6 +109,11 @@ class MonthlyFigures:
     zero_report: bool
     as_of: str = ""  # YYYY-MM-DD: the day counted
     kind: str = Unit.AREA
+    # What the unpublished rates are made of (for small-count protection, gridmap.published).
+    cohort: int = 0
+    cohort_in: int = 0
+    disabled: int = 0
+    disabled_in: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -204,6 +209,7 @@ def figures_of(unit: str, code: str, month: str | date, on: date, ledger: Counte
         visits_made=made, visits_due=due, visit_compliance=_rate(made, due),
         zero_report=not (suspected or dropped or c.opened or c.closed or c.open),
         as_of=on.isoformat(), kind=kind,
+        cohort=cohort, cohort_in=cohort_in, disabled=disabled, disabled_in=disabled_in,
     )
 
 

@@ -312,22 +312,45 @@ GRIDMAP_PLANNING_OVERFLOW = os.environ.get("GRIDMAP_PLANNING_OVERFLOW", "next")
 GRIDMAP_PLANNING_SOLVER_SECONDS = float(os.environ.get("GRIDMAP_PLANNING_SOLVER_SECONDS", "60"))
 
 # --- Send-teaching-home (送教上门, hometeaching/, gridmap/visits.py) --------------------------------
+# Every value below is checked at start-up by hometeaching/checks.py (manage.py check, migrate,
+# runserver, `make demo`, the systemd unit's ExecStartPre): a malformed one stops the start with a
+# hint. Numbers that do not parse are kept here as the text given, so that the check — not a
+# traceback, nor a 500 later — is what reports them.
+
+
+def _home_number(name: str, default: str, kind: type[int] | type[float]) -> int | float | str:
+    text = os.environ.get(name, default)
+    try:
+        return kind(text)
+    except ValueError:
+        return text
+
+
 # The province's load. DESIGN.md's floor is one visit a week by two teachers, one of them male;
 # provinces set more (two visits of three class hours a week in some, one of two hours in others).
-# GRIDMAP_HOME_VISITS_PER_WEEK (default 1) and GRIDMAP_HOME_HOURS_PER_VISIT (default 2): what a new
-# plan starts with and the least a plan may ask for.
-GRIDMAP_HOME_VISITS_PER_WEEK = int(os.environ.get("GRIDMAP_HOME_VISITS_PER_WEEK", "1"))
-GRIDMAP_HOME_HOURS_PER_VISIT = int(os.environ.get("GRIDMAP_HOME_HOURS_PER_VISIT", "2"))
-# GRIDMAP_CLASS_HOUR_MINUTES (default 40): one class hour (课时) as a primary school's lesson; a
-# visit lasts hours × this (its service time on a route).
-GRIDMAP_CLASS_HOUR_MINUTES = int(os.environ.get("GRIDMAP_CLASS_HOUR_MINUTES", "40"))
+# GRIDMAP_HOME_VISITS_PER_WEEK (default 1, 1-7) and GRIDMAP_HOME_HOURS_PER_VISIT (default 2, 1-8):
+# what a new plan starts with and the least a plan may ask for.
+GRIDMAP_HOME_VISITS_PER_WEEK = _home_number("GRIDMAP_HOME_VISITS_PER_WEEK", "1", int)
+GRIDMAP_HOME_HOURS_PER_VISIT = _home_number("GRIDMAP_HOME_HOURS_PER_VISIT", "2", int)
+# GRIDMAP_CLASS_HOUR_MINUTES (default 40, 10-120): one class hour (课时) as a primary school's lesson;
+# a visit lasts hours × this (its service time on a route).
+GRIDMAP_CLASS_HOUR_MINUTES = _home_number("GRIDMAP_CLASS_HOUR_MINUTES", "40", int)
 # GRIDMAP_HOME_HALF_DAYS (default "08:00-12:00,14:00-17:30"): the time budget of a trip — a teaching
-# pair's half-day, leaving the school and back.
+# pair's half-day, leaving the school and back; HH:MM-HH:MM, in order, not overlapping.
 GRIDMAP_HOME_HALF_DAYS = os.environ.get("GRIDMAP_HOME_HALF_DAYS", "08:00-12:00,14:00-17:30")
 # GRIDMAP_HOME_TRAVEL_MODE (default "bus"): how teachers travel (routing.modes: walk, cycle, bus = car).
 GRIDMAP_HOME_TRAVEL_MODE = os.environ.get("GRIDMAP_HOME_TRAVEL_MODE", "bus")
-# GRIDMAP_HOME_SOLVER_SECONDS (default 10): the most the route solver spends on one trip.
-GRIDMAP_HOME_SOLVER_SECONDS = float(os.environ.get("GRIDMAP_HOME_SOLVER_SECONDS", "10"))
+# GRIDMAP_HOME_SOLVER_SECONDS (default 10, above 0 and at most 600): the most the route solver
+# spends on one teaching pair's week.
+GRIDMAP_HOME_SOLVER_SECONDS = _home_number("GRIDMAP_HOME_SOLVER_SECONDS", "10", float)
+# A school's planned week is kept under a fingerprint of what it depends on (hometeaching/cache.py),
+# in files under var/cache/hometeaching shared by gunicorn's workers; the default cache stays
+# Django's per-process memory.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "hometeaching": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                     "LOCATION": str(VAR_DIR / "cache" / "hometeaching"), "OPTIONS": {"MAX_ENTRIES": 2000}},
+}
 
 # --- The browsable API in the UI's language: view names and descriptions from gridmap.api's
 # translated table instead of class names and docstrings.

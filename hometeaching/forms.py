@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from gridmap.models import ContentArea, HomeTeachingPlan, HomeVisit, PlanGoal, Term
+from gridmap.models import Child, ContentArea, HomeTeachingPlan, HomeVisit, PlanGoal, School, Term
 
 
 class PlanForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -24,13 +26,16 @@ class PlanForm(forms.ModelForm):  # type: ignore[type-arg]
                   "available_until", "guardian_name", "guardian_phone", "plan", "end_date"]
         widgets = {"available_from": forms.TimeInput(attrs={"type": "time"}),
                    "available_until": forms.TimeInput(attrs={"type": "time"}),
-                   "end_date": forms.DateInput(attrs={"type": "date"}), "plan": forms.Textarea(attrs={"rows": 3}),
+                   "end_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                   "plan": forms.Textarea(attrs={"rows": 3}),
                    "teachers": forms.CheckboxSelectMultiple}
 
     def __init__(self, *args: Any, teachers: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if teachers is not None:
             self.fields["teachers"].queryset = teachers  # type: ignore[attr-defined]
+        # who is a man matters (the male-teacher rule): show it beside each name
+        self.fields["teachers"].label_from_instance = lambda p: f"{p.name}（{p.get_sex_display()}）"  # type: ignore[attr-defined]
         self.fields["content"].initial = [a for a in self.instance.content_areas.split(",") if a]
         self.fields["days"].initial = [d for d in self.instance.preferred_days.split(",") if d]
 
@@ -49,9 +54,18 @@ class PlanForm(forms.ModelForm):  # type: ignore[type-arg]
         a, b = data.get("available_from"), data.get("available_until")
         if a and b and a >= b:
             self.add_error("available_until", _("The end must come after the start."))
-        end = data.get("end_date")
-        if end and end < self.instance.start_date:
+        end, start = data.get("end_date"), data.get("start_date", self.instance.start_date)
+        if end and start and end < start:
             self.add_error("end_date", _("The plan cannot end before it starts."))
+        teachers = list(data.get("teachers") or [])
+        if "teachers" in self.fields and "teachers" not in self.errors:
+            if len(teachers) < 2:
+                self.add_error("teachers", _("At least two teachers go on every visit."))
+            elif not any(t.sex == "M" for t in teachers):
+                self.add_error("teachers", _("At least one of the teachers must be a man."))
+        phone = (data.get("guardian_phone") or "").replace(" ", "").replace("-", "")
+        if phone and not (phone.isdigit() and 7 <= len(phone) <= 12):
+            self.add_error("guardian_phone", _("Give a phone number of 7 to 12 digits."))
         return data
 
     def save(self, commit: bool = True) -> HomeTeachingPlan:
@@ -108,3 +122,48 @@ class GoalForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 TERMS = Term
+
+
+def ineligible(child: Child, on: date) -> str | None:
+    """Why this child cannot be given a new send-teaching-home plan (None: it can): the plan is for a
+    disabled school-age child who has none in force or to come."""
+    if not child.kg_disabled:
+        return str(_("The child is not registered as disabled."))
+    if not Child.objects.filter(pk=child.pk).school_age_on(on).exists():
+        return str(_("The child is not of school age."))
+    if child.home_teaching_plans.filter(Q(end_date__isnull=True) | Q(end_date__gte=on)).exists():
+        return str(_("The child already has a send-teaching-home plan."))
+    return None
+
+
+class NewPlanForm(PlanForm):
+    """The 一人一案 of a child who has none: the plan's school (by default the child's responsible
+    school), when it starts, and every field of PlanForm with its rules (two teachers at least, one of
+    them a man, all of the plan's school; the load not below the province's)."""
+
+    school = forms.ModelChoiceField(label=_("school"), queryset=School.objects.none(),
+                                    help_text=_("By default the child's responsible school; another school is "
+                                                "listed as a violation."))
+    start_date = forms.DateField(label=_("from"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+
+    class Meta(PlanForm.Meta):
+        fields = ["school", "start_date", *PlanForm.Meta.fields]
+
+    def __init__(self, *args: Any, schools: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["school"].queryset = schools  # type: ignore[attr-defined]
+        self.order_fields(["school", "start_date"])
+        # the teachers may come from several schools here: say whose each is
+        self.fields["teachers"].label_from_instance = (  # type: ignore[attr-defined]
+            lambda p: f"{p.name}（{p.get_sex_display()}）· {p.school.name if p.school else ''}")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start = data.get("start_date")
+        if start and not date(2000, 1, 1) <= start <= date(2100, 12, 31):
+            self.add_error("start_date", _("Give a date between 2000 and 2100."))
+        school = data.get("school")
+        strangers = [t.name for t in data.get("teachers") or [] if school is not None and t.school_id != school.pk]
+        if strangers:
+            self.add_error("teachers", _("Not teachers of the plan's school: %(names)s") % {"names": "、".join(strangers)})
+        return data

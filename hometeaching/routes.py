@@ -1,19 +1,20 @@
 """A school's send-teaching-home week as trips over the roads.
 
 The visits its plans owe in an ISO week become trips — one per teaching pair (the plan's teachers)
-and half-day (GRIDMAP_HOME_HALF_DAYS, school days of the calendar only) — in three steps:
+and half-day (GRIDMAP_HOME_HALF_DAYS, school days of the calendar only):
 
 1. one travel-time matrix over the school and every home (routing.engine.od_matrix, the teachers'
    mode GRIDMAP_HOME_TRAVEL_MODE, default by car);
-2. each visit is given a half-day it may take (its preferred weekdays, its availability window long
-   enough for the visit, a plan's visits on different days): the visits with the fewest choices
-   first, each to the half-day of its pair where it adds the least travel (cheapest insertion);
-3. each half-day's visits are ordered by routing.vrp.solve_vrptw — the school as depot with the
-   half-day as its window, each visit's duration (class hours × GRIDMAP_CLASS_HOUR_MINUTES) as
-   service and its availability as the window — which minimises the road travel time. A visit the
-   solver cannot fit moves to its next half-day; one that fits none is listed with the reason.
+2. one VRPTW per teaching pair and week (routing.vrp.solve_vrptw): the school is the depot, each
+   half-day of the week a vehicle with its own window (on one time axis, seconds from Monday 00:00),
+   each visit's service its class hours × GRIDMAP_CLASS_HOUR_MINUTES, and its windows the half-days
+   it may take — its preferred weekdays, its hours, the visit ending within the half-day. The solver
+   chooses each visit's half-day together with the order, minimising the road travel time of the
+   week. The pair's half-days are those of school days on which neither teacher is already out
+   with another pair (pairs are planned largest first); a plan's visits go on different days.
+3. a visit that fits no half-day, or no room left in the pair's, is listed with the reason.
 
-Times of day are seconds after midnight.
+Times of day (stops, trips) are seconds after midnight.
 """
 
 from __future__ import annotations
@@ -78,12 +79,26 @@ def week_text(week: weekly.Week) -> str:
 
 
 def half_days() -> list[tuple[int, int]]:
-    """The half-days' (start, end) in seconds after midnight."""
-    out = []
-    for part in str(settings.GRIDMAP_HOME_HALF_DAYS).split(","):
-        a, _sep, b = part.strip().partition("-")
-        start, end = (datetime.strptime(x.strip(), "%H:%M").time() for x in (a, b))
-        out.append((_seconds(start), _seconds(end)))
+    """The half-days' (start, end) in seconds after midnight (GRIDMAP_HOME_HALF_DAYS)."""
+    return parse_half_days(str(settings.GRIDMAP_HOME_HALF_DAYS))
+
+
+def parse_half_days(text: str) -> list[tuple[int, int]]:
+    """'08:00-12:00,14:00-17:30' → [(28800, 43200), (50400, 63000)]; ValueError says what is wrong."""
+    out: list[tuple[int, int]] = []
+    for part in text.split(","):
+        a, sep, b = part.strip().partition("-")
+        try:
+            if not sep:
+                raise ValueError
+            start, end = (_seconds(datetime.strptime(x.strip(), "%H:%M").time()) for x in (a, b))
+        except ValueError:
+            raise ValueError(f"{part.strip()!r} is not a half-day HH:MM-HH:MM") from None
+        if start >= end:
+            raise ValueError(f"{part.strip()!r} ends before it starts")
+        if out and start < out[-1][1]:
+            raise ValueError(f"{part.strip()!r} overlaps or comes before the half-day before it")
+        out.append((start, end))
     return out
 
 
@@ -127,6 +142,7 @@ class Trip:
     back: float
     legs_s: list[float]  # school → 1st, …, last → school
     travel_s: float
+    slot: int = -1  # index of the half-day among the week's
 
     @property
     def label(self) -> str:
@@ -144,6 +160,11 @@ class WeekPlan:
     matrix_s: float = 0.0
     solver_s: float = 0.0
     solver_calls: int = 0
+    lines: dict[int, list[Any]] = field(default_factory=dict)  # trip number → its legs along the roads
+    lines_s: float = 0.0
+    fingerprint: str = ""  # hometeaching.cache: what the plan was made from
+    planned_at: float = field(default_factory=clock.time)
+    from_cache: bool = False
 
     @property
     def travel_s(self) -> float:
@@ -182,6 +203,7 @@ def _stops(plans: QuerySet[HomeTeachingPlan]) -> list[Stop]:
 
 def plan_week(school: School, week: weekly.Week, solver: Solver = solve_vrptw,
               time_limit_s: float | None = None) -> WeekPlan:
+    """The week's trips of a school (see the module's docstring). Not cached: `cache.week_plan`."""
     mode = str(settings.GRIDMAP_HOME_TRAVEL_MODE)
     out = WeekPlan(school=school, week=week, mode=mode)
     stops = _stops(week_plans(school, week))
@@ -209,91 +231,118 @@ def plan_week(school: School, week: weekly.Week, solver: Solver = solve_vrptw,
         else:
             reachable.append(s)
     mon = weekly.monday(week)
-    open_days = [day for day in ledgers.school_days(mon, mon + timedelta(days=6))]
-    slots = [(day, h, a, b) for day in open_days for h, (a, b) in enumerate(half_days())]
+    slots = [Slot(day, h, a, b, (day - mon).days * DAY)
+             for day in ledgers.school_days(mon, mon + timedelta(days=6)) for h, (a, b) in enumerate(half_days())]
     limit = float(time_limit_s if time_limit_s is not None else settings.GRIDMAP_HOME_SOLVER_SECONDS)
-
-    def window(s: Stop, slot: tuple[date, int, int, int]) -> tuple[float, float] | None:
-        _day, _h, a, b = slot
-        lo, hi = max(a, s.window[0]), min(b, s.window[1]) - s.service_s
-        return (lo, hi) if hi >= lo else None
-
-    def fits(s: Stop, slot: tuple[date, int, int, int]) -> bool:
-        return slot[0].isoweekday() in s.days and window(s, slot) is not None
-
     teams: dict[tuple[int, ...], list[Stop]] = {}
     for s in reachable:
         teams.setdefault(s.team, []).append(s)
-    trips: list[Trip] = []
-    for team_stops in teams.values():
-        groups: dict[int, list[Stop]] = {}  # slot index → stops
-        refused: dict[int, set[int]] = {}  # id(stop) → slots tried and failed
-        pending = sorted(team_stops, key=lambda s: (sum(fits(s, sl) for sl in slots), s.plan_id, s.visit))
-        solved: dict[int, tuple[list[Stop], VRPSolution]] = {}
-        for _round in range(len(slots) + 1):
-            if not pending:
-                break
-            touched = set()
-            for s in pending:
-                taken_days = {slots[k][0] for k, g in groups.items() for o in g
-                              if o.plan_id == s.plan_id and o is not s}
-                options = [k for k, sl in enumerate(slots) if fits(s, sl) and sl[0] not in taken_days
-                           and k not in refused.get(id(s), set())]
-                if not options:
-                    out.unfit.append((s, NO_DAY if not any(fits(s, sl) for sl in slots) else NO_ROOM))
-                    continue
-                k = min(options, key=lambda k: (_insertion(d, [o.index for o in groups.get(k, [])], s.index), k))
-                groups.setdefault(k, []).append(s)
-                touched.add(k)
-            pending = []
-            for k in sorted(touched):
-                group = groups[k]
-                sol, spent = _solve(d, group, slots[k], window, solver, limit)
-                out.solver_s += spent
-                out.solver_calls += 1
-                keep = [group[i - 1] for r in sol.routes for i in r]
-                moved = [group[i - 1] for i in sol.unserved]
-                groups[k] = keep
-                for s in moved:
-                    refused.setdefault(id(s), set()).add(k)
-                pending.extend(moved)
-                solved[k] = (group, sol)
-                if not keep:
-                    groups.pop(k)
-        for k in sorted(groups):
-            group, sol = solved[k]
-            day, half, _a, _b = slots[k]
-            for r, starts, depart, back in zip(sol.routes, sol.starts, sol.departures, sol.returns, strict=True):
-                order = [group[i - 1] for i in r]
-                idx = [0, *[s.index for s in order], 0]
-                legs = [float(d[a, b]) for a, b in zip(idx[:-1], idx[1:], strict=True)]
-                trips.append(Trip(0, day, half, order[0].team_names, order, starts, depart, back, legs, sum(legs)))
-    trips.sort(key=lambda t: (t.day, t.half, t.team_names))
-    for n, t in enumerate(trips, 1):
+    busy: dict[int, set[int]] = {}  # teacher → slots already driven by a pair they belong to
+    for team in sorted(teams, key=lambda t: (-len(teams[t]), t)):
+        free = [k for k in range(len(slots)) if not any(k in busy.get(p, set()) for p in team)]
+        trips, unfit, spent, calls = _plan_team(d, teams[team], slots, free, solver, limit)
+        out.solver_s += spent
+        out.solver_calls += calls
+        out.unfit.extend(unfit)
+        for trip in trips:
+            for p in team:
+                busy.setdefault(p, set()).add(trip.slot)
+        out.trips.extend(trips)
+    out.trips.sort(key=lambda t: (t.day, t.half, t.team_names))
+    for n, t in enumerate(out.trips, 1):
         t.number = n
-    out.trips = trips
     return out
 
 
-def _insertion(d: np.ndarray, tour: list[int], new: int) -> float:
-    """Least added travel time of putting `new` into the tour school → tour → school."""
-    legs = [0, *tour, 0]
-    return float(min(d[a, new] + d[new, b] - d[a, b] for a, b in zip(legs[:-1], legs[1:], strict=True)))
+DAY = 86400  # the week's time axis: seconds from its Monday 00:00
 
 
-def _solve(d: np.ndarray, group: list[Stop], slot: tuple[date, int, int, int],
-           window: Callable[[Stop, tuple[date, int, int, int]], tuple[float, float] | None],
-           solver: Solver, limit: float) -> tuple[VRPSolution, float]:
-    idx = [0, *[s.index for s in group]]
-    wins = [(float(slot[2]), float(slot[3])), *[window(s, slot) or (0.0, -1.0) for s in group]]
-    t0 = clock.perf_counter()
-    sol = solver(d[np.ix_(idx, idx)], [0.0, *[s.service_s for s in group]], np.array(wins),
-                 [0, *[1] * len(group)], len(group), 1, time_limit_s=limit, seed=0)
-    return sol, clock.perf_counter() - t0
+@dataclass(frozen=True)
+class Slot:
+    """A half-day of a school day: a trip's time budget, and a vehicle of the week's VRPTW."""
+
+    day: date
+    half: int
+    start: int  # seconds after midnight
+    end: int
+    offset: int  # seconds from the week's Monday 00:00 to this day's midnight
+
+    def visit_window(self, s: Stop) -> tuple[float, float] | None:
+        """When the visit may start within this half-day (None: not this half-day)."""
+        if self.day.isoweekday() not in s.days:
+            return None
+        lo, hi = max(self.start, s.window[0]), min(self.end, s.window[1]) - s.service_s
+        return (lo, hi) if hi >= lo else None
+
+
+def _plan_team(d: np.ndarray, stops: list[Stop], slots: list[Slot], free: list[int], solver: Solver,
+               limit: float) -> tuple[list[Trip], list[tuple[Stop, str]], float, int]:
+    """One teaching pair's week as one VRPTW: each free half-day a vehicle with its own window, each
+    visit's windows the half-days it may take (its weekdays and hours), so that the solver chooses
+    the half-day of every visit together with the order. A plan's visits go on different days: when
+    the solver puts two of them on one day, the one it serves first is kept to that day, the others
+    are barred from it, and the week is solved again (each plan at most once per visit)."""
+    unfit: list[tuple[Stop, str]] = []
+    barred: dict[int, set[date]] = {}  # id(stop) → days it may no longer take
+    pinned: dict[int, date] = {}  # id(stop) → the only day it may take
+    spent, calls = 0.0, 0
+    todo = []
+    for s in stops:
+        if not any(sl.visit_window(s) for sl in slots):
+            unfit.append((s, NO_DAY))
+        else:
+            todo.append(s)
+    for _round in range(len(todo) * max(len(slots), 1) + 1):
+        options = {id(s): [k for k in free if slots[k].visit_window(s) and slots[k].day not in barred.get(id(s), set())
+                           and pinned.get(id(s), slots[k].day) == slots[k].day] for s in todo}
+        unfit += [(s, NO_ROOM) for s in todo if not options[id(s)]]
+        group = [s for s in todo if options[id(s)]]
+        if not group:
+            return [], unfit, spent, calls
+        idx = [0, *[s.index for s in group]]
+        windows = [[(slots[k].offset + w[0], slots[k].offset + w[1])
+                    for k in options[id(s)] for w in [slots[k].visit_window(s)] if w] for s in group]
+        vehicles = [(slots[k].offset + slots[k].start, slots[k].offset + slots[k].end) for k in free]
+        t0 = clock.perf_counter()
+        sol = solver(d[np.ix_(idx, idx)], [0.0, *[s.service_s for s in group]],
+                     np.array([[0.0, 7.0 * DAY]] * len(idx)), [0, *[1] * len(group)], len(group), len(free),
+                     time_limit_s=limit, seed=0, vehicle_windows=vehicles, stop_windows=[None, *windows])
+        spent += clock.perf_counter() - t0
+        calls += 1
+        start_of = {id(group[i - 1]): (slots[free[v]].day, t)
+                    for r, v, ts in zip(sol.routes, sol.vehicles, sol.starts, strict=True)
+                    for i, t in zip(r, ts, strict=True)}
+        first_on: dict[tuple[int, date], Stop] = {}
+        clash = False
+        for s in sorted((s for s in group if id(s) in start_of), key=lambda s: start_of[id(s)][1]):
+            day = start_of[id(s)][0]
+            kept = first_on.setdefault((s.plan_id, day), s)
+            if kept is not s:
+                pinned[id(kept)] = day
+                barred.setdefault(id(s), set()).add(day)
+                clash = True
+        if clash:
+            unfit = [u for u in unfit if u[1] == NO_DAY]  # recomputed from the options next round
+            continue
+        trips = []
+        for r, v, starts, depart, back in zip(sol.routes, sol.vehicles, sol.starts, sol.departures, sol.returns,
+                                              strict=True):
+            slot = slots[free[v]]
+            order = [group[i - 1] for i in r]
+            legs_at = [0, *[s.index for s in order], 0]
+            legs = [float(d[a, b]) for a, b in zip(legs_at[:-1], legs_at[1:], strict=True)]
+            trips.append(Trip(0, slot.day, slot.half, order[0].team_names, order, [t - slot.offset for t in starts],
+                              depart - slot.offset, back - slot.offset, legs, sum(legs), slot=free[v]))
+        unfit += [(group[i - 1], NO_ROOM if sol.reasons[i] == "no_room" else sol.reasons[i]) for i in sol.unserved]
+        return trips, unfit, spent, calls
+    raise RuntimeError("the week's visits kept clashing")  # each round bars a day: cannot happen
 
 
 def trip_lines(plan: WeekPlan, trip: Trip) -> list[Any]:
-    """Each leg of a trip as a line along the roads (routing.engine.trip_path), school → … → school."""
+    """Each leg of a trip as a line along the roads (routing.engine.trip_path), school → … → school
+    (drawn once with the plan when it comes from hometeaching.cache)."""
+    if trip.number in plan.lines:
+        return plan.lines[trip.number]
     school = (plan.school.location.x, plan.school.location.y)
     points = [school, *[s.lonlat for s in trip.stops], school]
     return [engine.trip_path(np.array([a]), np.array([b]), plan.mode) for a, b in zip(points[:-1], points[1:], strict=True)]

@@ -3,6 +3,7 @@ from django.urls import path
 from hometeaching import views
 
 urlpatterns = [
+    path("child/<int:pk>/plan/new/", views.new_plan, name="hometeaching-new-plan"),
     path("plan/<int:pk>/", views.plan_page, name="hometeaching-plan"),
     path("plan/<int:pk>/visit/", views.record_visit, name="hometeaching-visit"),
     path("plan/<int:pk>/goal/", views.add_goal, name="hometeaching-goal"),

@@ -15,35 +15,46 @@ else is 404. Every read of children is audited; writes go through access.may_wri
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseNotModified,
+    JsonResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from gridmap import access, audit
+from gridmap import access, audit, grid
 from gridmap import visits as weekly
 from gridmap.models import Area, AuditAction, Child, HomeTeachingPlan, Person, School, Term
 from gridmap.reports import month_bounds
-from hometeaching import layer, printing, routes, rules
-from hometeaching.forms import GoalForm, PlanForm, VisitForm
+from hometeaching import cache, layer, printing, routes, rules, scope
+from hometeaching.forms import GoalForm, NewPlanForm, PlanForm, VisitForm, ineligible
+from layers.home_routes import routes_page_layers
+from layers.maps import grid_map
+from layers.maps import render as render_map
 
 
 def _may_see_children(request: HttpRequest) -> None:
-    if not access.scope_of(request.user).individual_children:
+    if not scope.may_see(request.user):
         raise Http404
 
 
-def visible_plans(user: Any) -> QuerySet[HomeTeachingPlan]:
-    scope = access.scope_of(user)
-    plans = HomeTeachingPlan.objects.filter(child__in=access.visible_children(user).values("pk"))
-    return plans.filter(school__in=scope.school_ids) if scope.school_ids else plans
+visible_plans = scope.visible_plans
 
 
 def _school(request: HttpRequest, code: str) -> School:
@@ -95,7 +106,11 @@ def overview(request: HttpRequest, code: str) -> HttpResponse:
     due = sum(d for _m, d in per_plan.values())
     return render(request, "hometeaching/overview.html", {
         "title": title, "code": code, "school": school, "plans": [(p, per_plan.get(p.pk, (0, 0))) for p in plan_rows],
-        "violations": [rules.as_row(v, names.get(v.child_id, "")) for v in found], "counts": rules.summary(found),
+        "violations": [{**rules.as_row(v, names.get(v.child_id, "")),
+                        "new_plan": v.kind == rules.UNPLANNED
+                        and scope.may_create_plan(request.user, Child(pk=v.child_id), v.school_id),
+                        "child_id": v.child_id} for v in found],
+        "counts": rules.summary(found),
         "kinds": rules.KINDS, "made": made, "due": due, "rate": round(100 * made / due, 1) if due else None,
         "month": f"{first:%Y-%m}", "week": routes.week_text(weekly.week_of(today)),
         "schools": sorted({(p.school.code, p.school.name) for p in plan_rows}),
@@ -139,6 +154,47 @@ def plan_page(request: HttpRequest, pk: int) -> HttpResponse:
         "goals": plan.goals.all(), "weeks": weeks[::-1], "school_year": year, "terms": Term.choices,
         "areas": printing.plan_areas(plan),
     })
+
+
+@login_required
+def new_plan(request: HttpRequest, pk: int) -> HttpResponse:
+    """Create the 一人一案 of a disabled school-age child who has none (from the violations list or
+    the child's page): the county administrator, the child's township, the responsible school."""
+    _may_see_children(request)
+    child = get_object_or_404(access.visible_children(request.user).select_related("group", "household"), pk=pk)
+    today = timezone.localdate()
+    responsible = rules.responsible_schools(Child.objects.filter(pk=child.pk), today).get(child.pk)
+    if not scope.may_create_plan(request.user, child, responsible):
+        raise Http404
+    refused = ineligible(child, today)
+    schools = scope.plan_schools(request.user, child, responsible)
+    teachers = (access.visible_people(request.user).filter(school__in=schools.values("pk")).select_related("school")
+                .order_by("school__code", "name"))
+    instance = HomeTeachingPlan(child=child)
+    if request.method == "POST":
+        if refused:
+            return render(request, "hometeaching/new_plan.html", {"child": child, "refused": refused}, status=400)
+        form = NewPlanForm(request.POST, instance=instance, teachers=teachers, schools=schools)
+        if form.is_valid():
+            with transaction.atomic():
+                plan = form.save()
+                audit.record(request, AuditAction.CHANGE, child, summary=f"送教计划：{child.name} 新建（{plan.school.name}）",
+                             after={"plan": plan.pk, "school": plan.school.code, "start": plan.start_date.isoformat(),
+                                    "teachers": sorted(plan.teachers.values_list("pk", flat=True))})
+            return redirect("hometeaching-plan", pk=plan.pk)
+        status = 400
+    elif request.method == "GET":
+        form = NewPlanForm(instance=instance, teachers=teachers, schools=schools, initial={
+            "school": responsible if schools.filter(pk=responsible or 0).exists() else None, "start_date": today,
+            "visits_per_week": settings.GRIDMAP_HOME_VISITS_PER_WEEK, "hours_per_visit": settings.GRIDMAP_HOME_HOURS_PER_VISIT,
+            "guardian_name": child.household.head_name if child.household else ""})
+        status = 200
+    else:
+        return HttpResponse(status=405)
+    audit.record(request, AuditAction.VIEW, child, summary=f"送教计划：{child.name} 新建页")
+    return render(request, "hometeaching/new_plan.html", {
+        "child": child, "form": form, "refused": refused,
+        "responsible": School.objects.filter(pk=responsible).first() if responsible else None}, status=status)
 
 
 @login_required
@@ -205,7 +261,7 @@ def _week_plan(request: HttpRequest, code: str) -> tuple[School, routes.WeekPlan
         week = _week(request)
     except ValueError as error:
         return HttpResponseBadRequest(str(error))
-    return school, routes.plan_week(school, week)
+    return school, cache.week_plan(school, week)
 
 
 def _trip_number(request: HttpRequest, plan: routes.WeekPlan) -> int | None:
@@ -227,27 +283,47 @@ def routes_page(request: HttpRequest, code: str) -> HttpResponse:
     audit.record(request, AuditAction.LIST, school,
                  summary=f"送教路线：{school.name} {routes.week_text(plan.week)} {len(plan.trips)} 趟")
     mon = weekly.monday(plan.week)
+    township = Area.objects.get(pk=school.township_id)
+    fmap = grid_map(township, request.user, grid.cells(request.user, township),
+                    layers=routes_page_layers(school.code, school.name, plan.week))
     return render(request, "hometeaching/routes.html", {
-        "school": school, "plan": plan, "week": routes.week_text(plan.week),
+        "school": school, "plan": plan, "week": routes.week_text(plan.week), "map": render_map(fmap.map),
         "prev": routes.week_text(weekly.week_of(mon - timedelta(days=7))),
         "next": routes.week_text(weekly.week_of(mon + timedelta(days=7))),
         "trips": [(t, [(s, routes.clock_text(a)) for s, a in zip(t.stops, t.starts, strict=True)],
-                   round(t.travel_s / 60, 1)) for t in plan.trips],
+                   round(t.travel_s / 60, 1), layer.colour(t.number)) for t in plan.trips],
         "unfit": [(s, routes.reason_text(r)) for s, r in plan.unfit],
-        "township": Area.objects.filter(pk=school.township_id).first(),
+        "township": township,
     })
+
+
+def _scope_key(user: Any) -> str:
+    s = access.scope_of(user)
+    return f"{user.pk}|{s.role}|{s.everywhere}|{s.area_codes}|{s.school_ids}|{s.individual_children}"
 
 
 @login_required
 @require_GET
 def routes_layer(request: HttpRequest, code: str) -> HttpResponse:
-    got = _week_plan(request, code)
-    if isinstance(got, HttpResponse):
-        return got
-    school, plan = got
-    audit.record(request, AuditAction.LIST, school, summary=f"送教路线图层：{school.name} {routes.week_text(plan.week)}")
-    response = JsonResponse(layer.features(plan), json_dumps_params={"ensure_ascii": False})
-    response["Cache-Control"] = "private, no-cache"
+    """The route layer's GeoJSON, with an ETag from the week plan's fingerprint (304 when unchanged:
+    nothing planned, nothing read)."""
+    school = _school(request, code)
+    try:
+        week = _week(request)
+    except ValueError as error:
+        return HttpResponseBadRequest(str(error))
+    fp = cache.fingerprint(school, week)
+    etag = '"' + hashlib.sha1(f"{fp}|{routes.week_text(week)}|{_scope_key(request.user)}|{get_language()}"
+                              .encode()).hexdigest()[:20] + '"'
+    if etag in [t.strip().removeprefix("W/") for t in request.headers.get("If-None-Match", "").split(",")]:
+        response: HttpResponse = HttpResponseNotModified()
+    else:
+        plan = cache.week_plan(school, week)
+        audit.record(request, AuditAction.LIST, school, summary=f"送教路线图层：{school.name} {routes.week_text(plan.week)}")
+        response = JsonResponse(layer.features(plan), json_dumps_params={"ensure_ascii": False, "separators": (",", ":")})
+    response["ETag"] = etag
+    patch_cache_control(response, private=True, no_cache=True)
+    patch_vary_headers(response, ["Cookie", "Accept-Language"])
     return response
 
 

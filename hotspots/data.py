@@ -174,11 +174,24 @@ def from_month_ends(scope: access.Scope, filters: Filters) -> bool:
     return not filters.key_group and not scope.school_ids
 
 
-def shown(counts: Counts, scope: access.Scope) -> dict[str, int | str]:
-    """The counts as this login may read them. The layer's one call of the small-count rule: when
-    complementary suppression lands in gridmap.access, it changes here only."""
+def shown(counts: Counts, scope: access.Scope, code: str = "", published: Any = None,
+          filtered: bool = False) -> dict[str, int | str]:
+    """The counts as this login may read them. Aggregate-only logins read the month's published
+    figures (access.published_figures: school-age and off school of the cell or village, small counts
+    and what would give them away hidden, the same as on the grid, the reports and the API); the
+    status breakdown, and every count of a filtered subset of children (a key group, grade or sex,
+    which differenced against the whole would give small counts back), are not shown to them ("—")."""
     values = {**asdict(counts), "off_school": counts.off_school}
-    return {name: access.suppress(n, scope) for name, n in values.items()}
+    if scope.individual_children:
+        return dict(values)
+    out: dict[str, int | str] = dict.fromkeys(values, "—")
+    if filtered:
+        return out
+    cell = published.cell(code) if published is not None else None
+    if cell is None:  # an area the month's decision does not cover: primary suppression alone
+        cell = (access.suppress(values["school_age"], scope), access.suppress(values["off_school"], scope))
+    out["school_age"], out["off_school"] = cell
+    return out
 
 
 # --- the cells and their neighbours ---------------------------------------------------------------
@@ -236,6 +249,7 @@ class Inputs:
     queryset: QuerySet[Area]
     permutations: int = stats.PERMUTATIONS
     seed: int = stats.SEED
+    published: Any = None  # gridmap.published.PublishedFigures for aggregate-only logins
 
     @cached_property
     def etag(self) -> str:
@@ -262,7 +276,7 @@ def prepare(user: Any, root: Area, month: str, filters: Filters, permutations: i
         last = reports.month_bounds(month)[1]
         by_code = month_counts(filters.apply(access.countable_children(user).filter(group__in=cells), last), month)
     return Inputs(root, month, filters, scope, infos, [by_code.get(c.code, Counts()) for c in infos],
-                  geometry_version(cells), cells, permutations, seed)
+                  geometry_version(cells), cells, permutations, seed, access.published_figures(user, month))
 
 
 @dataclass
@@ -329,7 +343,7 @@ def analyse(inputs: Inputs) -> Analysis:
     smoothed = 100 * stats.smoothed_rates(events, population, townships)
     clusters = clusters_of(inputs, smoothed, testable=population > 0)
     individual = inputs.scope.individual_children
-    cells = [_unit(info.code, info.name, info.village_name, n, s, inputs.scope)
+    cells = [_unit(info.code, info.name, info.village_name, n, s, inputs)
              for info, n, s in zip(inputs.cells, counts, smoothed, strict=True)]
     for i, cell in enumerate(cells):
         if clusters.island[i]:
@@ -347,8 +361,8 @@ def analyse(inputs: Inputs) -> Analysis:
     return analysis
 
 
-def _unit(code: str, name: str, village: str, counts: Counts, smoothed: float, scope: access.Scope) -> UnitResult:
-    visible = shown(counts, scope)
+def _unit(code: str, name: str, village: str, counts: Counts, smoothed: float, inputs: Inputs) -> UnitResult:
+    visible = shown(counts, inputs.scope, code, inputs.published, inputs.filters != Filters())
     hidden = isinstance(visible["school_age"], str) or isinstance(visible["off_school"], str)
     has_children = counts.school_age > 0
     return UnitResult(code, name, village, counts, visible,
@@ -366,7 +380,7 @@ def _villages(inputs: Inputs) -> list[UnitResult]:
     events = np.array([totals[c].off_school for c in codes], dtype=float)
     population = np.array([totals[c].school_age for c in codes], dtype=float)
     smoothed = 100 * stats.smoothed_rates(events, population, np.array([c[:9] for c in codes]))
-    return [_unit(code, names[code], names[code], totals[code], s, inputs.scope)
+    return [_unit(code, names[code], names[code], totals[code], s, inputs)
             for code, s in zip(codes, smoothed, strict=True)]
 
 
@@ -375,7 +389,9 @@ def _classify(units: list[UnitResult]) -> list[float]:
     with_events = [u for u in units if u.smoothed is not None and u.shown["off_school"] != 0]
     bins = stats.rate_bins(np.array([u.smoothed for u in with_events], dtype=float))
     for u in units:
-        if u.counts.school_age == 0:
+        if isinstance(u.shown["school_age"], str):  # hidden: even a true 0 ("<5" is 0-4 here)
+            u.rate_class = "hidden"
+        elif u.counts.school_age == 0:
             u.rate_class = "none"
         elif u.smoothed is None:
             u.rate_class = "hidden"

@@ -60,13 +60,16 @@ def aggregates(user: Any, root: Area, cells: list[Cell], level: str) -> list[Agg
     for code, (n_children, n_off) in _cell_counts(user, root, cells).items():
         children[code[:n]] += n_children
         off_school[code[:n]] += n_off
+    published = access.published_figures(user)  # aggregate-only logins: the month's protected figures
     out = []
     for pk, code, name in Area.objects.filter(code__in=by_area).values_list("pk", "code", "name"):
         mine = by_area[code]
         schools = Counter(c.school for c in mine)
         only = next(iter(schools)) if len(schools) == 1 else None
-        out.append(Aggregate(pk, code, name, access.suppress(children[code], scope),
-                             access.suppress(off_school[code], scope), len(mine),
+        shown = published.cell(code) if published is not None else None
+        if shown is None:
+            shown = (access.suppress(children[code], scope), access.suppress(off_school[code], scope))
+        out.append(Aggregate(pk, code, name, shown[0], shown[1], len(mine),
                              sum(1 for c in mine if not c.gaps), only))
     return out
 

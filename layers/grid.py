@@ -120,8 +120,9 @@ def children_indicator(cells: Sequence[Counted]) -> Indicator:
             bounds.append((low, cut))
             low = cut + 1
     classes = [("0", "#f7f7f7")]
-    if any(isinstance(c.children, str) for c in cells):
-        classes.append(("<5", "#eff3ff"))
+    hidden = sorted({c.children for c in cells if isinstance(c.children, str)})
+    if hidden:  # "<5", and "*" (hidden so that a small count cannot be recomputed)
+        classes.append((" / ".join(hidden), "#eff3ff"))
     first_range = len(classes)
     classes += [(f"{a}–{b}" if a != b else f"{a}", BLUES[i + 5 - len(bounds)]) for i, (a, b) in enumerate(bounds)]
 

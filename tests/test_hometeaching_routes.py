@@ -9,12 +9,15 @@ import subprocess
 from datetime import date, time
 from itertools import permutations
 
+import numpy as np
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.db.models import Count
 
 from gridmap.models import AuditEvent, Child, HomeTeachingPlan, HomeVisit, Person, School, UserRole
 from hometeaching import routes
+from routing import engine
 from tests.test_access import login
 
 WEEK = (2026, 47)  # Mon 16 - Sun 22 November 2026
@@ -168,3 +171,45 @@ def test_record_a_visit_and_print(week, tmp_path):
     sheet = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout
     assert "送教上门路线单" in sheet and routes.initials(kids[0].name) in sheet
     assert all(k.name not in sheet for k in kids)
+
+
+def test_the_half_day_is_chosen_with_the_order(week):
+    """Two children of one school living at the same spot, one available on Tuesdays only, the other
+    with two visits a week on any day: the best week (by hand) puts the first visit of the second on
+    Tuesday with the first child — one trip serves both — and the second visit alone on another day
+    (a plan's visits go on different days). Between two doors at one spot the engine counts the walk
+    to the road and back, so by hand the week costs school → home → home → school plus a round trip,
+    on a matrix computed here (any other assignment adds a third trip from the school)."""
+    school, kids, _m, _f = next(iter(week.values()))
+    plans = HomeTeachingPlan.objects.filter(child__in=kids)
+    plans.exclude(child__in=kids[:2]).update(end_date=date(2026, 11, 1))  # only two plans in force
+    kids[1].home = kids[0].home
+    kids[1].save()
+    plans.filter(child=kids[0]).update(preferred_days="2")
+    plans.filter(child=kids[1]).update(visits_per_week=2)
+    p = routes.plan_week(school, WEEK, time_limit_s=2)
+    assert p.unfit == []
+    home = [kids[0].home.x, kids[0].home.y]
+    d = engine.od_matrix(np.array([[school.location.x, school.location.y], home, home]),
+                         settings.GRIDMAP_HOME_TRAVEL_MODE)
+    assert p.travel_s == pytest.approx(d[0, 1] + d[1, 2] + d[2, 0] + d[0, 2] + d[2, 0], abs=0.5)
+    assert d[0, 1] + d[1, 2] + d[2, 0] < d[0, 1] + d[1, 0] + d[0, 2] + d[2, 0]  # together beats apart
+    together = [t for t in p.trips if len(t.stops) == 2]
+    assert len(together) == 1 and together[0].day == date(2026, 11, 17)
+    assert {s.child_id for s in together[0].stops} == {kids[0].pk, kids[1].pk}
+    days_of_second = [t.day for t in p.trips for s in t.stops if s.child_id == kids[1].pk]
+    assert len(days_of_second) == 2 and len(set(days_of_second)) == 2
+
+
+def test_a_teacher_in_two_pairs_is_out_once_a_half_day(week):
+    """A male teacher in two pairs, each pair with one child who can be seen only on Monday morning:
+    one pair takes Monday morning, the other finds no half-day left and says so."""
+    school, kids, male, female = next(iter(week.values()))
+    other = Person.objects.create(name="另一位女老师", sex="F", school=school)
+    plans = HomeTeachingPlan.objects.filter(child__in=kids)
+    plans.exclude(child__in=kids[:2]).update(end_date=date(2026, 11, 1))
+    plans.filter(child__in=kids[:2]).update(preferred_days="1", available_from=time(8, 0), available_until=time(12, 0))
+    plans.get(child=kids[1]).teachers.set([male, other])
+    p = routes.plan_week(school, WEEK, time_limit_s=2)
+    assert [(t.day, t.half, len(t.stops)) for t in p.trips] == [(date(2026, 11, 16), 0, 1)]
+    assert [(s.child_id, r) for s, r in p.unfit] in ([(kids[0].pk, routes.NO_ROOM)], [(kids[1].pk, routes.NO_ROOM)])

@@ -58,8 +58,23 @@ def test_county_november_equals_independent_sql():
     (new_suspected,), = rows("""SELECT count(*) FROM gridmap_childstatuschange WHERE to_status = 'suspected'
                                 AND date BETWEEN '2026-11-01' AND '2026-11-30'""")
     assert figures.new_suspected == new_suspected
-    (made,), = rows("SELECT count(*) FROM gridmap_homevisit WHERE date BETWEEN '2026-11-01' AND '2026-11-30'")
-    assert figures.visits_made == made and not figures.zero_report
+    # 送教应到/实到 by the weekly rule (gridmap.visits), counted here in SQL: the weeks whose Thursday is in
+    # November, each owing a plan's visits_per_week when the plan is in force on one of its school days
+    # (Monday-Friday: the demo has no calendar exceptions), its visits counted up to what it owes
+    assert not rows("SELECT 1 FROM gridmap_calendarday WHERE date BETWEEN '2026-10-26' AND '2026-12-06'")
+    (made, due), = rows("""
+        WITH weeks AS (SELECT d::date AS mon FROM generate_series(date '2026-10-26', date '2026-11-30', interval '7 days') d
+                       WHERE d::date + 3 BETWEEN '2026-11-01' AND '2026-11-30'),
+             owed AS (SELECT p.id, p.visits_per_week AS per, w.mon FROM gridmap_hometeachingplan p
+                      JOIN gridmap_child c ON c.id = p.child_id JOIN gridmap_area g ON g.id = c.group_id
+                      JOIN weeks w ON p.start_date <= w.mon + 4 AND (p.end_date IS NULL OR p.end_date >= w.mon)
+                      WHERE g.code LIKE '330783%%'),
+             made AS (SELECT plan_id, date_trunc('week', date)::date AS mon, count(*) AS n FROM gridmap_homevisit
+                      GROUP BY 1, 2)
+        SELECT coalesce(sum(least(coalesce(m.n, 0), o.per)), 0), coalesce(sum(o.per), 0)
+        FROM owed o LEFT JOIN made m ON m.plan_id = o.id AND m.mon = o.mon""")
+    assert (figures.visits_made, figures.visits_due) == (made, due) and due > 0 and not figures.zero_report
+    assert figures.visit_compliance == round(100 * made / due, 2)
     townships = reports.report_units(county, "2026-11")
     assert len(townships) == 19 and sum(t.school_age for t in townships[:-1]) == figures.school_age
 

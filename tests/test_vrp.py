@@ -3,7 +3,7 @@ instances against brute force, the published Solomon C101.25 optimum, and refusa
 
 from __future__ import annotations
 
-from itertools import permutations
+from itertools import permutations, product
 from pathlib import Path
 
 import numpy as np
@@ -131,3 +131,129 @@ def test_unserved_stops_and_their_reasons():
 def test_bad_arrays_are_refused(args):
     with pytest.raises(VRPError):
         solve_vrptw(*args, capacity=1, vehicles=1, time_limit_s=0.1)
+
+
+# --- each vehicle its own window, each stop one or more windows (half-days of a week) -------------
+
+MIN, DAY, H = 60.0, 86400.0, 3600.0
+
+
+def test_half_days_as_vehicles_known_assignment():
+    """A school and four homes on one road, minutes from the school: A +10, B +11 (east), C -10,
+    D -11 (west); each visit lasts an hour. Three half-days are the vehicles: Monday morning
+    (08:00-12:00), Monday afternoon (14:00-17:30), Tuesday morning. B can be seen only on Monday
+    afternoon, D only on Tuesday morning; A on Monday afternoon or Tuesday morning, C on Monday
+    morning or Tuesday morning. By hand: the east pair together on Monday afternoon (10 + 1 + 11 = 22
+    min) and the west pair on Tuesday morning (22 min): 44 min. Every other assignment costs more —
+    A with C and D on Tuesday is 10 + 20 + 1 + 11 = 42 min plus B alone 22 = 64; C alone on Monday
+    morning 20 + D alone 22 + A, B 22 = 64 — and Monday morning stays unused."""
+    x = np.array([0, 10, 11, -10, -11])
+    d = np.abs(x[:, None] - x[None, :]) * MIN
+    service = [0, H, H, H, H]
+    mon_am, mon_pm, tue_am = (8 * H, 12 * H), (14 * H, 17.5 * H), (DAY + 8 * H, DAY + 12 * H)
+    vehicles = np.array([mon_am, mon_pm, tue_am])
+
+    def within(*halves):  # start of service so that the visit ends within the half-day
+        return [(a, b - H) for a, b in halves]
+
+    stop_windows = [None, within(mon_pm, tue_am), within(mon_pm), within(mon_am, tue_am), within(tue_am)]
+    envelope = np.array([[0, 7 * DAY]] * 5)  # `windows` rows are replaced by stop_windows
+    sol = solve_vrptw(d, service, envelope, [0, 1, 1, 1, 1], 4, 3, time_limit_s=3,
+                      vehicle_windows=vehicles, stop_windows=stop_windows)
+    assert sol.unserved == []
+    trips = {v: sorted(r) for r, v in zip(sol.routes, sol.vehicles, strict=True)}
+    assert trips == {1: [1, 2], 2: [3, 4]}
+    assert sol.cost == pytest.approx(44 * MIN)
+    for starts, v in zip(sol.starts, sol.vehicles, strict=True):
+        assert all(vehicles[v][0] <= t <= vehicles[v][1] - H for t in starts)
+    # Tuesday taken away (say, a teacher of the pair is busy): B and D cannot both be served, and A
+    # and C share what is left — D has no window on a vehicle at all
+    sol2 = solve_vrptw(d, service, envelope, [0, 1, 1, 1, 1], 4, 2, time_limit_s=2,
+                       vehicle_windows=vehicles[:2], stop_windows=stop_windows)
+    assert sol2.reasons == {4: WINDOW}
+    assert {v: sorted(r) for r, v in zip(sol2.routes, sol2.vehicles, strict=True)} == {0: [3], 1: [1, 2]}
+
+
+def _best_by_brute_force(d, service, vehicles, stop_windows, stops):
+    """Least total travel serving every stop, trying every assignment of stops to vehicles and every
+    order within each (a window is any of the stop's; the earliest start is taken greedily)."""
+    def trip(v, order):
+        t, prev = vehicles[v][0], 0
+        for s in order:
+            arrive = t + d[prev, s]
+            starts = [max(arrive, a) for a, b in stop_windows[s] if arrive <= b + 1e-9]
+            if not starts:
+                return np.inf
+            t, prev = min(starts) + service[s], s
+        if t + d[prev, 0] > vehicles[v][1] + 1e-9:
+            return np.inf
+        legs = (0, *order, 0)
+        return sum(d[a, b] for a, b in zip(legs[:-1], legs[1:], strict=True))
+
+    best_subset = {}
+    for v in range(len(vehicles)):
+        for mask in range(1 << len(stops)):
+            subset = [s for i, s in enumerate(stops) if mask >> i & 1]
+            best_subset[v, mask] = min((trip(v, o) for o in permutations(subset)), default=0.0)
+    best = np.inf
+    for assignment in product(range(len(vehicles)), repeat=len(stops)):
+        masks = [sum(1 << i for i, a in enumerate(assignment) if a == v) for v in range(len(vehicles))]
+        best = min(best, sum(best_subset[v, m] for v, m in enumerate(masks)))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_half_days_equal_brute_force(seed):
+    """Random instances: 4-6 stops, three half-days, each stop available in one to three windows:
+    the solver's total equals the best over every assignment to half-days and every order."""
+    rng = np.random.default_rng(100 + seed)
+    n = int(rng.integers(4, 7))
+    xy = rng.uniform(0, 20_000, size=(n + 1, 2))
+    d = np.round(np.hypot(*(xy[:, None] - xy[None]).transpose(2, 0, 1)) * rng.uniform(1.0, 1.3, (n + 1, n + 1)) / 12, 1)
+    np.fill_diagonal(d, 0)
+    vehicles = [(8 * H, 12 * H), (14 * H, 17.5 * H), (DAY + 8 * H, DAY + 12 * H)]
+    service = np.r_[0, rng.integers(30, 80, n) * MIN]
+    stop_windows = [None]
+    for i in range(1, n + 1):
+        halves = rng.choice(3, size=int(rng.integers(1, 4)), replace=False)
+        wins = []
+        for h in sorted(halves):
+            a, b = vehicles[h]
+            lo = a + rng.uniform(0, 1.5) * H
+            wins.append((lo, max(lo, b - service[i] - rng.uniform(0, 1) * H)))
+        stop_windows.append(wins)
+    sol = solve_vrptw(d, service, np.array([[0, 2 * DAY]] * (n + 1)), np.r_[0, np.ones(n, int)], n, 3,
+                      time_limit_s=3, seed=seed, vehicle_windows=vehicles, stop_windows=stop_windows)
+    best = _best_by_brute_force(d, service, vehicles, stop_windows, list(range(1, n + 1)))
+    if not np.isfinite(best):
+        assert sol.unserved
+        return
+    assert sol.unserved == [] and len(set(sol.vehicles)) == len(sol.vehicles)
+    assert sol.cost == pytest.approx(best, abs=0.05 * (n + 3))
+
+
+def test_default_fleet_is_unchanged_by_the_new_arguments():
+    """Every vehicle given the depot's window and every stop its one window: the same answer as without."""
+    rng = np.random.default_rng(7)
+    n = 6
+    xy = rng.uniform(0, 3000, size=(n + 1, 2))
+    d = np.round(np.hypot(*(xy[:, None] - xy[None]).transpose(2, 0, 1)) / 8, 1)
+    windows = np.vstack([[0, 5000], np.column_stack([np.zeros(n), np.full(n, 4000)])])
+    service = np.r_[0, np.full(n, 600.0)]
+    plain = solve_vrptw(d, service, windows, np.r_[0, np.ones(n, int)], 3, 2, time_limit_s=2)
+    explicit = solve_vrptw(d, service, windows, np.r_[0, np.ones(n, int)], 3, 2, time_limit_s=2,
+                           vehicle_windows=[windows[0]] * 2, stop_windows=[None, *[[tuple(w)] for w in windows[1:]]])
+    assert plain.cost == pytest.approx(explicit.cost, abs=0.05 * n) and not plain.unserved and not explicit.unserved
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"vehicle_windows": [[0, 10]]},  # two vehicles, one window
+    {"vehicle_windows": [[0, 10], [20, 10]]},  # closes before it opens
+    {"vehicle_windows": [[0, 10], [5000, 6000]]},  # outside the depot's window
+    {"stop_windows": [None, []]},  # no window at all
+    {"stop_windows": [None]},  # wrong length
+    {"stop_windows": [None, [(5, 1)]]},
+])
+def test_bad_vehicle_and_stop_windows_are_refused(kwargs):
+    with pytest.raises(VRPError):
+        solve_vrptw(np.zeros((2, 2)), [0, 1], [[0, 1000], [0, 1000]], [0, 1], 1, 2, time_limit_s=0.1, **kwargs)

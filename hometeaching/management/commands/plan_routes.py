@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from gridmap.models import School
-from hometeaching import printing, routes
+from hometeaching import cache, printing, routes
 
 
 class Command(BaseCommand):
@@ -18,7 +18,9 @@ class Command(BaseCommand):
         parser.add_argument("--school", required=True, help="10-digit school code")
         parser.add_argument("--week", required=True, help="ISO week, e.g. 2026-W48")
         parser.add_argument("--out", help="write the route sheets to this PDF")
-        parser.add_argument("--time-limit", type=float, default=None, help="most seconds the solver spends per trip")
+        parser.add_argument("--time-limit", type=float, default=None,
+                            help="most seconds the solver spends on a pair's week (default GRIDMAP_HOME_SOLVER_SECONDS; "
+                            "given: planned afresh, not from the cache)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
@@ -28,7 +30,10 @@ class Command(BaseCommand):
         school = School.objects.filter(code=str(opts["school"]).strip()).first()
         if school is None:
             raise CommandError(f"没有学校代码为 {opts['school']!r} 的学校")
-        plan = routes.plan_week(school, week, time_limit_s=opts["time_limit"])
+        if opts["time_limit"] is None:
+            plan = cache.week_plan(school, week)
+        else:
+            plan = routes.plan_week(school, week, time_limit_s=opts["time_limit"])
         self.stdout.write(f"{school.name}（{school.code}） {routes.week_text(week)}：{len(plan.trips)} 趟，"
                           f"路上合计 {plan.travel_s / 60:.1f} 分钟；矩阵 {plan.matrix_s:.2f} s，求解 {plan.solver_s:.2f} s")
         for t in plan.trips:
