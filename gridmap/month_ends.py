@@ -1,4 +1,5 @@
-"""Month-end counts per village: the table the county dashboard, the county report and the trend read.
+"""Month-end counts per village (the county dashboard, the county report and the trend read them) and
+per village group (the hotspot layer reads them).
 
 A month's figures need every child's status at the month's end, which means walking the status
 history of the whole county (90,000 children here; ten million in a province). So the counts are
@@ -18,6 +19,9 @@ Kept up to date incrementally, per month and per area:
   (`MonthEndBuild` records which months of which county are built, as of which day and under which
   settings), and brings the month in progress up to today;
 - `python manage.py rebuild_month_ends [--area CODE] [--from YYYY-MM] [--to YYYY-MM]` rebuilds by hand.
+
+The village groups' counts (`MonthEndGroupCount`: on the ledger by due grade, sex and status) are
+written by the same statement as the villages' and kept up to date with them, village by village.
 
 The month in progress is counted as of today, a past month as of its last day (`reports.as_of`):
 one as-of date for every figure of a page.
@@ -43,7 +47,17 @@ from django.db.models.functions import Left
 from django.utils import timezone
 
 from gridmap import aid, transfers
-from gridmap.models import KEY_GROUPS, Area, AreaLevel, Measure, MonthEndBuild, MonthEndCount, MonthEndDirty
+from gridmap.models import (
+    KEY_GROUPS,
+    Area,
+    AreaLevel,
+    Measure,
+    MonthEndBuild,
+    MonthEndCount,
+    MonthEndDirty,
+    MonthEndGroupCount,
+)
+from gridmap.models.aggregates import GRADES, SEXES, slot
 from gridmap.models.areas import CODE_LENGTH
 
 COUNTY_LENGTH = CODE_LENGTH[AreaLevel.COUNTY]
@@ -52,6 +66,9 @@ COUNTY_LENGTH = CODE_LENGTH[AreaLevel.COUNTY]
 _SCHOOL_YEAR = "(extract(year FROM m.as_of)::int - CASE WHEN extract(month FROM m.as_of) >= 9 THEN 0 ELSE 1 END)"
 _DUE_GRADE = (f"({_SCHOOL_YEAR} - (extract(year FROM k.birth_date)::int + 6"
               " + CASE WHEN to_char(k.birth_date, 'MMDD') <= '0831' THEN 0 ELSE 1 END) + 1)")
+
+# The 18 counts of a village group's row, in MonthEndGroupCount.slot order (a fixed list, no input).
+_SLOTS = ", ".join(f"count(*) FILTER (WHERE grade = {g} AND sex = '{x}')" for g in range(1, GRADES + 1) for x in SEXES)
 
 # Every measure for a set of (month, as-of day) pairs and a set of villages, in one statement: the
 # status spans of each child (a status holds from its change until the next one), joined to the
@@ -65,7 +82,8 @@ WITH m AS (
     FROM unnest(%(months)s::date[], %(as_of)s::date[], %(term_years)s::int[], %(terms)s::text[])
          AS t(month, as_of, term_year, term)
 ), kids AS (
-    SELECT c.id, c.birth_date, c.kg_disabled, g.parent_id AS village_id, {eligible} AS eligible
+    SELECT c.id, c.birth_date, c.kg_disabled, c.sex, c.group_id, g.parent_id AS village_id,
+           {eligible} AS eligible
     FROM gridmap_child c JOIN gridmap_area g ON g.id = c.group_id
     WHERE g.parent_id = ANY(%(villages)s)
 ), spans AS (
@@ -73,7 +91,7 @@ WITH m AS (
            lead(h.date) OVER (PARTITION BY h.child_id ORDER BY h.date, h.recorded_at, h.id) AS until
     FROM gridmap_childstatuschange h JOIN kids k ON k.id = h.child_id
 ), ledger AS (
-    SELECT m.month, m.as_of, m.term_year, m.term, k.id AS child_id, k.eligible, k.village_id,
+    SELECT m.month, m.as_of, m.term_year, m.term, k.id AS child_id, k.eligible, k.village_id, k.group_id, k.sex,
            {grade} AS grade, s.to_status AS status, k.kg_disabled AS disabled
     FROM m JOIN spans s ON s.since <= m.as_of AND (s.until IS NULL OR s.until > m.as_of)
     JOIN kids k ON k.id = s.child_id
@@ -92,6 +110,11 @@ WITH m AS (
            t.date < m.as_of - %(late_days)s::int AS late
     FROM m JOIN gridmap_transfer t ON t.date <= m.as_of AND (t.completed_on IS NULL OR t.completed_on > m.as_of)
     JOIN kids k ON k.id = t.child_id
+), groups AS (
+    INSERT INTO gridmap_monthendgroupcount (month, group_id, status, children)
+    SELECT month, group_id, status, ARRAY[{slots}] FROM ledger
+    WHERE grade BETWEEN 1 AND 9 GROUP BY 1, 2, 3
+    RETURNING 1
 )
 INSERT INTO gridmap_monthendcount (month, village_id, measure, grade, status, disabled, children)
 SELECT month, village_id, 'ledger', grade, status, disabled, count(*) FROM ledger
@@ -115,7 +138,7 @@ def build_sql() -> str:
     fields = aid.eligible_fields()
     assert all(f in KEY_GROUPS for f in fields)
     eligible = "(" + " OR ".join(f"c.{f}" for f in fields) + ")"
-    return BUILD_SQL.format(eligible=eligible, grade=_DUE_GRADE)
+    return BUILD_SQL.format(eligible=eligible, grade=_DUE_GRADE, slots=_SLOTS)
 
 
 def definitions() -> str:
@@ -141,6 +164,7 @@ def _rebuild(villages: list[int], months: list[date], today: date) -> None:
     if not villages or not months:
         return
     MonthEndCount.objects.filter(month__in=months, village__in=villages).delete()
+    MonthEndGroupCount.objects.filter(month__in=months, group__parent__in=villages).delete()
     days = [as_of(m, today) for m in months]
     terms = [aid.term_of(d) for d in days]
     with connection.cursor() as cursor:
@@ -253,4 +277,20 @@ def counts(area: Area, months: list[date], unit_length: int, today: date | None 
                 tally.entered[status] += n
             else:
                 tally.safety[measure] += n
+    return out
+
+
+def group_counts(area: Area, month: date, grades: Iterable[int] = (), sex: str = "",
+                 today: date | None = None) -> dict[str, Counter[str]]:
+    """Per village group under `area` (code): its children on the school-age ledger at the month's end
+    (its as-of day) by status — only those due in `grades`, of `sex`, when given."""
+    first = month.replace(day=1)
+    ensure(area.code, [first], today)
+    wanted = [slot(g, x) for g in (list(grades) or range(1, GRADES + 1)) for x in ([sex] if sex else SEXES)]
+    out: dict[str, Counter[str]] = {}
+    for code, status, children in (MonthEndGroupCount.objects.filter(month=first, group__code__startswith=area.code)
+                                   .values_list("group__code", "status", "children")):
+        n = sum(children[i] for i in wanted)
+        if n:
+            out.setdefault(code, Counter())[status] += n
     return out

@@ -1,5 +1,5 @@
 from gridmap.models.access import AuditAction, AuditEvent, Profile, UserRole
-from gridmap.models.aggregates import Measure, MonthEndBuild, MonthEndCount, MonthEndDirty
+from gridmap.models.aggregates import Measure, MonthEndBuild, MonthEndCount, MonthEndDirty, MonthEndGroupCount
 from gridmap.models.areas import LEVELS, PARENT_LEVEL, Area, AreaLevel, AreaQuerySet
 from gridmap.models.atlas import AtlasJob, AtlasPer, JobStatus, Paper
 from gridmap.models.cases import (
@@ -39,7 +39,7 @@ from gridmap.models.schools import (
 )
 
 __all__ = [
-    "Measure", "MonthEndBuild", "MonthEndCount", "MonthEndDirty",
+    "Measure", "MonthEndBuild", "MonthEndCount", "MonthEndDirty", "MonthEndGroupCount",
     "AtlasJob", "AtlasPer", "JobStatus", "Paper",
     "Absence", "CalendarDay", "FollowUpPlan", "FollowUpReview", "ReportSubmission",
     "AuditAction", "AuditEvent", "Profile", "UserRole",

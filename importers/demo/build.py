@@ -208,7 +208,8 @@ class _Builder:
         village_weight = pd.Series(self.group_weight, index=[self.village_of_group[c] for c in groups]
                                    ).groupby(level=0).sum()
         rows: list[dict[str, Any]] = []
-        serial = iter(range(1, 10_000))
+        code_prefix = src.school_code_prefix or f"21{src.code[:4]}"
+        serial = iter(range(1, 10 ** (10 - len(code_prefix))))
         smallest_xiang = min((t for t in src.townships if t.name.endswith("乡")),
                              key=lambda t: sum(v.township_code == t.code for v in src.villages),
                              default=None)
@@ -226,7 +227,7 @@ class _Builder:
                 name, k = f"{base}（{to_chinese(k)}）", k + 1
             taken.add(name)
             # 10-digit school code: "21", the province and city digits, a serial.
-            rows.append(dict(code=f"21{src.code[:4]}{next(serial):04d}", name=name, kind=kind,
+            rows.append(dict(code=f"{code_prefix}{next(serial):0{10 - len(code_prefix)}d}", name=name, kind=kind,
                              first_grade=grades[0], last_grade=grades[1], boarding=boarding,
                              status=status, location_m=at, township_code=t.code, village_code=village,
                              address=f"{src.name}{t.name}{village and self._village_name(village)}"))
@@ -464,9 +465,9 @@ class _Builder:
 
     def _identities(self, ch: pd.DataFrame) -> None:
         key = settings.GRIDMAP_ID_HASH_KEY
-        # Synthetic counties (99xxxx) register everyone under their own code, so that two generated
-        # counties never share an ID number.
-        synthetic = self.src.code.startswith("99")
+        # Synthetic counties (99xxxx; a generated province's 98xxxx) register everyone under their own
+        # code, so that two generated counties never share an ID number.
+        synthetic = self.src.code.startswith(("98", "99"))
         origins = self.rng.choice(MIGRANT_ORIGINS, len(ch))
         if synthetic:
             origins[:] = self.src.code

@@ -82,13 +82,16 @@ def delete_county(code: str) -> None:
 
 
 @transaction.atomic
-def load_dataset(ds: CountyDataset, replace: bool = False) -> LoadResult:
+def load_dataset(ds: CountyDataset, replace: bool = False, roads: bool = True) -> LoadResult:
+    """`roads=False` leaves the county's roads and the routable network to the caller:
+    generate_province writes every county's roads and builds the network once, at the end."""
     if county_exists(ds.county_code):
         if not replace:
             return LoadResult(ds.county_code, False, {})
         delete_county(ds.county_code)
     area_ids = _load_areas(ds.areas)
-    _load_roads(ds)
+    if roads:
+        _load_roads(ds)
     school_ids = _load_schools(ds.schools, area_ids)
     CatchmentAssignment.objects.bulk_create(
         CatchmentAssignment(area_id=area_ids[r.group_code], school_id=school_ids[r.school_code],
