@@ -68,7 +68,9 @@ def complete(db: str, counties: int) -> bool:
                             "from gridmap.models import Area, RoadEdge; "
                             "print(Area.objects.filter(level='county').count(), RoadEdge.objects.exists())"],
                            cwd=ROOT, env=env, capture_output=True, text=True)
-    return probe.returncode == 0 and probe.stdout.split() == [str(counties), "True"]
+    # the last line: `shell` prints its automatic imports first (Django 5.2)
+    lines = probe.stdout.strip().splitlines()
+    return probe.returncode == 0 and bool(lines) and lines[-1].split() == [str(counties), "True"]
 
 
 class TreeSampler(threading.Thread):
@@ -164,7 +166,8 @@ def partitions(db: str) -> str:
                             "from django.db import connection; c = connection.cursor(); "
                             "c.execute(\"SELECT to_regclass('province_child')\"); print(c.fetchone()[0])"],
                            cwd=ROOT, env=env, capture_output=True, text=True)
-    args = ["--explain-only"] if probe.stdout.strip() == "province_child" and not REGENERATE else []
+    kept = probe.stdout.strip().endswith("province_child")  # after the automatic imports `shell` prints
+    args = ["--explain-only"] if kept and not REGENERATE else []
     print(f"\n{db}: partitioned copy by county code" + (" (kept from an earlier run)" if args else " (building)"),
           flush=True)
     done = subprocess.run([sys.executable, "manage.py", "partition_province", *args], cwd=ROOT, env=env,
