@@ -21,7 +21,10 @@ def csp(request: HttpRequest) -> dict[str, Any]:
 
 def work_menu(request: HttpRequest) -> dict[str, Any]:
     return {"work_menu": SimpleLazyObject(lambda: _menu(request.user)),
-            "may_import": SimpleLazyObject(lambda: access.may_import(request.user))}
+            "may_import": SimpleLazyObject(lambda: access.may_import(request.user)),
+            # links to pages of children (lists, transfers, the term-start check) only for who may open them
+            "sees_children": SimpleLazyObject(lambda: bool(getattr(request.user, "is_authenticated", False)
+                                                           and access.scope_of(request.user).individual_children))}
 
 
 def _menu(user: Any) -> list[tuple[str, str]]:

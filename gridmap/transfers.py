@@ -27,7 +27,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -157,6 +157,9 @@ def settle(county_code: str | None = None) -> tuple[int, int]:
     now shows. Returns (adopted, completed). Idempotent; cheap when nothing is new."""
     county = (county_code or settings.GRIDMAP_COUNTY_CODE)[:6]
     adopted = completed = 0
+    with connection.cursor() as cursor:  # one settler per county at a time: two page loads would adopt a
+        # 转出 entry twice (its transfer is one-to-one with it: the second would fail on the constraint)
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('gridmap_transfers:' || %s))", [county])
     orphans = list(ChildStatusChange.objects.filter(
         to_status=ChildStatus.TRANSFERRED_OUT, transfer__isnull=True, child__group__code__startswith=county)
         .select_related("child__school_class").order_by("pk"))

@@ -283,6 +283,10 @@ def _term(request: HttpRequest) -> tuple[int, str]:
 @require_GET
 def termcheck_page(request: HttpRequest, code: str) -> HttpResponse:
     area, school = target(request, code)
+    if not access.scope_of(request.user).individual_children:
+        # its per-school counts of absent children are small numbers of named schools' pupils: the
+        # aggregate-only logins read the check's progress (schools submitted) on the overview instead
+        raise Http404
     year, term = _term(request)
     today = timezone.localdate()
     current = aid.term_of(today) == (year, term)

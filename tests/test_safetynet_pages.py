@@ -118,3 +118,28 @@ def test_the_child_page_offers_the_transfer_form():
     child = Child.objects.filter(group__code__startswith=A, status="enrolled").first()
     page = login(UserRole.TOWNSHIP_OFFICIAL, areas=[A]).get(f"/children/{child.pk}/").content.decode()
     assert f"/safetynet/transfers/child/{child.pk}/new/" in page
+
+
+def test_aggregate_only_logins_get_no_term_check_counts_and_no_link_that_404s():
+    """The term-start check lists absent pupils per school in 1s and 2s: planners and inspectors get a 404
+    there (as on the transfer and early-warning lists), and no page of theirs links to what they cannot
+    open — the tabs, the overview, the dashboard and the report link only to pages that answer them."""
+    import re
+
+    school = School.objects.filter(township__code=A).first()
+    for role in (UserRole.COUNTY_PLANNER, UserRole.INSPECTOR):
+        client = login(role)
+        for url in ("/safetynet/termcheck/330783/", f"/safetynet/termcheck/{A}/",
+                    f"/safetynet/termcheck/{school.code}/"):
+            assert client.get(url).status_code == 404, (role, url)
+        for page in ("/safetynet/330783/", f"/safetynet/{A}/", "/safetynet/aid/330783/", "/dashboard/",
+                     "/reports/330783/", f"/reports/{A}/"):
+            response = client.get(page)
+            assert response.status_code == 200, (role, page)
+            links = set(re.findall(r'href="(/safetynet/[^"?#]*)', response.content.decode()))
+            assert links, (role, page)
+            for link in links:
+                assert client.get(link).status_code == 200, (role, page, link)
+    official = login(UserRole.TOWNSHIP_OFFICIAL, areas=[A])
+    assert official.get(f"/safetynet/termcheck/{A}/").status_code == 200
+    assert f'href="/safetynet/termcheck/{A}/"' in official.get(f"/safetynet/{A}/").content.decode()
