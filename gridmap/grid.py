@@ -134,7 +134,8 @@ def cells(user: Any, root: Area) -> list[Cell]:
     counts = {
         c["group_id"]: c for c in access.countable_children(user).filter(group__in=in_scope)
         .annotate(taught=has_child_teacher()).values("group_id").annotate(
-            children=Count("pk"), off_school=Count("pk", filter=Q(status__in=access.OFF_SCHOOL)),
+            children=Count("pk", filter=access.on_ledger()),
+            off_school=Count("pk", filter=access.on_ledger() & Q(status__in=access.OFF_SCHOOL)),
             untaught=Count("pk", filter=at_risk_q() & Q(taught=False)))
     }
     published = access.published_figures(user)  # None: exact counts for this login
