@@ -309,7 +309,8 @@ GRIDMAP_COVERAGE_NORMS = os.environ.get(
 # "count": every child goes to the nearest school, places beyond capacity are counted as overflow.
 # Each scenario may override it; the report states the rule it used.
 GRIDMAP_PLANNING_OVERFLOW = os.environ.get("GRIDMAP_PLANNING_OVERFLOW", "next")
-# GRIDMAP_PLANNING_SOLVER_SECONDS (default 60): time limit of the suggested-plan solver (HiGHS).
+# GRIDMAP_PLANNING_SOLVER_SECONDS (default 60): time limit of a suggested plan (HiGHS), for all its solves
+# together (keep it well under gunicorn's 120 s timeout: the page waits for it).
 GRIDMAP_PLANNING_SOLVER_SECONDS = float(os.environ.get("GRIDMAP_PLANNING_SOLVER_SECONDS", "60"))
 
 # --- Send-teaching-home (送教上门, hometeaching/, gridmap/visits.py) --------------------------------
