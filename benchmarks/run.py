@@ -23,7 +23,7 @@ from benchmarks.results import ROOT, read, table
 
 # In the order they run; each must be runnable as `python -m benchmarks.<name>`.
 MODULES = ["imports", "grid_page", "tiles", "reports", "exports", "disclosure", "atlas", "hotspots", "load", "routing",
-           "home_routes", "planning"]
+           "home_routes", "planning", "safetynet", "province"]
 
 
 def main(only: list[str]) -> int:

@@ -28,6 +28,7 @@ class Source(models.TextChoices):
     ROADS = "roads", _("roads")
     FEATURES = "features", _("rivers and other features")
     PEOPLE = "people", _("responsible people")
+    AID = "aid", _("aid records")
 
 
 class DataChange(models.Model):

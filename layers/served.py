@@ -44,7 +44,10 @@ def layer_version(layer: TileLayer, found: versions.Versions) -> str:
 
 
 def _base_key(layer: TileLayer, found: versions.Versions) -> str:
-    return f"gm:tile:{layer.key}:{layer.root.code}:{versions.scope_key(layer.user)}:{layer_version(layer, found)}"
+    # The day too: who is of school age (access.on_ledger), the aid term and the month's published
+    # figures follow the calendar, not only the data.
+    return (f"gm:tile:{layer.key}:{layer.root.code}:{versions.scope_key(layer.user)}:{layer_version(layer, found)}:"
+            f"{timezone.localdate():%Y%m%d}")
 
 
 def _properties(layer: TileLayer, base: str) -> Props | None:

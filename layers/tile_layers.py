@@ -108,7 +108,7 @@ class VillageTiles(AreaTileLayer):
 class CountedTiles(AreaTileLayer):
     """Areas filled by an indicator: the page's figures and classes for this login, by code."""
 
-    sources = (Source.AREAS, Source.CHILDREN, Source.RESPONSIBILITIES, Source.SCHOOLS, Source.CATCHMENTS)
+    sources = (Source.AREAS, Source.CHILDREN, Source.RESPONSIBILITIES, Source.SCHOOLS, Source.CATCHMENTS, Source.AID)
     counts = True
 
     fields = ("code", "name")
@@ -131,7 +131,7 @@ class CellTiles(CountedTiles):
         from layers.grid import indicators
 
         cells = grid.cells(self.user, self.root)
-        shown = indicators(cells, self.root)
+        shown = indicators(cells, self.root, self.user)
         return {c.code: {"village": c.village_name, "lb": c.short_name, "children": c.children,
                          "off": c.off_school, **{f"k_{ind.key}": ind.of.get(c.pk, 0) for ind in shown}}
                 for c in cells}

@@ -451,3 +451,18 @@ def test_fuzzed_parameters_never_give_a_500(role):
         fuzz_page(client, url, names)
     cell = Area.objects.filter(code__startswith=A, level="group").first().code
     fuzz_page(client, f"/hotspots/cell/{cell}/cases/", ["x"])
+
+
+def test_the_method_note_is_in_chinese_and_in_english():
+    """The legend's explanation (and the workbook's 方法说明) in the UI's language: its translation was
+    once marked fuzzy, so the Chinese UI showed it in English."""
+    from django.utils import translation
+
+    from layers.hotspots import method_note
+
+    with translation.override("zh-hans"):
+        chinese = method_note(9999)
+    with translation.override("en"):
+        english_note = method_note(9999)
+    assert "经验贝叶斯" in chinese and "9,999" in chinese and "Colours" not in chinese
+    assert english_note.startswith("Colours show") and "9,999" in english_note

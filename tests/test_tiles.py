@@ -6,6 +6,7 @@ Mercator metres), scoping (a township official's tile of a neighbouring township
 and versions: a hand-over changes the ETag of the tile that shows it and of no other tile; a status
 change makes new versions of the layers that draw children in its county only."""
 
+import json
 import re
 from datetime import date
 
@@ -22,6 +23,7 @@ from gridmap import access
 from gridmap.grid import Gap, cells
 from gridmap.models import Area, Child, Person, Profile, Role, School, UserRole
 from gridmap.responsibilities import hand_over
+from gridmap.schooling import school_age_birth_range
 from layers import served, versions
 from layers.grid import root_school_colors
 from layers.models import DataChange
@@ -91,9 +93,11 @@ def test_a_cell_tile_holds_the_cells_on_it_with_the_counts_sql_finds(chief):
             near.add(a.code)
     assert group.code in codes and expected <= codes <= near
     with connection.cursor() as cursor:
+        # 适龄儿童 as the monthly report counts them: due in grades 1-9 today, not transferred out
         cursor.execute("""SELECT g.code, count(*), count(*) FILTER (WHERE c.status IN ('suspected', 'dropped_out'))
                           FROM gridmap_child c JOIN gridmap_area g ON g.id = c.group_id WHERE g.code = ANY(%s)
-                          GROUP BY g.code""", [list(codes)])
+                          AND c.status <> 'transferred_out' AND c.birth_date BETWEEN %s AND %s
+                          GROUP BY g.code""", [list(codes), *school_age_birth_range(date.today())])
         counts = {code: (n, off) for code, n, off in cursor.fetchall()}
     for props, geom in got:
         assert (props["children"], props["off"]) == counts.get(props["code"], (0, 0))
@@ -277,6 +281,15 @@ def test_the_grid_page_is_a_shell_whose_layers_come_as_tiles(client, chief):
     assert not re.search(r'"code": ?"\d{15}"', html)  # no cell feature embedded (the list has data-code)
     assert html.count('data-code="') == Area.objects.filter(code__startswith=COUNTY, level="group").count()
     assert "Leaflet.VectorGrid.bundled.min.js" in html
+    # every indicator of the page's legend has its class in the cells' tiles (the safety net's 应助尽助 too)
+    config = json.loads(html[html.index('id="gm-config"'):].split(">", 1)[1].split("</script>", 1)[0])
+    county = Area.objects.get(code=COUNTY)
+    z, x, y = tile_over(Area.objects.filter(code__startswith=TOWN, level="group").order_by("code")[5], 13)
+    props = [p for p, _g in features(served.tile(chief, county, "cells", z, x, y).data, z, x, y, "cells")]
+    assert props and "aid_gap" in {i["key"] for i in config["indicators"]}
+    for p in props:
+        assert {f"k_{i['key']}" for i in config["indicators"]} <= set(p), p["code"]
+        assert all(0 <= p[f"k_{i['key']}"] < len(i["classes"]) for i in config["indicators"]), p["code"]
     anonymous = client.__class__()
     assert anonymous.get(f"/tiles/{COUNTY}/cells/13/6830/3400.pbf").status_code == 302  # to the login page
 

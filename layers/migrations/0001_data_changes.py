@@ -41,6 +41,7 @@ TABLES = {  # table: (source, SQL of the counties its rows touch)
     # names and phones of officials and teachers, shown on the grid page: any county's (a person may
     # hold posts in several places)
     "gridmap_person": ("people", "SELECT '' FROM {rows} r"),
+    "gridmap_aidrecord": ("aid", "SELECT left(a.code, 6) FROM {rows} r " + AREA_OF_CHILD),  # the 应助尽助 indicator
 }
 SOURCES = sorted({source for source, _sql in TABLES.values()})
 
@@ -104,7 +105,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("gridmap", "0013_atlas_base_url"),
+        ("gridmap", "0015_month_end_group_counts"),
     ]
 
     operations = [
@@ -113,7 +114,7 @@ class Migration(migrations.Migration):
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
                 ("county", models.CharField(blank=True, help_text="empty: every county (roads, rivers, the calendar, a truncated table)", max_length=6, verbose_name="county code")),
-                ("source", models.CharField(choices=[("areas", "boundaries"), ("schools", "schools"), ("catchments", "catchments"), ("responsibilities", "responsibilities"), ("children", "children and their statuses"), ("cases", "cases"), ("visits", "send-teaching-home plans and visits"), ("classes", "school classes"), ("calendar", "school calendar"), ("roads", "roads"), ("features", "rivers and other features"), ("people", "responsible people")], max_length=20, verbose_name="source")),
+                ("source", models.CharField(choices=[("areas", "boundaries"), ("schools", "schools"), ("catchments", "catchments"), ("responsibilities", "responsibilities"), ("children", "children and their statuses"), ("cases", "cases"), ("visits", "send-teaching-home plans and visits"), ("classes", "school classes"), ("calendar", "school calendar"), ("roads", "roads"), ("features", "rivers and other features"), ("people", "responsible people"), ("aid", "aid records")], max_length=20, verbose_name="source")),
                 ("token", models.UUIDField(verbose_name="version token")),
                 ("changed_at", models.DateTimeField(verbose_name="changed at")),
             ],
