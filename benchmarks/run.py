@@ -22,7 +22,7 @@ from datetime import datetime
 from benchmarks.results import ROOT, read, table
 
 # In the order they run; each must be runnable as `python -m benchmarks.<name>`.
-MODULES = ["imports", "grid_page", "reports", "exports", "disclosure", "atlas", "hotspots", "load", "routing",
+MODULES = ["imports", "grid_page", "tiles", "reports", "exports", "disclosure", "atlas", "hotspots", "load", "routing",
            "home_routes", "planning", "safetynet", "province"]
 
 

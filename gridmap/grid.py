@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery
@@ -100,11 +101,18 @@ class Cell:
         names = [self.name, self.village_name]
         keys = [*names, self.code]
         for name in names:
-            syllables = lazy_pinyin(name, errors="ignore")
-            keys += ["".join(syllables), "".join(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore"))]
+            keys += pinyin_keys(name)
         if self.short_name != self.name and 1 <= int(self.short_name[:-1]) <= 99:
             keys += [self.short_name, f"{numerals.to_chinese(int(self.short_name[:-1]))}组"]
         return " ".join(keys).lower()
+
+
+@lru_cache(maxsize=50_000)
+def pinyin_keys(name: str) -> tuple[str, str]:
+    """A name's pinyin and its initials, once per distinct name (a county's 3,600 cells repeat a few
+    hundred names: 第一村民小组…, and each village's name for its groups)."""
+    return ("".join(lazy_pinyin(name, errors="ignore")),
+            "".join(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore")))
 
 
 def current_holders(area_ids: Iterable[int]) -> dict[tuple[int, str], Responsibility]:

@@ -354,6 +354,11 @@ CACHES = {
                      "LOCATION": str(VAR_DIR / "cache" / "hometeaching"), "OPTIONS": {"MAX_ENTRIES": 2000}},
 }
 
+# --- The grid map's vector tiles (issue 17, layers.served): kept on disk, shared by the server's
+# workers; keys hold the data version and the login's scope, so nothing is deleted on a write.
+CACHES["tiles"] = {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                   "LOCATION": str(VAR_DIR / "cache" / "tiles"), "OPTIONS": {"MAX_ENTRIES": 20000}}
+
 # --- The browsable API in the UI's language: view names and descriptions from gridmap.api's
 # translated table instead of class names and docstrings.
 REST_FRAMEWORK["VIEW_NAME_FUNCTION"] = "gridmap.api.view_name"

@@ -55,6 +55,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("logins/", include("logins.urls")),
     path("hotspots/", include("hotspots.urls")),  # dropout hotspots (issue 14)
+    path("tiles/", include("layers.urls")),  # the grid map's vector tiles (issue 17)
     path("safetynet/", include("safetynet.urls")),  # aid, transfers, term-start check, early warning (issue 18)
 ]
 

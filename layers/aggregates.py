@@ -125,6 +125,9 @@ class AggregateLayer(MapLayer):
     def queryset(self) -> QuerySet[Any]:
         return Area.objects.filter(pk__in=list(self.by_pk))
 
+    def has_tiles(self) -> bool:
+        return bool(self.areas)
+
     def feature_properties(self, row: dict[str, Any]) -> dict[str, Any]:
         area = self.by_pk[row["pk"]]
         return {"code": row["code"], "name": row["name"], "lv": self.level, "children": area.children,

@@ -219,6 +219,9 @@ class CellLayer(MapLayer):
     def queryset(self) -> QuerySet[Any]:
         return access.visible_cells(self.user).filter(code__startswith=self.root.code)
 
+    def has_tiles(self) -> bool:
+        return bool(self.cells)
+
     def feature_properties(self, row: dict[str, Any]) -> dict[str, Any]:
         point, cell = row["label_point"], self.by_pk.get(row["pk"])
         return {"code": row["code"], "name": row["name"], "village": row["parent__name"],
@@ -295,6 +298,9 @@ class CatchmentLayer(MapLayer):
 
     def geometry(self) -> Any:
         return PolygonalPart(Intersection("catchment", self.root.geom))
+
+    def has_tiles(self) -> bool:
+        return self.queryset().exists()
 
     def draw(self, group: folium.FeatureGroup) -> None:
         colors = root_school_colors(self.root)
