@@ -14,6 +14,7 @@ from gridmap.models.cases import (
     HomeVisit,
     PlanGoal,
     Step,
+    TeachingPlace,
     Term,
 )
 from gridmap.models.children import (
@@ -49,6 +50,6 @@ __all__ = [
     "ResidenceBasis", "Responsibility", "Road", "RoadClass", "RoadEdge", "RoadVertex", "Role", "School",
     "SchoolClass", "SchoolKind",
     "SchoolStatus", "Sex", "Stage", "Step",
-    "ContentArea", "DisabilityLevel", "GoalResult", "PlanGoal", "Term",
+    "ContentArea", "DisabilityLevel", "GoalResult", "PlanGoal", "TeachingPlace", "Term",
     "AidKind", "AidRecord", "Arrival", "Transfer", "TransferScope",
 ]

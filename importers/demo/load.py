@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 import shapely
-from django.contrib.gis.geos import GEOSGeometry
+from django.contrib.gis.geos import GEOSGeometry, Point
 from django.db import transaction
 from django.db.models import Q
 
@@ -264,8 +264,21 @@ def _load_home_teaching(ds: CountyDataset, school_ids: dict[str, int], person_id
                         child_ids: list[int]) -> None:
     if ds.plans.empty:
         return
+    # The county's welfare home and rehabilitation centre, in its seat (beside the first school of the
+    # first township: the seat's district in every county gridmap makes), where their children are taught.
+    seat = School.objects.filter(pk__in=school_ids.values()).order_by("code").first()
+    places = {"welfare_home": (f"{ds.county_name}儿童福利院", (0.004, 0.003)),
+              "rehab": (f"{ds.county_name}残疾人康复中心", (-0.003, 0.004))}
+
+    def where(kind: str) -> tuple[str, Point | None]:
+        if kind not in places or seat is None or seat.location is None:
+            return "", None
+        name, (dx, dy) = places[kind]
+        return name, Point(seat.location.x + dx, seat.location.y + dy, srid=4326)
+
     plans = HomeTeachingPlan.objects.bulk_create(
         HomeTeachingPlan(child_id=child_ids[p.child], school_id=school_ids[p.school], place=p.place,
+                         place_name=where(p.place)[0], place_location=where(p.place)[1],
                          start_date=p.start_date, plan=p.plan) for p in ds.plans.itertuples())
     HomeTeachingPlan.teachers.through.objects.bulk_create(
         HomeTeachingPlan.teachers.through(hometeachingplan_id=plan.pk, person_id=person_ids[key])
