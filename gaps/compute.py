@@ -103,6 +103,9 @@ class Coverage:
     off_network: NDArray[np.bool_] = field(init=False)
     meets: NDArray[np.bool_] = field(init=False)  # the nearest school (or boarding one) within the norm
     roll_meets: NDArray[np.bool_] = field(init=False)  # the own school within the norm
+    # open schools farther from any road than the access limit in a mode the norms use: no child can be
+    # measured to them, so they are never anyone's nearest school — said on the page, not silently dropped
+    schools_off_network: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         n = len(self.child_id)
@@ -262,6 +265,8 @@ def _measure(cov: Coverage, progress: Progress) -> None:
         places[mode] = engine.snap(school_lonlat, mode, graph=network.graph(mode))
         done += 1
         progress("snap", done, steps)
+    cov.schools_off_network = sorted({int(pks[i]) for mode in wanted_modes
+                                      for i in np.flatnonzero(open_ & ~places[mode].on)})
     day_mode = np.array([nm.mode for nm in cov.norms], dtype=object)[cov.norm_index]
     for mode in wanted_modes:
         cov.off_network |= (day_mode == mode) & ~homes[mode].on

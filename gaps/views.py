@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET
 
 from gaps import compute, layer, tables
 from gridmap import access, audit, grid
-from gridmap.models import KEY_GROUPS, Area, AreaLevel, AuditAction
+from gridmap.models import KEY_GROUPS, Area, AreaLevel, AuditAction, RoadEdge
 from layers.coverage import coverage_map_layers
 from layers.maps import grid_map
 from layers.maps import render as render_map
@@ -106,6 +106,9 @@ def coverage_page(request: HttpRequest, code: str) -> HttpResponse:
         audit.record(request, AuditAction.LIST, area, summary=f"覆盖缺口：{area.name}（{code}）路程最长的 {len(slow)} 名儿童")
     return render(request, "gaps/page.html", {
         "area": area, "map": render_map(fmap.map), "config": fmap.config, "cov": cov,
+        # an empty network makes every child "off the network": say why, and how to build it
+        "no_network": not RoadEdge.objects.exists(),
+        "schools_off_network": [cov.schools[pk].name for pk in cov.schools_off_network],
         "total": tables.total(request.user, cov, area.name), "schools": schools, "townships": townships,
         "slowest": slow, "norms": [n.explain() for n in cov.norms], "grades": range(1, 10),
         "key_groups": [str(v) for v in KEY_GROUPS.values()],

@@ -201,3 +201,26 @@ def test_page_and_export(county, tmp_path):
         call_command("coverage", area=code, out=tmp_path / "gaps.pdf")
     with pytest.raises(CommandError):
         call_command("coverage", area="123", out=out)
+
+
+def test_a_school_off_the_network_and_an_empty_network_are_said(county):
+    """A school farther from any road than the access limit is nobody's nearest school: the page names it
+    (the hand county's west school moved 3 km off the road, as child d's home is); with no road network at
+    all the page says so and how to build it, instead of showing every child "off the network"."""
+    from gridmap.models import RoadEdge
+
+    code = county["town"].code
+    admin = login(None, superuser=True)
+    page = admin.get(f"/coverage/{code}/").content.decode()
+    assert 'id="gm-cov-schools-off"' not in page and 'id="gm-cov-no-network"' not in page
+    west = county["west"]
+    School.objects.filter(pk=west.pk).update(location="SRID=4326;POINT({} {})".format(*at(-3000, 1000)))
+    cov = compute.compute(county["town"].parent, AS_OF)
+    assert cov.schools_off_network == [west.pk]
+    b = {Child.objects.get(pk=int(i)).name: k for k, i in enumerate(cov.child_id)}["儿童b"]
+    assert cov.nearest_school[b] != west.pk  # grade 5 now has no measurable school of its own
+    page = admin.get(f"/coverage/{code}/").content.decode()
+    assert 'id="gm-cov-schools-off"' in page and west.name in page.split('id="gm-cov-schools-off"')[1][:400]
+    RoadEdge.objects.all().delete()
+    page = admin.get(f"/coverage/{code}/").content.decode()
+    assert 'id="gm-cov-no-network"' in page and "build_network" in page
