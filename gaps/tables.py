@@ -44,6 +44,23 @@ def visible(user: Any, cov: Coverage) -> NDArray[np.bool_]:
     return countable(user, cov)
 
 
+def cell_figures(user: Any, cov: Coverage) -> Any:
+    """Per cell pk: (children, beyond, off the network, on no roll) as this login reads them."""
+    scope = access.scope_of(user)
+    mask = countable(user, cov)
+    n_of, gap_of = per_group(cov, mask), per_group(cov, mask & cov.gap)
+    off_of, unrolled_of = per_group(cov, mask & cov.off_network), per_group(cov, mask & ~cov.on_roll)
+    figures = protected(user)
+
+    def read(pk: int, code: str) -> tuple[int | str, int | str, int | str, int | str]:
+        if figures is not None:
+            return (figures.get(code, "children"), figures.get(code, "gap"), figures.get(code, "off"),
+                    figures.get(code, "unrolled"))
+        return (access.suppress(n_of.get(pk, 0), scope), access.suppress(gap_of.get(pk, 0), scope),
+                access.suppress(off_of.get(pk, 0), scope), access.suppress(unrolled_of.get(pk, 0), scope))
+    return read, n_of, gap_of
+
+
 def cell_children(published: Any, code: str, n: int, scope: access.Scope) -> int | str:
     """A cell's children as an aggregate-only login reads them: hidden wherever the month's
     published figures hide the cell's school-age count (gridmap.published), which this count all but
@@ -102,12 +119,40 @@ def _row(key: Any, name: str, cov: Coverage, mask: NDArray[np.bool_], scope: acc
         not_on_roll=s((~cov.on_roll & mask).sum()))
 
 
+def protected(user: Any) -> Any:
+    """The county's protected figures for an aggregate-only login (gaps.disclosure), else None."""
+    from gaps import compute, disclosure
+
+    cached = getattr(user, "_gridmap_gap_figures", None)  # one look-up per request
+    if cached is None:
+        cached = (disclosure.figures_for(user, compute.compute),)
+        user._gridmap_gap_figures = cached
+    return cached[0]
+
+
+def published_row(figures: Any, unit: str, key: Any, name: str, school: bool = False) -> Row:
+    """A row as an aggregate-only login reads it: every count from the one decision."""
+    g = figures.get
+    return Row(key=key, name=name, children=g(unit, "children"), gap=g(unit, "gap"),
+               by_grade=[g(unit, f"g{i}") for i in range(1, 10)],
+               by_key_group=[g(unit, f"kg:{f}") for f in KEY_GROUPS], key_group_gap=g(unit, "kg"),
+               roll_beyond=g(unit, "gap" if school else "roll_beyond"), off_network=g(unit, "off"),
+               unreachable=g(unit, "unreach"), not_on_roll=0 if school else g(unit, "unrolled"))
+
+
 def total(user: Any, cov: Coverage, name: str) -> Row:
+    figures = protected(user)
+    if figures is not None:
+        return published_row(figures, cov.area_code, "total", name)
     return _row("total", name, cov, countable(user, cov), access.scope_of(user))
 
 
 def by_township(user: Any, cov: Coverage) -> list[Row]:
     """Per township of the area (by the children's registered village group)."""
+    figures = protected(user)
+    if figures is not None:
+        return [published_row(figures, code, code, name) for code, name in Area.objects.filter(
+            code__startswith=cov.area_code, level=AreaLevel.TOWNSHIP).order_by("code").values_list("code", "name")]
     mask = countable(user, cov)
     scope = access.scope_of(user)
     groups = dict(Area.objects.filter(pk__in=set(cov.group_id.tolist())).values_list("pk", "code"))
@@ -119,7 +164,16 @@ def by_township(user: Any, cov: Coverage) -> list[Row]:
 
 
 def by_school(user: Any, cov: Coverage) -> list[Row]:
-    """Per school the area's children are on the roll of (own trips), for the schools the login sees."""
+    """Per school the area's children are on the roll of (own trips), for the schools the login sees.
+    Aggregate-only logins read the county's school table only (gaps.disclosure)."""
+    figures = protected(user)
+    if figures is not None:
+        if cov.area_code != figures.county:
+            return []
+        pks = sorted((int(p) for p in np.unique(cov.roll_school) if p >= 0), key=lambda p: cov.schools[p].code)
+        from gaps.disclosure import school_unit
+
+        return [published_row(figures, school_unit(pk), pk, cov.schools[pk].name, school=True) for pk in pks]
     mask = countable(user, cov)
     scope = access.scope_of(user)
     seen = set(access.visible_schools(user).filter(pk__in=[int(p) for p in np.unique(cov.roll_school)
