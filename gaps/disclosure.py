@@ -99,6 +99,7 @@ def build(county: Area, cov: Coverage, published: Any = None, *, complements: bo
         "gap:rest": gap & ~cov.off_network & ~cov.unreachable, "gap:nonkg": gap & ~any_kg,
         "kg:sum": None, **{f"kg-{f}": gap & any_kg & ~cov.key_groups[f] for f in KEY_GROUPS},
         "off:unrolled": cov.off_network & ~cov.on_roll, "unreach:unrolled": cov.unreachable & ~cov.on_roll,
+        "nongap": ~gap, "onroll": cov.on_roll, "onroll:ok": cov.on_roll & ~beyond, "cell:nonoff": gap & ~cov.off_network,
     }
     values: dict[Key, int] = {}
     latent: dict[Key, int] = {}
@@ -130,7 +131,8 @@ def build(county: Area, cov: Coverage, published: Any = None, *, complements: bo
                     **{f"g{g}": beyond & (cov.grade == g) for g in range(1, 10)}, "kg": beyond & any_kg,
                     **{f"kg:{f}": beyond & cov.key_groups[f] for f in KEY_GROUPS},
                     "off": cov.off_network, "unreach": cov.unreachable,
-                    "gap:nonkg": beyond & ~any_kg, **{f"kg-{f}": beyond & any_kg & ~cov.key_groups[f] for f in KEY_GROUPS}}
+                    "gap:nonkg": beyond & ~any_kg, **{f"kg-{f}": beyond & any_kg & ~cov.key_groups[f] for f in KEY_GROUPS},
+                    "nongap": ~beyond, "on:net": ~cov.off_network, "reached": ~cov.unreachable}
     schools = [int(p) for p in np.unique(cov.roll_school) if p >= 0]
     for pk in schools:
         on = cov.roll_school == pk
@@ -188,9 +190,18 @@ def _relations(county: str, units: dict[str, str]) -> list[Relation]:
         if code.startswith("school:") or len(code) == CODE_LENGTH[AreaLevel.TOWNSHIP]:
             out += _within(code, school=code.startswith("school:"))
         elif len(code) == cell_length:
-            out.append(Relation((code, "gap"), ((code, "off"), (code, "gap:rest"))))  # off <= beyond
+            out.append(Relation((code, "gap"), ((code, "off"), (code, "cell:nonoff"))))  # off <= beyond
         else:
             out.append(Relation((code, "gap"), ((code, "off"), (code, "unreach"), (code, "gap:rest"))))
+        # beyond, on no roll <= children; own school beyond <= on a roll
+        out.append(Relation((code, "children"), ((code, "gap"), (code, "nongap"))))
+        if code.startswith("school:"):
+            out += [Relation((code, "children"), ((code, m), (code, rest))) for m, rest in (("off", "on:net"),
+                                                                                             ("unreach", "reached"))]
+        else:
+            out.append(Relation((code, "children"), ((code, "unrolled"), (code, "onroll"))))
+            if len(code) < cell_length:
+                out.append(Relation((code, "onroll"), ((code, "roll_beyond"), (code, "onroll:ok"))))
     if schools:
         out.append(Relation((county, "children"), (*[(s, "children") for s in schools], (county, "unrolled"))))
         out.append(Relation((county, "roll_beyond"), tuple((s, "gap") for s in schools)))

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from gaps.bands import service_bands
 from gaps.compute import Coverage
-from gaps.tables import cell_figures, countable, visible
+from gaps.tables import cell_figures, visible
 from gridmap import access, grid
 from gridmap.models import Area, AreaLevel, Child, ChildStatus
 from gridmap.models.functions import SimplifyPreserveTopology
@@ -53,7 +53,6 @@ def _minutes(seconds: float) -> float | None:
 
 def features(user: Any, area: Area, cov: Coverage) -> dict[str, Any]:
     scope = access.scope_of(user)
-    mask = countable(user, cov)
     seen = visible(user, cov)
     county = area.level == AreaLevel.COUNTY
     out: list[dict[str, Any]] = []

@@ -50,7 +50,7 @@ def cell_figures(user: Any, cov: Coverage) -> Any:
     mask = countable(user, cov)
     n_of, gap_of = per_group(cov, mask), per_group(cov, mask & cov.gap)
     off_of, unrolled_of = per_group(cov, mask & cov.off_network), per_group(cov, mask & ~cov.on_roll)
-    figures = protected(user)
+    figures = protected(user, cov)
 
     def read(pk: int, code: str) -> tuple[int | str, int | str, int | str, int | str]:
         if figures is not None:
@@ -119,15 +119,21 @@ def _row(key: Any, name: str, cov: Coverage, mask: NDArray[np.bool_], scope: acc
         not_on_roll=s((~cov.on_roll & mask).sum()))
 
 
-def protected(user: Any) -> Any:
-    """The county's protected figures for an aggregate-only login (gaps.disclosure), else None."""
+def protected(user: Any, cov: Coverage) -> Any:
+    """The county's protected figures for an aggregate-only login (gaps.disclosure), else None (and
+    for an area of another county than the login's, as gridmap.published does: "<5" alone)."""
     from gaps import compute, disclosure
 
+    if access.scope_of(user).individual_children:
+        return None
+    published = access.published_figures(user)
+    if published is None or not cov.area_code.startswith(published.county):
+        return None
     cached = getattr(user, "_gridmap_gap_figures", None)  # one look-up per request
     if cached is None:
-        cached = (disclosure.figures_for(user, compute.compute),)
+        cached = disclosure.figures_for(user, compute.compute)
         user._gridmap_gap_figures = cached
-    return cached[0]
+    return cached
 
 
 def published_row(figures: Any, unit: str, key: Any, name: str, school: bool = False) -> Row:
@@ -141,7 +147,7 @@ def published_row(figures: Any, unit: str, key: Any, name: str, school: bool = F
 
 
 def total(user: Any, cov: Coverage, name: str) -> Row:
-    figures = protected(user)
+    figures = protected(user, cov)
     if figures is not None:
         return published_row(figures, cov.area_code, "total", name)
     return _row("total", name, cov, countable(user, cov), access.scope_of(user))
@@ -149,7 +155,7 @@ def total(user: Any, cov: Coverage, name: str) -> Row:
 
 def by_township(user: Any, cov: Coverage) -> list[Row]:
     """Per township of the area (by the children's registered village group)."""
-    figures = protected(user)
+    figures = protected(user, cov)
     if figures is not None:
         return [published_row(figures, code, code, name) for code, name in Area.objects.filter(
             code__startswith=cov.area_code, level=AreaLevel.TOWNSHIP).order_by("code").values_list("code", "name")]
@@ -166,7 +172,7 @@ def by_township(user: Any, cov: Coverage) -> list[Row]:
 def by_school(user: Any, cov: Coverage) -> list[Row]:
     """Per school the area's children are on the roll of (own trips), for the schools the login sees.
     Aggregate-only logins read the county's school table only (gaps.disclosure)."""
-    figures = protected(user)
+    figures = protected(user, cov)
     if figures is not None:
         if cov.area_code != figures.county:
             return []
