@@ -37,7 +37,7 @@ from django.core.cache import cache
 
 from gaps.compute import Coverage
 from gridmap import access
-from gridmap.disclosure import COMPLEMENT, FORCED, PRIMARY, Relation, protect
+from gridmap.disclosure import COMPLEMENT, FORCED, PRIMARY, SMALL, Relation, protect
 from gridmap.models import KEY_GROUPS, Area, AreaLevel
 from gridmap.models.areas import CODE_LENGTH
 from gridmap.published import HIDDEN_TEXT
@@ -145,13 +145,20 @@ def build(county: Area, cov: Coverage, published: Any = None, *, complements: bo
 
     fixed: dict[Key, str | None] = {}
     texts: dict[Key, str] = {}
+    banded: set[Key] = set()
     if published is not None:
         for code in group_code.values():
             shown = published.cell(code)
             if shown is not None and isinstance(shown[0], str):
-                fixed[(code, "children")] = FORCED  # anywhere in [0, inf) to the audit: protected here too
-                texts[(code, "children")] = shown[0]
-    result = protect(values, relations, rank=lambda k: _rank(k[0]), fixed=fixed, complements=complements)
+                key = (code, "children")
+                texts[key] = shown[0]
+                if shown[0] == HIDDEN_TEXT[PRIMARY] and values[key] < SMALL:
+                    fixed[key] = PRIMARY  # read as the grid's "<5": 0-4
+                    banded.add(key)
+                else:
+                    fixed[key] = FORCED  # behind the grid's "*": anywhere in [0, inf) to the audit
+    result = protect(values, relations, rank=lambda k: _rank(k[0]), fixed=fixed, banded=lambda k: k in banded,
+                     complements=complements)
     out = GapFigures(county.code, values, result.hidden, texts, time.perf_counter() - started)
     out.stats = {"primary": result.count(PRIMARY), "complement": result.count(COMPLEMENT),
                  "forced": result.count(FORCED), "relations": len(relations), "values": len(values),

@@ -2,7 +2,8 @@
 features carry a `kind`, which static/gaps/coverage.js sorts into the layer group's toggles.
 
 - "cell": every village group in scope, with its children, those beyond the norm and the share
-  (class index into SHARE_CLASSES), "<5" and a hidden share for aggregate-only logins;
+  (class index into SHARE_CLASSES), for aggregate-only logins the protected figures
+  (gaps.disclosure: "<5", "*") and a hidden share where either is hidden;
   and `u`, its children on no school's roll;
 - "home": a child beyond the norm (only for logins that may see children, only their children);
 - "unrolled": a child on no school's roll (same rule); aggregate logins get the cell counts;

@@ -1,8 +1,9 @@
 """What a login may read of a coverage result: per cell, per township, per school, the slowest trips.
 
 Every function takes the result for an area (gaps.compute) and the login, and counts only the
-children access.py lets that login count — all of them, shown as "<5" below five, for the
-aggregate-only roles; its own children for the others. Individual rows (homes, the slowest trips)
+children access.py lets that login count: its own children, exactly; for the aggregate-only roles,
+the county's protected figures (gaps.disclosure: "<5" below five, and "*" where a small count could
+otherwise be recomputed), the same on the page, the layer and the workbook. Individual rows (homes, the slowest trips)
 go only to logins that may see children, and only for the children they may see.
 """
 
