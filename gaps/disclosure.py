@@ -19,6 +19,9 @@ group <= any key group <= their sum; beyond >= off the network + unreachable (th
 the county's children = its school rows + those on no roll; own school beyond = the school rows'
 beyond; off the network and unreachable of the county >= the school rows' sums.
 
+"<5" of these figures means 0-4 (a 0 is hidden only where a recomputed value has no published
+non-zero value left beside it to hide: sparse tables), but 1-4 for the children counts.
+
 A cell's children all but equal its school-age children in the month's published figures
 (gridmap.published): where those are hidden there, so is this count ("fixed": kept hidden, with the
 published text, and protected here too); no figure published there is a complement here.
@@ -126,6 +129,7 @@ def build(county: Area, cov: Coverage, published: Any = None, *, complements: bo
                     (values if (code, m) in values else latent)[(code, m)] = int(v)
     for code in units:
         latent[(code, "kg:sum")] = sum(values.get((code, k), 0) for k in KG)
+        latent[(code, "kg:overlap")] = latent[(code, "kg:sum")] - values.get((code, "kg"), 0)
     # The county's schools: its children on each school's roll.
     school_flags = {"children": flags["children"], "gap": beyond,
                     **{f"g{g}": beyond & (cov.grade == g) for g in range(1, 10)}, "kg": beyond & any_kg,
@@ -141,6 +145,7 @@ def build(county: Area, cov: Coverage, published: Any = None, *, complements: bo
         for m, f in school_flags.items():
             (values if m in SCHOOL_MEASURES else latent)[(unit, m)] = int((f & on).sum())
         latent[(unit, "kg:sum")] = sum(values[(unit, k)] for k in KG)
+        latent[(unit, "kg:overlap")] = latent[(unit, "kg:sum")] - values[(unit, "kg")]
     relations = [r for r in _relations(county.code, units) if _holds(r, values, latent)]
 
     fixed: dict[Key, str | None] = {}
@@ -158,7 +163,7 @@ def build(county: Area, cov: Coverage, published: Any = None, *, complements: bo
                 else:
                     fixed[key] = FORCED  # behind the grid's "*": anywhere in [0, inf) to the audit
     result = protect(values, relations, rank=lambda k: _rank(k[0]), fixed=fixed, banded=lambda k: k in banded,
-                     complements=complements)
+                     zeros=lambda k: k[1] != "children", complements=complements)
     out = GapFigures(county.code, values, result.hidden, texts, time.perf_counter() - started)
     out.stats = {"primary": result.count(PRIMARY), "complement": result.count(COMPLEMENT),
                  "forced": result.count(FORCED), "relations": len(relations), "values": len(values),
@@ -220,7 +225,8 @@ def _relations(county: str, units: dict[str, str]) -> list[Relation]:
 def _within(u: str, school: bool) -> list[Relation]:
     out = [Relation((u, "gap"), tuple((u, g) for g in GRADES)),
            Relation((u, "gap"), ((u, "kg"), (u, "gap:nonkg"))),
-           Relation((u, "kg:sum"), tuple((u, k) for k in KG))]
+           Relation((u, "kg:sum"), tuple((u, k) for k in KG)),
+           Relation((u, "kg:sum"), ((u, "kg"), (u, "kg:overlap")))]  # a child may be in several groups
     out += [Relation((u, "kg"), ((u, k), (u, f"kg-{f}"))) for k, f in zip(KG, KEY_GROUPS, strict=True)]
     if not school:
         out.append(Relation((u, "gap"), ((u, "off"), (u, "unreach"), (u, "gap:rest"))))

@@ -84,6 +84,7 @@ def protect(values: Mapping[Key, int], relations: Sequence[Relation], *,
             rank: Callable[[Key], int] | None = None,
             banded: Callable[[Key], bool] | None = None,
             fixed: Mapping[Key, str | None] | None = None,
+            zeros: Callable[[Key], bool] | None = None,
             complements: bool = True, max_rounds: int = 200) -> Protection:
     """Decide which published values to hide.
 
@@ -99,6 +100,10 @@ def protect(values: Mapping[Key, int], relations: Sequence[Relation], *,
       there, None if shown): kept as it is, never chosen as a complement, and — when hidden as a
       primary — protected here too, from what this table adds (a table that shares figures with one
       already published: the coverage of a county beside its month's school-age children).
+    zeros(key): "<5" of this figure reads 0-4 (as banded), but a 0 is hidden only as a last resort:
+      where a recomputed value has no published non-zero value left to hide beside it (sparse
+      tables: a township's few off-network children, all in hidden villages), a 0 in its relations
+      is hidden ("<5") instead.
     complements=False gives primary suppression alone (for comparison: the audit is not run).
     """
     linked = linked or {}
@@ -109,7 +114,11 @@ def protect(values: Mapping[Key, int], relations: Sequence[Relation], *,
     result = Protection(hidden)
     if not complements:
         return result
-    audit = _Audit(values, relations, small, banded, frozenset(fixed))
+    zeroed: set[Key] = set()
+
+    def reads_as_band(k: Key) -> bool:
+        return (banded is not None and banded(k)) or (zeros is not None and zeros(k))
+    audit = _Audit(values, relations, small, reads_as_band if (banded or zeros) else None, frozenset(fixed))
     for result.rounds in range(1, max_rounds + 1):
         determined = audit.singletons(hidden)  # pinned by one relation: found without an LP
         if not determined:
@@ -124,6 +133,15 @@ def protect(values: Mapping[Key, int], relations: Sequence[Relation], *,
             if touched & set(audit.of_key.get(key, [])) or (hidden[key] == COMPLEMENT and component in grown):
                 continue  # a complement went in beside it this round: audit again first
             choice = audit.complement_for(key, hidden, rank)
+            if choice is None and zeros is not None:
+                choice = audit.zero_for(key, hidden, zeros)
+                if choice is not None:
+                    hidden[choice] = PRIMARY
+                    zeroed.add(choice)
+                    touched.update(audit.of_key.get(choice, []))
+                    grown.add(component)
+                    added = True
+                    continue
             if choice is None:
                 if key not in result.unprotected:
                     result.unprotected.append(key)
@@ -336,6 +354,27 @@ class _Audit:
             choice = self._further(key, hidden, rank)
         return choice
 
+
+    def zero_for(self, key: Key, hidden: Mapping[Key, str], zeros: Callable[[Key], bool]) -> Key | None:
+        """A published 0 to hide beside `key` (as "<5", 0-4): in its relations first, else the
+        nearest in its component."""
+        seen, frontier = {key}, [key]
+        while frontier:
+            reached: list[Key] = []
+            found = sorted((k for unknown in frontier for i in self.of_key.get(unknown, [])
+                            for k in self.relations[i].terms()
+                            if not self.unknown(k, hidden) and self.values[k] == 0 and k not in self.fixed
+                            and zeros(k)), key=repr)
+            if found:
+                return found[0]
+            for unknown in frontier:
+                for i in self.of_key.get(unknown, []):
+                    for k in self.relations[i].terms():
+                        if self.unknown(k, hidden) and k not in seen:
+                            seen.add(k)
+                            reached.append(k)
+            frontier = reached
+        return None
 
     def _further(self, key: Key, hidden: Mapping[Key, str], rank: Callable[[Key], int] | None) -> Key | None:
         """The nearest published non-zero value in a relation of the component of `key`: found
