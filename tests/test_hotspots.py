@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import json
 import warnings
-from typing import Any
 from collections import Counter
 from datetime import date
 from io import StringIO
+from typing import Any
 
 import esda
 import libpysal
