@@ -64,7 +64,7 @@ restore: venv db  ## replace the database by a backup: make restore FILE=var/bac
 
 lint:  ## ruff + mypy
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy gridmap layers importers atlas hotspots routing gaps hometeaching logins planning
+	$(VENV)/bin/mypy gridmap layers importers atlas hotspots routing gaps hometeaching logins planning safetynet
 
 clean: db-stop  ## remove the cluster, the virtualenv and generated files
 	./scripts/pg.sh destroy

@@ -55,9 +55,11 @@ def logins() -> list[tuple[str, dict[str, str]]]:
     User = get_user_model()
     for i in range(USERS):
         town = townships[i % len(townships)]
-        user, made = User.objects.get_or_create(username=f"bench-load-{i:02d}")
-        if made:
-            Profile.objects.create(user=user, role=UserRole.TOWNSHIP_OFFICIAL).areas.set([town])
+        user, _made = User.objects.get_or_create(username=f"bench-load-{i:02d}")
+        # scope set on every run: a demo reloaded since (load_demo --replace) has new areas, and an
+        # official left without any gets 404 for every page
+        profile, _made = Profile.objects.update_or_create(user=user, defaults={"role": UserRole.TOWNSHIP_OFFICIAL})
+        profile.areas.set([town])
         client = Client()
         client.force_login(user)
         cells = list(Area.objects.filter(level=AreaLevel.GROUP, code__startswith=town.code).values_list("code", flat=True))

@@ -30,6 +30,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+from benchmarks.scratch import county_database
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRATCH = "gridmap_bench_planning"
 CODE = "990150"
@@ -38,26 +40,8 @@ FULL_MODEL_LIMIT_S = 120.0
 SOLVER_LIMIT_S = 45.0
 
 
-def cluster_url(db: str) -> str:
-    out = subprocess.run([str(ROOT / "scripts" / "pg.sh"), "url", db], capture_output=True, text=True, check=True)
-    return out.stdout.strip()
-
-
 def prepare() -> dict[str, str]:
-    admin = cluster_url("postgres")
-    exists = subprocess.run(["psql", admin, "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{SCRATCH}'"],
-                            capture_output=True, text=True, check=True).stdout.strip()
-    if not exists:
-        subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {SCRATCH}"], check=True)
-    env = {**os.environ, "DATABASE_URL": cluster_url(SCRATCH).replace("postgresql://", "postgis://")}
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    loaded = subprocess.run([sys.executable, "manage.py", "shell", "-c",
-                             f"from gridmap.models import Area; print(Area.objects.filter(code='{CODE}').exists())"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout.strip()
-    if not loaded.endswith("True"):
-        print("generating the 150,000-child county (once, not timed)…", flush=True)
-        subprocess.run([sys.executable, "manage.py", *GENERATE], cwd=ROOT, env=env, check=True)
-    return env
+    return county_database(SCRATCH, CODE, GENERATE)
 
 
 def worker() -> None:

@@ -37,32 +37,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from benchmarks.scratch import county_database
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRATCH = "gridmap_bench_routing"
 GENERATED = ("990150", ["generate_county", "--townships", "25", "--children", "150000", "--seed", "150"])
 
 
-def cluster_url(db: str) -> str:
-    out = subprocess.run([str(ROOT / "scripts" / "pg.sh"), "url", db], capture_output=True, text=True, check=True)
-    return out.stdout.strip()
-
-
 def prepare_scratch() -> dict[str, str]:
-    admin = cluster_url("postgres")
-    exists = subprocess.run(["psql", admin, "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{SCRATCH}'"],
-                            capture_output=True, text=True, check=True).stdout.strip()
-    if not exists:
-        subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {SCRATCH}"], check=True)
-    env = {**os.environ, "DATABASE_URL": cluster_url(SCRATCH).replace("postgresql://", "postgis://")}
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    code, command = GENERATED
-    loaded = subprocess.run([sys.executable, "manage.py", "shell", "-c",
-                             f"from gridmap.models import Area; print(Area.objects.filter(code='{code}').exists())"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout.strip()
-    if not loaded.endswith("True"):
-        print(f"generating the 150,000-child county in {SCRATCH} (once, not timed)…")
-        subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True)
-    return env
+    return county_database(SCRATCH, *GENERATED)
 
 
 def prepare_demo() -> dict[str, str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 from functools import reduce
 from operator import or_
 from typing import Any
@@ -143,6 +144,19 @@ def visible_children(user: Any) -> QuerySet[Child]:
 OFF_SCHOOL = [ChildStatus.SUSPECTED, ChildStatus.DROPPED_OUT]
 
 
+def on_ledger(on: date | None = None) -> Q:
+    """The children counted as 适龄儿童 wherever a count is shown — the monthly report's definition
+    (gridmap.reports.school_age_then): due in grades 1-9 on `on` (today) by the 31 August rule, and
+    not transferred out. One definition, so that the grid, the cards, the map and the exports give a
+    cell the same figure as the report and the published figures of aggregate-only logins."""
+    from django.utils import timezone
+
+    from gridmap import schooling
+
+    earliest, latest = schooling.school_age_birth_range(on or timezone.localdate())
+    return Q(birth_date__range=(earliest, latest)) & ~Q(status=ChildStatus.TRANSFERRED_OUT)
+
+
 def countable_children(user: Any) -> QuerySet[Child]:
     """The children counted for this login: those it may see, or all for aggregate-only logins
     (whose counts are then suppressed below 5)."""
@@ -167,7 +181,8 @@ def child_counts(user: Any, cells: QuerySet[Area]) -> dict[int, dict[str, int | 
                 out[pk] = dict(zip(("children", "off_school"), shown, strict=True))
         rest = cells.exclude(pk__in=list(out))
     rows = (countable_children(user).filter(group__in=rest).values("group_id")
-            .annotate(children=Count("pk"), off_school=Count("pk", filter=Q(status__in=OFF_SCHOOL))))
+            .annotate(children=Count("pk", filter=on_ledger()),
+                      off_school=Count("pk", filter=on_ledger() & Q(status__in=OFF_SCHOOL))))
     for row in rows:
         out[row["group_id"]] = {k: suppress(row[k], scope) for k in ("children", "off_school")}
     return out
@@ -401,6 +416,8 @@ WRITE_RULES: dict[type[Model], Callable[[Any, Scope], Q]] = {
     m.FollowUpPlan: _children("child"),
     m.FollowUpReview: _children("plan__child"),
     m.ReportSubmission: _or(_areas("area__code"), _schools("school")),
+    m.AidRecord: _children("child"),  # the safety net (issue 18); its own models register in safetynet.access_rules
+    m.Transfer: _children("child"),
 }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 from rest_framework import filters, routers, serializers, viewsets
 from rest_framework import views as drf_views
@@ -19,7 +19,7 @@ from rest_framework_gis.filters import InBBoxFilter
 from rest_framework_gis.pagination import GeoJsonPagination
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
-from gridmap import access, audit
+from gridmap import access, audit, numerals
 from gridmap.models import Area, AreaLevel, AuditAction, Child, School
 
 
@@ -87,6 +87,19 @@ class Search(filters.SearchFilter):
     search_param = "q"
 
 
+class CellSearch(Search):
+    """The sidebar's search for the API: every term must match the code, the group's or the village's
+    name, a group number matching however the name writes it ("花园 3组" finds 花园村 第三村民小组)."""
+
+    def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: Any) -> QuerySet[Any]:
+        for term in self.get_search_terms(request):
+            match = Q(code__icontains=term)
+            for variant in numerals.group_variants(term):
+                match |= Q(name__icontains=variant) | Q(parent__name__icontains=variant)
+            queryset = queryset.filter(match)
+        return queryset
+
+
 class CheckedBBoxFilter(InBBoxFilter):
     """drf-gis's bbox filter, with the box checked first: four finite numbers, lon/lat in range,
     min < max (nan or inf used to reach GEOS and end in a 500)."""
@@ -138,8 +151,8 @@ class CellViewSet(viewsets.ReadOnlyModelViewSet[Area]):
     pagination_class = GeoPage
     bbox_filter_field = "geom"
     bbox_filter_include_overlapping = True
-    filter_backends = [CheckedBBoxFilter, Search]
-    search_fields = ["code", "name", "parent__name"]
+    filter_backends = [CheckedBBoxFilter, CellSearch]
+    search_fields = ["code", "name", "parent__name"]  # CellSearch's fields (the schema reads them)
 
     def get_queryset(self) -> QuerySet[Area]:
         return access.visible_cells(self.request.user).order_by("code")

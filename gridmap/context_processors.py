@@ -21,7 +21,10 @@ def csp(request: HttpRequest) -> dict[str, Any]:
 
 def work_menu(request: HttpRequest) -> dict[str, Any]:
     return {"work_menu": SimpleLazyObject(lambda: _menu(request.user)),
-            "may_import": SimpleLazyObject(lambda: access.may_import(request.user))}
+            "may_import": SimpleLazyObject(lambda: access.may_import(request.user)),
+            # links to pages of children (lists, transfers, the term-start check) only for who may open them
+            "sees_children": SimpleLazyObject(lambda: bool(getattr(request.user, "is_authenticated", False)
+                                                           and access.scope_of(request.user).individual_children))}
 
 
 def _menu(user: Any) -> list[tuple[str, str]]:
@@ -40,6 +43,11 @@ def _menu(user: Any) -> list[tuple[str, str]]:
         items.append((_("Monthly report"), reverse("report", args=[home.code])))
     if home.level != AreaLevel.COUNTY:
         items.append((_("Print maps"), reverse("atlas", args=[home.code])))
+    if scope.school_ids:  # the safety net (issue 18): a school's own, else the home area's
+        items.append((_("Safety net"), reverse("safetynet:overview", args=[
+            access.visible_schools(user).order_by("code").values_list("code", flat=True).first()])))
+    elif home.level != AreaLevel.GROUP:
+        items.append((_("Safety net"), reverse("safetynet:overview", args=[home.code])))
     if scope.everywhere:
         items.append((_("Dashboard"), reverse("dashboard")))
         items.append((_("School consolidation"), reverse("planning:list")))  # planning/ (issue 16)

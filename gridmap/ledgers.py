@@ -45,7 +45,8 @@ TRANSITIONS: dict[str, set[str]] = {
     S.HOME_TAUGHT: {S.ENROLLED, S.INCLUDED, S.TRANSFERRED_OUT, S.GRADUATED},
     S.INCLUDED: {S.SUSPECTED, S.HOME_TAUGHT, S.TRANSFERRED_OUT, S.SUSPENDED, S.GRADUATED},
     S.SUSPENDED: {S.ENROLLED, S.SUSPECTED, S.DROPPED_OUT},
-    S.TRANSFERRED_OUT: {S.ENROLLED},  # transferred back in
+    # transferred back in; or a transfer that never arrived (流转未到, gridmap.transfers): whereabouts unknown
+    S.TRANSFERRED_OUT: {S.ENROLLED, S.SUSPECTED},
     S.GRADUATED: set(),
 }
 IN_SCHOOL = [S.ENROLLED, S.RETURNED, S.INCLUDED, S.HOME_TAUGHT]  # receiving compulsory education
@@ -90,8 +91,9 @@ def ledgers_of(child: Child, on: date) -> set[Ledger]:
 
 @transaction.atomic
 def change_status(child: Child, to: str, on: date, by: Any, reason: str, destination: str = "",
-                  until: date | None = None, request: Any = None) -> ChildStatusChange:
-    """The one way a status changes. Checks the transition and what it needs, keeps the history."""
+                  until: date | None = None, request: Any = None, audited: bool = True) -> ChildStatusChange:
+    """The one way a status changes. Checks the transition and what it needs, keeps the history.
+    `audited=False` only for the demo county's generated history (no one did it)."""
     child = Child.objects.select_for_update().get(pk=child.pk)
     if to not in TRANSITIONS[child.status]:
         raise StatusChangeError(f"{S(child.status).label} → {S(to).label} 不是允许的状态变更")
@@ -111,9 +113,10 @@ def change_status(child: Child, to: str, on: date, by: Any, reason: str, destina
     before = child.status
     child.status = to
     child.save(update_fields=["status"])
-    audit.record(request, AuditAction.CHANGE, child, user=by,
-                 summary=f"状态变更 {child.id_masked}：{S(before).label} → {S(to).label}",
-                 before={"status": before}, after={"status": to, "date": on.isoformat(), "reason": reason})
+    if audited:
+        audit.record(request, AuditAction.CHANGE, child, user=by,
+                     summary=f"状态变更 {child.id_masked}：{S(before).label} → {S(to).label}",
+                     before={"status": before}, after={"status": to, "date": on.isoformat(), "reason": reason})
     return change
 
 

@@ -29,6 +29,17 @@ def from_chinese(text: str) -> int | None:
     return (DIGITS.index(tens) if tens else 1) * 10 + (DIGITS.index(ones) if ones else 0)
 
 
+def group_variants(term: str) -> list[str]:
+    """How a searched group number may be written in a name: "3组", "3", "三组" or "第三组" → "3组",
+    "第三组", "第三村民小组" (a term that is no group number: itself)."""
+    bare = term.removeprefix("第").removesuffix("村民小组").removesuffix("小组").removesuffix("组")
+    number = from_chinese(bare)
+    if number is None or not 1 <= number <= 99:
+        return [term]
+    chinese = to_chinese(number)
+    return [term, f"{number}组", f"第{chinese}组", f"第{chinese}村民小组", f"{chinese}组"]
+
+
 def short_group_name(name: str) -> str:
     """第三村民小组 → 3组 (map labels, household numbers on village sheets); other names unchanged."""
     number = from_chinese(name.removeprefix("第").split("村民小组")[0].split("组")[0])

@@ -11,6 +11,7 @@ One model of everything published (gridmap.disclosure does the deciding):
   exports, the dashboard (figures and charts, one decision per month drawn) and the hotspot layer
   (cells and villages, unfiltered);
 - figures: the monthly report's counts (school-age children, the status columns, suspected,
+  the safety net's aid-eligible, aided and not aided children and open, overdue and in-time transfers,
   dropped out, new suspected, open and overdue cases), the visits due and made, and off school
   (suspected + dropped out: what the grid shows per cell); villages and groups publish school-age
   and off school only; the figures of school rows, villages and groups are "banded": "<5" there
@@ -55,6 +56,10 @@ from gridmap.models.areas import CODE_LENGTH
 S = ChildStatus
 STATUS_COLUMNS = [S.ENROLLED, S.INCLUDED, S.HOME_TAUGHT, S.RETURNED, S.SUSPENDED, S.SUSPECTED, S.DROPPED_OUT]
 CHILD_COUNTS = ["school_age", *[str(s) for s in STATUS_COLUMNS], "new_suspected", "cases_open", "cases_overdue"]
+# The safety net's counts (issue 18): aid-eligible children and those aided / not aided this term,
+# transfers open, overdue and in time. Aided and in-time transfers are not columns of the report, but
+# the coverage rate and the difference of two shown counts give them: published, so protected too.
+SAFETY_COUNTS = ["aid_eligible", "aid_aided", "aid_gap", "transfers_open", "transfers_late", "transfers_in_time"]
 VISITS = ["visits_due", "visits_made"]
 OFF_SCHOOL = "off_school"
 GRID_MEASURES = ["school_age", OFF_SCHOOL]
@@ -139,7 +144,15 @@ class PublishedFigures:
                 g(code, "cases_open"), g(code, "cases_overdue"), _blank(rate(code, "dropout_rate")),
                 _blank(rate(code, "enrolment_rate")), _blank(rate(code, "consolidation_rate")),
                 _blank(rate(code, "disabled_enrolment_rate")), g(code, "visits_due"), g(code, "visits_made"),
-                _blank(rate(code, "visit_compliance")), "零报告" if f.zero_report else ""]
+                _blank(rate(code, "visit_compliance")), g(code, "aid_eligible"), g(code, "aid_gap"),
+                _blank(rate(code, "aid_coverage")), g(code, "transfers_open"), g(code, "transfers_late"),
+                "零报告" if f.zero_report else ""]
+
+    def safety(self, code: str) -> dict[str, Any]:
+        """The safety net's figures of a report row (the dashboard), as shown."""
+        return {"aid_eligible": self.get(code, "aid_eligible"), "aid_aided": self.get(code, "aid_aided"),
+                "aid_gap": self.get(code, "aid_gap"), "aid_coverage": _blank(self.rate(code, "aid_coverage")),
+                "transfers_open": self.get(code, "transfers_open"), "transfers_late": self.get(code, "transfers_late")}
 
     def rows_of(self, area_code: str) -> list[str]:
         """Unit codes of a report's rows: a county's townships or a township's school rows, then the area."""
@@ -215,6 +228,7 @@ RATE_INPUTS = {
     "enrolment_rate": ["school_age", str(S.SUSPENDED), str(S.ENROLLED), str(S.INCLUDED), str(S.HOME_TAUGHT),
                        str(S.RETURNED)],
     "visit_compliance": VISITS,
+    "aid_coverage": ["aid_eligible", "aid_aided"],
 }
 
 
@@ -244,7 +258,10 @@ def build(county: Area, month: str, *, complements: bool = True) -> PublishedFig
         units[code] = Unit(code, f.unit, level, parent, f)
         row = {"school_age": f.school_age, **{str(s): f.by_status.get(s, 0) for s in STATUS_COLUMNS},
                "new_suspected": f.new_suspected, "cases_open": f.cases_open, "cases_overdue": f.cases_overdue,
-               "visits_due": f.visits_due, "visits_made": f.visits_made}
+               "visits_due": f.visits_due, "visits_made": f.visits_made,
+               "aid_eligible": f.aid_eligible, "aid_aided": f.aid_aided, "aid_gap": f.aid_gap,
+               "transfers_open": f.transfers_open, "transfers_late": f.transfers_late,
+               "transfers_in_time": f.transfers_open - f.transfers_late}
         for measure, value in row.items():
             (latent if level == "school" and measure in SCHOOL_WITHHELD else values)[(code, measure)] = value
         latent[(code, GRADUATED)] = f.by_status.get(S.GRADUATED, 0)
@@ -299,11 +316,12 @@ def _relations(units: dict[str, Unit]) -> list[Relation]:
         if u.parent:
             children.setdefault((u.parent, u.level), []).append(code)
     out: list[Relation] = []
-    report_measures = [*CHILD_COUNTS, *VISITS, OFF_SCHOOL]
+    report_measures = [*CHILD_COUNTS, *VISITS, OFF_SCHOOL, *SAFETY_COUNTS]
     for code, u in units.items():
         for level, measures in [(AreaLevel.TOWNSHIP, report_measures), (AreaLevel.VILLAGE, GRID_MEASURES),
                                 (AreaLevel.GROUP, GRID_MEASURES),
-                                ("school", [m for m in [*CHILD_COUNTS, *VISITS] if m not in SCHOOL_WITHHELD])]:
+                                ("school", [m for m in [*CHILD_COUNTS, *VISITS, *SAFETY_COUNTS]
+                                            if m not in SCHOOL_WITHHELD])]:
             parts = children.get((code, level))
             if parts:
                 out += [Relation((code, m), tuple((p, m) for p in parts)) for m in measures]
@@ -311,6 +329,8 @@ def _relations(units: dict[str, Unit]) -> list[Relation]:
             out.append(Relation((code, "school_age"), (*[(code, str(s)) for s in STATUS_COLUMNS], (code, GRADUATED))))
             out.append(Relation((code, "cases_open"), ((code, "cases_overdue"), (code, IN_TIME))))
             out.append(Relation((code, str(S.DROPPED_OUT)), ((code, "cases_open"),)))
+            out.append(Relation((code, "aid_eligible"), ((code, "aid_aided"), (code, "aid_gap"))))
+            out.append(Relation((code, "transfers_open"), ((code, "transfers_late"), (code, "transfers_in_time"))))
             if u.level != "school":
                 out.append(Relation((code, OFF_SCHOOL), ((code, str(S.SUSPECTED)), (code, str(S.DROPPED_OUT)))))
     return out
@@ -324,7 +344,8 @@ def _holds(r: Relation, values: dict[Key, int], latent: dict[Key, int]) -> bool:
 
 # --- the cached decision -----------------------------------------------------------------------
 
-STAMP_TABLES = ["gridmap_child", "gridmap_childstatuschange", "gridmap_case", "gridmap_casestep",
+STAMP_TABLES = ["gridmap_child", "gridmap_childstatuschange", "gridmap_case", "gridmap_casestep", "gridmap_aidrecord",
+                "gridmap_transfer",
                 "gridmap_hometeachingplan", "gridmap_homevisit", "gridmap_school", "gridmap_schoolclass",
                 "gridmap_area", "gridmap_calendarday"]
 # Row count and newest row version (xmin) of each table: any insert, update or delete changes it

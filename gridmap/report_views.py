@@ -24,6 +24,16 @@ TREND_MONTHS = 12
 PUBLISHED_NOTE = published_module.NOTE
 
 
+def _safety(published: Any, row: Any) -> dict[str, Any]:
+    """The dashboard's safety-net figures of a row (issue 18): exact, or — for aggregate-only logins —
+    as the month's protected decision shows them (gridmap.published)."""
+    if published is not None:
+        return published.safety(row.code)  # type: ignore[no-any-return]
+    return {"aid_eligible": row.aid_eligible, "aid_gap": row.aid_gap,
+            "aid_coverage": "" if row.aid_coverage is None else row.aid_coverage,
+            "transfers_open": row.transfers_open, "transfers_late": row.transfers_late}
+
+
 def _month(request: HttpRequest) -> str:
     """The month asked for (YYYY-MM), this month when none was; a month that is not one is a 400
     that says so (it used to show the current month without a word)."""
@@ -94,6 +104,7 @@ def report_page(request: HttpRequest, code: str) -> HttpResponseBase:
     })
 
 
+
 @login_required
 @require_POST
 def submit_report(request: HttpRequest, code: str) -> HttpResponse:
@@ -147,11 +158,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                  .select_related("area", "submitted_by") if s.area is not None}
     # What each chart draws, stated beside it (data-values): a hidden point is not drawn.
     townships = [(r, charts.sparkline(series.get(r.code, [])), submitted.get(r.code),
-                  ",".join(p[3] for p in shown.get(r.code, []))) for r in rows[:-1]]
+                  ",".join(p[3] for p in shown.get(r.code, [])), _safety(published, r)) for r in rows[:-1]]
     labels = {"suspected": _("suspected"), "dropped_out": _("dropped out"), "rate": _("dropout rate (‰)")}
     audit.record(request, AuditAction.LIST, county, summary=f"县级看板 {month}")
     return render(request, "gridmap/dashboard.html", {
         "county": county, "month": month, "form": MonthForm(initial={"month": month}), "total": rows[-1],
+        "safety": _safety(published, rows[-1]),
         "townships": townships, "trend_svg": charts.county_trend(series[county.code], labels),
         "trend": series[county.code], "filed": len(submitted),
         "proxy_note": reports.PROXY_NOTE + (f" {PUBLISHED_NOTE}" if published is not None else ""),

@@ -18,7 +18,15 @@ the ledgers said then). Definitions (DESIGN.md where it defines them), each in o
 - send-teaching-home compliance = visits made ÷ visits due, week by week as gridmap.visits defines
   them (ISO weeks whose Thursday is in the month, holiday weeks owing nothing, a week's visits
   counted up to what it owes);
-- zero report: no suspected or dropped-out child, no open, new or closed case.
+- aid-eligible (应助人数): school-age children (as above) in a key group eligible for aid
+  (gridmap.aid, the setting GRIDMAP_AID_ELIGIBLE; the flags as they are now); aided: of them, those
+  with an aid record of the as-of day's term granted on or before the day; 应助未助 = eligible − aided;
+  aid coverage = aided ÷ eligible;
+- open transfers (流转未完成): transfers out dated on or before the day and not completed by then
+  (gridmap.transfers); 流转未到: those of them older than GRIDMAP_TRANSFER_DAYS days. A transferred-out
+  child is no longer on the ledger, so transfers are counted by the child's registry village, and in a
+  township's report in the row of the school the child left;
+- zero report: no suspected or dropped-out child, no open, new or closed case, no 流转未到.
 
 Rows add up to their total. A county's rows are its townships (children by registry). A township's
 rows split its registered children by the school they are attached to on the day — the school of
@@ -40,11 +48,12 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import BooleanField, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case as Cases
 from django.utils import timezone
 
+from gridmap import aid, ledgers, month_ends, schooling, transfers, visits
 from gridmap import cases as case_flow
-from gridmap import ledgers, month_ends, schooling, visits
 from gridmap.models import (
     Area,
     AreaLevel,
@@ -53,9 +62,11 @@ from gridmap.models import (
     ChildStatus,
     ChildStatusChange,
     HomeTeachingPlan,
+    Measure,
     ReportSubmission,
     School,
     SchoolStatus,
+    Transfer,
 )
 from gridmap.models.areas import CODE_LENGTH
 
@@ -114,6 +125,13 @@ class MonthlyFigures:
     cohort_in: int = 0
     disabled: int = 0
     disabled_in: int = 0
+    # the safety net (issue 18)
+    aid_eligible: int = 0
+    aid_aided: int = 0
+    aid_gap: int = 0  # eligible without aid this term (应助未助)
+    aid_coverage: float | None = None  # per cent
+    transfers_open: int = 0
+    transfers_late: int = 0  # 流转未到
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -178,9 +196,28 @@ def plans_then(plans: QuerySet[HomeTeachingPlan], first: date, on: date) -> list
     return [PlanThen(where[pk][0], where[pk][1], made, due) for pk, (made, due) in per_plan.items() if pk in where]
 
 
+@dataclass
+class SafetyTally:
+    """A row's safety-net counts: aid-eligible children on the ledger and those aided this term,
+    transfers open and overdue."""
+
+    aid_eligible: int = 0
+    aid_aided: int = 0
+    transfers_open: int = 0
+    transfers_late: int = 0
+
+    @classmethod
+    def of_measures(cls, counted: Counter[str]) -> SafetyTally:
+        return cls(counted[Measure.AID_ELIGIBLE], counted[Measure.AID_GIVEN], counted[Measure.TRANSFER_OPEN],
+                   counted[Measure.TRANSFER_LATE])
+
+
 def figures_of(unit: str, code: str, month: str | date, on: date, ledger: Counter[Key], entered: Counter[str],
-               case_tally: CaseTally, plans: Iterable[PlanThen], grade_9: bool, kind: str = Unit.AREA) -> MonthlyFigures:
-    """A row's figures from its children's ledger counts and status entries, its cases and plans."""
+               case_tally: CaseTally, plans: Iterable[PlanThen], grade_9: bool, kind: str = Unit.AREA,
+               safety: SafetyTally | None = None) -> MonthlyFigures:
+    """A row's figures from its children's ledger counts and status entries, its cases and plans, and
+    its safety-net counts."""
+    net = safety or SafetyTally()
     by_status: Counter[str] = Counter()
     disabled = disabled_in = cohort = cohort_in = 0
     for (grade, status, is_disabled), n in ledger.items():
@@ -207,9 +244,12 @@ def figures_of(unit: str, code: str, month: str | date, on: date, ledger: Counte
         consolidation_rate=_rate(cohort_in, cohort) if grade_9 else None, consolidation_is_proxy=True,
         disabled_enrolment_rate=_rate(disabled_in, disabled),
         visits_made=made, visits_due=due, visit_compliance=_rate(made, due),
-        zero_report=not (suspected or dropped or c.opened or c.closed or c.open),
+        zero_report=not (suspected or dropped or c.opened or c.closed or c.open or net.transfers_late),
         as_of=on.isoformat(), kind=kind,
         cohort=cohort, cohort_in=cohort_in, disabled=disabled, disabled_in=disabled_in,
+        aid_eligible=net.aid_eligible, aid_aided=net.aid_aided, aid_gap=net.aid_eligible - net.aid_aided,
+        aid_coverage=_rate(net.aid_aided, net.aid_eligible), transfers_open=net.transfers_open,
+        transfers_late=net.transfers_late,
     )
 
 
@@ -232,18 +272,19 @@ def for_area(area: Area, month: str | date) -> MonthlyFigures:
     first, on = month_bounds(month)[0], as_of(month)
     if area.level == AreaLevel.GROUP:  # below the month-end counts' villages: one snapshot of a few children
         rows = snapshot(children_of_area(area), on)
-        entries = status_entries(first, on)
+        entries = status_entries(first, on, area)
         ledger: Counter[Key] = ledger_counts(rows, on)
         entered: Counter[str] = Counter()
         for c in rows:
             for status in S.values:
                 entered[status] += entries.get((c.pk, status), 0)
+        safety = safety_of(rows, transfers_then(area, on), on)
     else:
-        ledger, entered = month_ends.counts(area, [first], len(area.code)).get((area.code, first),
-                                                                                 (Counter(), Counter()))
+        counted = month_ends.counts(area, [first], len(area.code)).get((area.code, first), month_ends.Tally())
+        ledger, entered, safety = counted.ledger, counted.entered, SafetyTally.of_measures(counted.safety)
     tally = tally_cases(cases_then(_area_cases(area), on), first, on)
     return figures_of(area.name, area.code, month, on, ledger, entered, tally,
-                      plans_then(_area_plans(area), first, on), grade_9=True)
+                      plans_then(_area_plans(area), first, on), grade_9=True, safety=safety)
 
 
 def _county_rows(county: Area, month: str | date) -> list[MonthlyFigures]:
@@ -253,11 +294,11 @@ def _county_rows(county: Area, month: str | date) -> list[MonthlyFigures]:
     all_plans = plans_then(_area_plans(county), first, on)
     rows = []
     for unit in [*Area.objects.filter(parent=county).order_by("code"), county]:
-        ledger, entered = counted.get((unit.code, first), (Counter(), Counter()))
+        t = counted.get((unit.code, first), month_ends.Tally())
         mine = [c for c in all_cases if c.group_code.startswith(unit.code)]
         plans = [p for p in all_plans if p.group_code.startswith(unit.code)]
-        rows.append(figures_of(unit.name, unit.code, month, on, ledger, entered, tally_cases(mine, first, on),
-                               plans, grade_9=True))
+        rows.append(figures_of(unit.name, unit.code, month, on, t.ledger, t.entered, tally_cases(mine, first, on),
+                               plans, grade_9=True, safety=SafetyTally.of_measures(t.safety)))
     return rows
 
 
@@ -273,10 +314,13 @@ class ChildThen:
     disabled: bool
     group_code: str
     school_id: int | None  # the school the child is attached to on the day (see the module docstring)
+    eligible: bool = False  # in an aid-eligible key group (gridmap.aid)
+    aided: bool = False  # with an aid record of the day's term granted by then
 
 
 def snapshot(children: QuerySet[Child], on: date) -> list[ChildThen]:
-    """Each child's status at the end of `on` and the school it is attached to then, in one query."""
+    """Each child's status at the end of `on`, the school it is attached to then, and whether it is
+    eligible for aid and aided this term, in one query."""
     latest = (ChildStatusChange.objects.filter(child=OuterRef("pk"), date__lte=on)
               .order_by("-date", "-recorded_at", "-pk").values("to_status")[:1])
     open_case = (Case.objects.filter(child=OuterRef("pk"), opened_on__lte=on)
@@ -286,11 +330,38 @@ def snapshot(children: QuerySet[Child], on: date) -> list[ChildThen]:
     rows = children.annotate(
         status_then=Subquery(latest), case_pk=Subquery(open_case.values("pk")[:1]),
         case_school=Subquery(open_case.values("school_id")[:1]), plan_school=Subquery(plan.values("school_id")[:1]),
+        # aided asked only of the eligible (CASE evaluates lazily): a county's snapshot stays one pass
+        eligible=ExpressionWrapper(aid.eligible_q(), output_field=BooleanField()),
+        aided=Cases(When(aid.eligible_q(), then=aid.aided_q(on)), default=Value(False), output_field=BooleanField()),
     ).values_list("pk", "status_then", "birth_date", "kg_disabled", "group__code", "case_pk", "case_school",
-                  "school_class__school_id", "plan_school")
+                  "school_class__school_id", "plan_school", "eligible", "aided")
     return [ChildThen(pk, status, born, disabled, group,
-                      case_school if case_pk is not None else roll or plan_school)
-            for pk, status, born, disabled, group, case_pk, case_school, roll, plan_school in rows]
+                      case_school if case_pk is not None else roll or plan_school, eligible, aided)
+            for pk, status, born, disabled, group, case_pk, case_school, roll, plan_school, eligible, aided in rows]
+
+
+@dataclass(frozen=True)
+class TransferThen:
+    """What a report needs of a transfer open on the day."""
+
+    school_id: int | None  # the school the child left
+    late: bool
+
+
+def transfers_then(area: Area, on: date) -> list[TransferThen]:
+    """The transfers of the area's registered children open on `on` (gridmap.transfers)."""
+    wanted = Transfer.objects.filter(child__group__code__startswith=area.code)
+    late = set(transfers.late_on(wanted, on).values_list("pk", flat=True))
+    return [TransferThen(school, pk in late)
+            for pk, school in transfers.open_on(wanted, on).values_list("pk", "from_school_id")]
+
+
+def safety_of(rows: Iterable[ChildThen], moved: Iterable[TransferThen], on: date) -> SafetyTally:
+    """A row's safety-net counts from its children (of the ledger on the day) and its open transfers."""
+    on_ledger = school_age_then(list(rows), on)
+    eligible = [c for c in on_ledger if c.eligible]
+    moved = list(moved)
+    return SafetyTally(len(eligible), sum(c.aided for c in eligible), len(moved), sum(t.late for t in moved))
 
 
 def school_age_then(rows: list[ChildThen], on: date) -> list[ChildThen]:
@@ -311,9 +382,13 @@ def ledger_counts(rows: Iterable[ChildThen], on: date) -> Counter[Key]:
     return out
 
 
-def status_entries(first: date, on: date) -> Counter[tuple[int, str]]:
-    """Status entries from the 1st to the day, per (child, status entered) (few, county-wide)."""
-    return Counter(ChildStatusChange.objects.filter(date__range=(first, on)).values_list("child_id", "to_status"))
+def status_entries(first: date, on: date, area: Area) -> Counter[tuple[int, str]]:
+    """Status entries from the 1st to the day of the area's children, per (child, status entered).
+
+    Read through the area's children (their history by the child index), never by date alone: a
+    province holds ten million entries, and the month the ledgers began holds one for every child."""
+    return Counter(ChildStatusChange.objects.filter(child__in=children_of_area(area), date__range=(first, on))
+                   .values_list("child_id", "to_status"))
 
 
 def _township_rows(township: Area, month: str | date) -> list[MonthlyFigures]:
@@ -322,9 +397,10 @@ def _township_rows(township: Area, month: str | date) -> list[MonthlyFigures]:
                    .order_by("kind", "code"))
     own = {s.pk for s in schools}
     children = snapshot(children_of_area(township), on)
-    entries = status_entries(first, on)
+    entries = status_entries(first, on, township)
     all_cases = cases_then(_area_cases(township), on)
     all_plans = plans_then(_area_plans(township), first, on)
+    all_moved = transfers_then(township, on)
 
     def row_of(school_id: int | None) -> str | int:
         return school_id if school_id in own else (Unit.NO_SCHOOL if school_id is None else Unit.OTHER_SCHOOLS)
@@ -337,14 +413,15 @@ def _township_rows(township: Area, month: str | date) -> list[MonthlyFigures]:
                 entered[status] += entries.get((c.pk, status), 0)
         cases = all_cases if key is None else [c for c in all_cases if row_of(c.school_id) == key]
         plans = all_plans if key is None else [p for p in all_plans if row_of(p.school_id) == key]
+        moved = all_moved if key is None else [t for t in all_moved if row_of(t.school_id) == key]
         return figures_of(label, code, month, on, ledger_counts(mine, on), entered, tally_cases(cases, first, on),
-                          plans, grade_9, kind)
+                          plans, grade_9, kind, safety_of(mine, moved, on))
 
     rows = [figures(s.name, s.code, Unit.SCHOOL, s.pk, s.serves_grade(schooling.LAST_GRADE)) for s in schools]
     for key, label in ((Unit.OTHER_SCHOOLS, OTHER_SCHOOLS_LABEL), (Unit.NO_SCHOOL, NO_SCHOOL_LABEL)):
         extra = figures(label, "", key, key, grade_9=False)
         if extra.school_age or extra.new_suspected or extra.cases_opened or extra.cases_closed or extra.cases_open \
-                or extra.visits_due or extra.visits_made or extra.by_status:
+                or extra.visits_due or extra.visits_made or extra.by_status or extra.transfers_open:
             rows.append(extra)
     return [*rows, figures(township.name, township.code, Unit.AREA, None, grade_9=True)]
 
@@ -378,9 +455,10 @@ def submit(area: Area, month: str | date, by: Any) -> ReportSubmission:
 REPORT_HEADERS = [
     "单位", "代码", "月份", "适龄儿童", "在校", "随班就读", "送教上门", "劝返复学", "休学", "疑似辍学", "辍学",
     "本月新增疑似", "本月立案", "本月销号", "月末在办案件", "逾期未处罚", "辍学率(%)", "入学率(%)",
-    "巩固率(%)*", "残疾儿童入学率(%)", "送教应到", "送教实到", "送教到位率(%)", "零报告",
+    "巩固率(%)*", "残疾儿童入学率(%)", "送教应到", "送教实到", "送教到位率(%)",
+    "应助人数", "应助未助", "资助覆盖率(%)", "流转未完成", "流转未到", "零报告",
 ]
-REPORT_WIDTHS = [22, 12, 9, *[9] * 20, 8]
+REPORT_WIDTHS = [22, 12, 9, *[9] * 25, 8]
 PROXY_NOTE = ("* 巩固率：缺少九年前的一年级入学名册，暂以“应在九年级的户籍队列中在校人数 ÷ 该队列登记人数”近似，"
               "只对设九年级的单位（乡镇、县、初中、九年一贯制学校）计算；各项均按统计日的台账计算。")
 ROWS_NOTE = ("各行相加等于合计。乡镇月报按本乡镇户籍儿童所关联的学校分行：有在办辍学案件的计入案件的应返校学校，"
@@ -396,7 +474,9 @@ def report_row(f: MonthlyFigures) -> list[Any]:
             f.new_suspected, f.cases_opened, f.cases_closed, f.cases_open, f.cases_overdue,
             _blank(f.dropout_rate), _blank(f.enrolment_rate), _blank(f.consolidation_rate),
             _blank(f.disabled_enrolment_rate), f.visits_due, f.visits_made, _blank(f.visit_compliance),
+            f.aid_eligible, f.aid_gap, _blank(f.aid_coverage), f.transfers_open, f.transfers_late,
             "零报告" if f.zero_report else ""]
+
 
 
 def _blank(value: float | None) -> float | str:
@@ -432,8 +512,8 @@ def trend(area: Area, last_month: str | date, months: int = 12) -> dict[str, lis
     unit_length = CODE_LENGTH[AreaLevel.TOWNSHIP if area.level == AreaLevel.COUNTY else AreaLevel.VILLAGE]
     counted = month_ends.counts(area, firsts, unit_length)
     units = sorted({unit for unit, _m in counted} | {area.code})
-    empty: tuple[Counter[Key], Counter[str]] = (Counter(), Counter())
-    return {unit: [_point(m, counted.get((unit, m), empty)[0]) for m in firsts] for unit in units}
+    empty = month_ends.Tally()
+    return {unit: [_point(m, counted.get((unit, m), empty).ledger) for m in firsts] for unit in units}
 
 
 def _point(first: date, ledger: Counter[Key]) -> TrendPoint:

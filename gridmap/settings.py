@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "gaps",
     "hometeaching",  # send-teaching-home (issue 15)
     "planning",
+    "safetynet",  # aid check, transfers, term-start check, early warning (issue 18)
 ]
 
 MIDDLEWARE = [
@@ -308,7 +309,8 @@ GRIDMAP_COVERAGE_NORMS = os.environ.get(
 # "count": every child goes to the nearest school, places beyond capacity are counted as overflow.
 # Each scenario may override it; the report states the rule it used.
 GRIDMAP_PLANNING_OVERFLOW = os.environ.get("GRIDMAP_PLANNING_OVERFLOW", "next")
-# GRIDMAP_PLANNING_SOLVER_SECONDS (default 60): time limit of the suggested-plan solver (HiGHS).
+# GRIDMAP_PLANNING_SOLVER_SECONDS (default 60): time limit of a suggested plan (HiGHS), for all its solves
+# together (keep it well under gunicorn's 120 s timeout: the page waits for it).
 GRIDMAP_PLANNING_SOLVER_SECONDS = float(os.environ.get("GRIDMAP_PLANNING_SOLVER_SECONDS", "60"))
 
 # --- Send-teaching-home (送教上门, hometeaching/, gridmap/visits.py) --------------------------------
@@ -352,7 +354,35 @@ CACHES = {
                      "LOCATION": str(VAR_DIR / "cache" / "hometeaching"), "OPTIONS": {"MAX_ENTRIES": 2000}},
 }
 
+# --- The grid map's vector tiles (issue 17, layers.served): kept on disk, shared by the server's
+# workers; keys hold the data version and the login's scope, so nothing is deleted on a write.
+CACHES["tiles"] = {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                   "LOCATION": str(VAR_DIR / "cache" / "tiles"), "OPTIONS": {"MAX_ENTRIES": 20000}}
+
 # --- The browsable API in the UI's language: view names and descriptions from gridmap.api's
 # translated table instead of class names and docstrings.
 REST_FRAMEWORK["VIEW_NAME_FUNCTION"] = "gridmap.api.view_name"
 REST_FRAMEWORK["VIEW_DESCRIPTION_FUNCTION"] = "gridmap.api.view_description"
+
+# --- The safety net for key groups (issue 18: gridmap/aid.py, gridmap/transfers.py, safetynet/) ------
+# GRIDMAP_AID_ELIGIBLE (default "poverty_relief,at_risk,sudden_hardship,min_allowance,orphan,disabled"):
+# the key groups whose children are eligible for aid every term (应助尽助), by key-group name (the
+# child's kg_* flag without "kg_") or its Chinese name (脱贫户, 边缘易致贫户, 突发严重困难户, 低保, 孤儿, 残疾,
+# 残疾人子女, 留守, 随迁, 困境儿童). The default is DESIGN.md's list: 脱贫户, 边缘易致贫户, 突发严重困难户,
+# 低保, orphans and de facto unsupported children, disabled children.
+GRIDMAP_AID_ELIGIBLE = os.environ.get("GRIDMAP_AID_ELIGIBLE",
+                                      "poverty_relief,at_risk,sudden_hardship,min_allowance,orphan,disabled")
+# GRIDMAP_TRANSFER_DAYS (default 30): a transfer out not completed (no roll of the county shows the
+# child, no receipt recorded) more than this many days after it is listed as 流转未到.
+GRIDMAP_TRANSFER_DAYS = int(os.environ.get("GRIDMAP_TRANSFER_DAYS", "30"))
+# GRIDMAP_TERM_CHECK_DEADLINES (default "03-15,09-15"): the day (MM-DD) by which the term-start check
+# (开学初核查) of the spring and of the autumn term is reported.
+GRIDMAP_TERM_CHECK_DEADLINES = os.environ.get("GRIDMAP_TERM_CHECK_DEADLINES", "03-15,09-15")
+# GRIDMAP_RISK_WEIGHTS (default "absence_day=2,past_suspected=4,key_grade=1,key_group=2,aid_gap=3,
+# long_way=2,transfer=5"): points per factor of the early-warning list (辍学预警, safetynet/risk.py);
+# absence_day counts per unexcused day, at most GRIDMAP_RISK_ABSENCE_CAP (default 5) days within the
+# last GRIDMAP_RISK_ABSENCE_WINDOW (default 28) days. README: how a bureau calibrates them.
+GRIDMAP_RISK_WEIGHTS = os.environ.get(
+    "GRIDMAP_RISK_WEIGHTS", "absence_day=2,past_suspected=4,key_grade=1,key_group=2,aid_gap=3,long_way=2,transfer=5")
+GRIDMAP_RISK_ABSENCE_WINDOW = int(os.environ.get("GRIDMAP_RISK_ABSENCE_WINDOW", "28"))
+GRIDMAP_RISK_ABSENCE_CAP = int(os.environ.get("GRIDMAP_RISK_ABSENCE_CAP", "5"))

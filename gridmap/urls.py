@@ -55,6 +55,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("logins/", include("logins.urls")),
     path("hotspots/", include("hotspots.urls")),  # dropout hotspots (issue 14)
+    path("tiles/", include("layers.urls")),  # the grid map's vector tiles (issue 17)
+    path("safetynet/", include("safetynet.urls")),  # aid, transfers, term-start check, early warning (issue 18)
 ]
 
 handler400 = "gridmap.errors.bad_request"

@@ -4,18 +4,22 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import caches
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from gridmap import access, audit, exports, grid, ledgers, responsibilities
 from gridmap.forms import CatchmentForm, LedgerFilterForm, PersonForm, ResponsibleSchoolForm, TeacherForm
 from gridmap.models import Area, AreaLevel, AuditAction, Child, Person, Role
+from layers import served, versions
 from layers.maps import grid_map
 from layers.maps import render as render_map
 
@@ -35,11 +39,23 @@ def grid_page(request: HttpRequest, code: str) -> HttpResponse:
     area = get_object_or_404(access.visible_areas(request.user), code=code)
     if area.level == AreaLevel.GROUP:  # a cell: its village's grid with the card open
         return HttpResponseRedirect(f"{reverse('grid', args=[area.code[:12]])}?cell={area.code}")
-    cells = grid.cells(request.user, area)
-    fmap = grid_map(area, request.user, cells)
+    # The cells and their list are kept in the tile cache (layers.served) until a write changes them;
+    # the heavy map layers come as vector tiles.
+    found = versions.read(area.code[:6])
+    key = served.page_key(request.user, area, found)
+    kept = caches[served.CACHE].get(key)
+    if kept is None:
+        cells = grid.cells(request.user, area)
+        kept = (cells, render_to_string("gridmap/grid_list.html", {"villages": _by_village(cells)}),
+                served.root_memos(request.user, area, cells))
+        caches[served.CACHE].set(key, kept, 86400)
+    cells, cell_list, memos = kept
+    for name, value in memos.items():  # what the map's layers compute once per root (counts, colours)
+        setattr(area, name, value)
+    fmap = grid_map(area, request.user, cells, tiled=True, found=found)
     return render(request, "gridmap/grid.html", {
-        "area": area, "cells": cells, "gaps": grid.gap_summary(cells),
-        "villages": _by_village(cells), "map": render_map(fmap.map), "config": fmap.config,
+        "area": area, "cells": cells, "gaps": grid.gap_summary(cells), "cell_list": mark_safe(cell_list),  # noqa: S308
+        "map": render_map(fmap.map), "config": fmap.config,
         "trail": list(access.visible_areas(request.user).ancestors_of(area).order_by("code")),
         "open_cell": next((c.code for c in cells if c.code == request.GET.get("cell")), ""),
     })

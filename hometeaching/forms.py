@@ -2,27 +2,43 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.contrib.gis.geos import Point
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from gridmap.models import Child, ContentArea, HomeTeachingPlan, HomeVisit, PlanGoal, School, Term
+from gridmap.models import (
+    Area,
+    Child,
+    ContentArea,
+    HomeTeachingPlan,
+    HomeVisit,
+    PlanGoal,
+    School,
+    TeachingPlace,
+    Term,
+)
 
 
 class PlanForm(forms.ModelForm):  # type: ignore[type-arg]
     content = forms.MultipleChoiceField(label=_("content areas"), choices=ContentArea.choices, required=False,
                                         widget=forms.CheckboxSelectMultiple)
+    place_lonlat = forms.CharField(
+        label=_("institution's location (longitude, latitude)"), required=False, max_length=60,
+        help_text=_("for a welfare home or an institution: where the teachers go, e.g. 120.2414, 29.2896"))
     days = forms.MultipleChoiceField(
         label=_("preferred weekdays"), required=False, widget=forms.CheckboxSelectMultiple,
         choices=[(str(i), label) for i, label in enumerate(["一", "二", "三", "四", "五", "六", "日"], 1)])
 
     class Meta:
         model = HomeTeachingPlan
-        fields = ["place", "disability_level", "teachers", "visits_per_week", "hours_per_visit", "available_from",
+        fields = ["place", "place_name", "disability_level", "teachers", "visits_per_week", "hours_per_visit",
+                  "available_from",
                   "available_until", "guardian_name", "guardian_phone", "plan", "end_date"]
         widgets = {"available_from": forms.TimeInput(attrs={"type": "time"}),
                    "available_until": forms.TimeInput(attrs={"type": "time"}),
@@ -38,6 +54,13 @@ class PlanForm(forms.ModelForm):  # type: ignore[type-arg]
         self.fields["teachers"].label_from_instance = lambda p: f"{p.name}（{p.get_sex_display()}）"  # type: ignore[attr-defined]
         self.fields["content"].initial = [a for a in self.instance.content_areas.split(",") if a]
         self.fields["days"].initial = [d for d in self.instance.preferred_days.split(",") if d]
+        where = self.instance.place_location
+        self.fields["place_lonlat"].initial = f"{where.x:.6f}, {where.y:.6f}" if where is not None else ""
+        # the field after the place's name, not at the end
+        order = list(self.fields)
+        order.remove("place_lonlat")
+        order.insert(order.index("place_name") + 1, "place_lonlat")
+        self.order_fields(order)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -63,12 +86,37 @@ class PlanForm(forms.ModelForm):  # type: ignore[type-arg]
                 self.add_error("teachers", _("At least two teachers go on every visit."))
             elif not any(t.sex == "M" for t in teachers):
                 self.add_error("teachers", _("At least one of the teachers must be a man."))
+        self._clean_place(data)
         phone = (data.get("guardian_phone") or "").replace(" ", "").replace("-", "")
         if phone and not (phone.isdigit() and 7 <= len(phone) <= 12):
             self.add_error("guardian_phone", _("Give a phone number of 7 to 12 digits."))
         return data
 
+    def _clean_place(self, data: dict[str, Any]) -> None:
+        """A welfare home or an institution needs its name and where it is (inside the county's
+        outline); at home, neither is kept."""
+        text = (data.get("place_lonlat") or "").replace("，", ",").strip()
+        data["place_point"] = None
+        if data.get("place") in (None, TeachingPlace.HOME):
+            data["place_name"] = ""
+            return
+        if not (data.get("place_name") or "").strip():
+            self.add_error("place_name", _("Give the name of the welfare home or institution."))
+        parts = [p for p in text.replace(" ", ",").split(",") if p]
+        try:
+            lon, lat = (float(v) for v in parts)
+        except ValueError:
+            self.add_error("place_lonlat", _("Give the longitude and the latitude, e.g. 120.2414, 29.2896."))
+            return
+        point = Point(lon, lat, srid=4326)
+        county = Area.objects.filter(level="county", code=str(settings.GRIDMAP_COUNTY_CODE)[:6]).first()
+        if not (math.isfinite(lon) and math.isfinite(lat)) or (county is not None and not county.geom.covers(point)):
+            self.add_error("place_lonlat", _("This place lies outside the county."))
+            return
+        data["place_point"] = point
+
     def save(self, commit: bool = True) -> HomeTeachingPlan:
+        self.instance.place_location = self.cleaned_data.get("place_point")
         self.instance.content_areas = ",".join(self.cleaned_data.get("content") or [])
         self.instance.preferred_days = ",".join(self.cleaned_data.get("days") or [])
         return super().save(commit)  # type: ignore[no-any-return]

@@ -34,16 +34,17 @@ from pypinyin import Style, lazy_pinyin
 
 from gridmap import ledgers
 from gridmap import visits as weekly
-from gridmap.models import HomeTeachingPlan, School
+from gridmap.models import HomeTeachingPlan, School, TeachingPlace
 from routing import engine
 from routing.vrp import VRPSolution, solve_vrptw
 
 Solver = Callable[..., VRPSolution]
 
-NO_HOME, OFF_NETWORK, SCHOOL_OFF_NETWORK, NO_DAY, NO_ROOM, UNREACHABLE, WINDOW = (
-    "no_home", "off_network", "school_off_network", "no_day", "no_room", "unreachable", "window")
+NO_HOME, NO_PLACE, OFF_NETWORK, SCHOOL_OFF_NETWORK, NO_DAY, NO_ROOM, UNREACHABLE, WINDOW = (
+    "no_home", "no_place", "off_network", "school_off_network", "no_day", "no_room", "unreachable", "window")
 REASONS = {
     NO_HOME: _("no home location on the ledger"),
+    NO_PLACE: _("the plan gives no location of the welfare home or institution"),
     OFF_NETWORK: _("the home is farther from a road than the access limit"),
     SCHOOL_OFF_NETWORK: _("the school is farther from a road than the access limit"),
     NO_DAY: _("no half-day of the week matches the preferred days and hours"),
@@ -128,6 +129,7 @@ class Stop:
     team: tuple[int, ...]
     team_names: str
     index: int = 0  # row of the matrix (0: the school)
+    elsewhere: bool = False  # taught in a welfare home or an institution (lonlat is that place)
 
 
 @dataclass
@@ -188,11 +190,14 @@ def _stops(plans: QuerySet[HomeTeachingPlan]) -> list[Stop]:
         days = [int(d) for d in p.preferred_days.split(",") if d.strip().isdigit()] or [1, 2, 3, 4, 5, 6, 7]
         team = tuple(sorted(t.pk for t in p.teachers.all()))
         names = "、".join(t.name for t in sorted(p.teachers.all(), key=lambda t: t.pk))
-        home = c.home or (c.household.location if c.household else None)
+        elsewhere = p.place != TeachingPlace.HOME  # taught in a welfare home or an institution: go there
+        home = p.place_location if elsewhere else c.home or (c.household.location if c.household else None)
         for k in range(p.visits_per_week):
             out.append(Stop(
                 plan_id=p.pk, child_id=c.pk, initials=initials(c.name), group=c.group.name,
-                address=(c.household.address if c.household else "") or c.group.name,
+                address=(p.place_name or p.get_place_display()) if elsewhere
+                else (c.household.address if c.household else "") or c.group.name,
+                elsewhere=elsewhere,
                 guardian=p.guardian_name or (c.household.head_name if c.household else ""),
                 phone=p.guardian_phone, lonlat=(home.x, home.y) if home else (np.nan, np.nan),
                 service_s=float(p.hours_per_visit * per_hour),
@@ -208,7 +213,7 @@ def plan_week(school: School, week: weekly.Week, solver: Solver = solve_vrptw,
     out = WeekPlan(school=school, week=week, mode=mode)
     stops = _stops(week_plans(school, week))
     located = [s for s in stops if np.isfinite(s.lonlat[0])]
-    out.unfit.extend((s, NO_HOME) for s in stops if not np.isfinite(s.lonlat[0]))
+    out.unfit.extend((s, NO_PLACE if s.elsewhere else NO_HOME) for s in stops if not np.isfinite(s.lonlat[0]))
     homes = sorted({s.plan_id: s.lonlat for s in located}.items())
     row = {pk: i + 1 for i, (pk, _ll) in enumerate(homes)}
     for s in located:

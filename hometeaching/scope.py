@@ -4,6 +4,10 @@
   .individual_children: a school's staff, the township's officials and village cadres, the county
   administrator) — within access.visible_children / visible_schools; planners and inspectors (counts
   only) see none of it;
+- a school's weekly routes (page, layer, sheets, phone page) show every child the school teaches at
+  home that week, with address and guardian: only to a login that sees every one of those children
+  (`may_see_routes`) — a village cadre sees the school serving the village, not the children of the
+  school's other villages, so not its routes;
 - creating a plan (一人一案) for a disabled school-age child without one: the county administrator,
   the township officials of the child's township, and the staff of the child's responsible school
   (when they see the child) — `may_create_plan`.
@@ -47,7 +51,18 @@ def route_schools(user: Any, root_code: str, week: weekly.Week) -> QuerySet[Scho
     here = plans.filter(Q(child__group__code__startswith=root_code) | Q(school__township__code__startswith=township)
                         if len(root_code) >= CODE_LENGTH[AreaLevel.TOWNSHIP]
                         else Q(school__township__code__startswith=root_code))
-    return access.visible_schools(user).filter(pk__in=here.values("school")).order_by("code")
+    return (access.visible_schools(user).filter(pk__in=here.values("school"))
+            .exclude(pk__in=_hidden_plans(user, week).values("school")).order_by("code"))
+
+
+def _hidden_plans(user: Any, week: weekly.Week) -> QuerySet[HomeTeachingPlan]:
+    """Plans in force that week whose child this login may not see."""
+    return in_force(HomeTeachingPlan.objects.exclude(child__in=access.visible_children(user).values("pk")), week)
+
+
+def may_see_routes(user: Any, school: School, week: weekly.Week) -> bool:
+    """May this login see the school's routes of the week (every child on them)?"""
+    return may_see(user) and not _hidden_plans(user, week).filter(school=school).exists()
 
 
 def may_create_plan(user: Any, child: Child, responsible_school_id: int | None) -> bool:

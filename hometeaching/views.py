@@ -255,12 +255,21 @@ def handbook(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-def _week_plan(request: HttpRequest, code: str) -> tuple[School, routes.WeekPlan] | HttpResponse:
+def _route_school(request: HttpRequest, code: str, week: weekly.Week) -> School:
+    """The school whose routes of the week this login may see (404 otherwise: see scope.may_see_routes)."""
     school = _school(request, code)
+    if not scope.may_see_routes(request.user, school, week):
+        raise Http404
+    return school
+
+
+def _week_plan(request: HttpRequest, code: str) -> tuple[School, routes.WeekPlan] | HttpResponse:
     try:
         week = _week(request)
     except ValueError as error:
+        _school(request, code)  # an unknown school is a 404 before a bad week is a 400
         return HttpResponseBadRequest(str(error))
+    school = _route_school(request, code, week)
     return school, cache.week_plan(school, week)
 
 
@@ -307,11 +316,12 @@ def _scope_key(user: Any) -> str:
 def routes_layer(request: HttpRequest, code: str) -> HttpResponse:
     """The route layer's GeoJSON, with an ETag from the week plan's fingerprint (304 when unchanged:
     nothing planned, nothing read)."""
-    school = _school(request, code)
     try:
         week = _week(request)
     except ValueError as error:
+        _school(request, code)
         return HttpResponseBadRequest(str(error))
+    school = _route_school(request, code, week)
     fp = cache.fingerprint(school, week)
     etag = '"' + hashlib.sha1(f"{fp}|{routes.week_text(week)}|{_scope_key(request.user)}|{get_language()}"
                               .encode()).hexdigest()[:20] + '"'

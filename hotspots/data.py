@@ -1,9 +1,12 @@
 """Dropout hotspots from the ledgers: per village group of an area, for a month, the monthly report's
 counts, the smoothed rates and the Gi* clusters (hotspots.stats), as far as a login may see them.
 
-- Counts come from `gridmap.reports` — the same snapshot of every child's status at the month's end and
-  the same "school-age on the ledger" rule as the monthly report — over `access.countable_children`
-  of the cells `access.visible_cells` gives, narrowed by the filters (key group, grade due, sex).
+- Counts are the monthly report's — each child's status at the month's end (its as-of day while it
+  runs) and the same "school-age on the ledger" rule — over `access.countable_children` of the cells
+  `access.visible_cells` gives, narrowed by the filters (key group, grade due, sex). For logins scoped
+  by area, without a key-group filter, they are read from the month-end counts per village group
+  (gridmap.month_ends, kept up to date by triggers) instead of every child's status history; a
+  school's staff and key-group filters count from `gridmap.reports`' snapshot of those children.
 - Weights are built once per set of groups and kept, keyed by a hash of the groups' codes and
   boundaries (the geometry version), so that a new boundary import rebuilds them.
 - Gi* results are kept keyed by everything they depend on (the rates, the geometry version, the
@@ -33,7 +36,7 @@ from django.contrib.gis.db.models.functions import AsWKB, Transform
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from gridmap import access, reports, schooling
+from gridmap import access, month_ends, reports, schooling
 from gridmap.models import KEY_GROUPS, Area, Child, ChildStatus
 from gridmap.models.areas import CODE_LENGTH, AreaLevel
 from hotspots import stats
@@ -147,6 +150,28 @@ def month_counts(children: QuerySet[Child], month: str) -> dict[str, Counts]:
         tally[child.status or ""] += 1
     return {code: Counts(t["school_age"], t[S.SUSPECTED], t[S.DROPPED_OUT], t[S.RETURNED])
             for code, t in tallies.items()}
+
+
+def month_end_counts(cells: QuerySet[Area], root: Area, month: str, filters: Filters) -> dict[str, Counts]:
+    """The same figures as `month_counts` over the children of these cells, read from the month-end
+    counts per village group (gridmap.month_ends) instead of every child's status history: for a
+    county ~3,600 rows instead of ~100,000 children's histories. Not for a key-group filter (the
+    counts have no key-group dimension)."""
+    if filters.key_group:
+        raise ValueError("month-end counts have no key groups: use month_counts")
+    first = reports.month_bounds(month)[0]
+    grades = GRADE_CHOICES[filters.grade] if filters.grade else ()
+    by_group = month_ends.group_counts(root, first, grades, filters.sex)
+    wanted = set(cells.values_list("code", flat=True))
+    return {code: Counts(sum(t.values()), t[S.SUSPECTED], t[S.DROPPED_OUT], t[S.RETURNED])
+            for code, t in by_group.items() if code in wanted}
+
+
+def from_month_ends(scope: access.Scope, filters: Filters) -> bool:
+    """Whether the month-end counts give this login's figures: they count every child of a village
+    group, which is what a login scoped by area (or the county) counts; a school's staff count their
+    school's children, and a key group is no dimension of them."""
+    return not filters.key_group and not scope.school_ids
 
 
 def shown(counts: Counts, scope: access.Scope, code: str = "", published: Any = None,
@@ -265,10 +290,13 @@ def prepare(user: Any, root: Area, month: str, filters: Filters, permutations: i
             seed: int = stats.SEED) -> Inputs:
     cells = cell_queryset(user, root)
     infos = [CellInfo(*row) for row in cells.values_list("pk", "code", "name", "parent__code", "parent__name")]
-    last = reports.month_bounds(month)[1]
-    children = filters.apply(access.countable_children(user).filter(group__in=cells), last)
-    by_code = month_counts(children, month)
-    return Inputs(root, month, filters, access.scope_of(user), infos, [by_code.get(c.code, Counts()) for c in infos],
+    scope = access.scope_of(user)
+    if from_month_ends(scope, filters):
+        by_code = month_end_counts(cells, root, month, filters)
+    else:
+        last = reports.month_bounds(month)[1]
+        by_code = month_counts(filters.apply(access.countable_children(user).filter(group__in=cells), last), month)
+    return Inputs(root, month, filters, scope, infos, [by_code.get(c.code, Counts()) for c in infos],
                   geometry_version(cells), cells, permutations, seed, access.published_figures(user, month))
 
 

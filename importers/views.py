@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from gridmap import access, audit
 from gridmap.models import AuditAction
 from importers import uploads
+from importers.aid import AidImportParams, import_aid
 from importers.areas import AreaImportParams, import_areas
 from importers.children import ChildImportParams, import_children
 from importers.readers import VectorOptions
@@ -32,7 +33,7 @@ from importers.roads import RoadImportParams, import_roads
 from importers.schools import SchoolImportParams, import_schools
 
 KINDS = [("areas", _("Boundaries")), ("schools", _("Schools list")), ("children", _("Children ledger")),
-         ("roads", _("Roads"))]
+         ("roads", _("Roads")), ("aid", _("Student aid records"))]
 COORDS = [("wgs84", "WGS84 / GPS"), ("cgcs2000", "CGCS2000"), ("gcj02", _("GCJ-02 (Amap, Tencent)")),
           ("bd09", _("BD-09 (Baidu)"))]
 LEVELS = [("county", _("county")), ("township", _("township")), ("village", _("village")),
@@ -70,6 +71,8 @@ def run_import(kind: str, upload: uploads.Upload, data: dict[str, Any], commit: 
         return import_schools(SchoolImportParams(coords=data["coords"], **common))
     if kind == "children":
         return import_children(ChildImportParams(**common))
+    if kind == "aid":  # the safety net (issue 18)
+        return import_aid(AidImportParams(**common))
     return import_roads(RoadImportParams(coords=data["coords"], srid=data["srid"], **common))
 
 

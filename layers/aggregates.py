@@ -80,7 +80,8 @@ def _cell_counts(user: Any, root: Area, cells: list[Cell]) -> dict[str, tuple[in
     cached: dict[str, tuple[int, int]] | None = getattr(root, "_gridmap_cell_counts", None)
     if cached is None:
         rows = (access.countable_children(user).filter(group__in=[c.pk for c in cells]).values("group__code")
-                .annotate(children=Count("pk"), off_school=Count("pk", filter=Q(status__in=access.OFF_SCHOOL))))
+                .annotate(children=Count("pk", filter=access.on_ledger()),
+                          off_school=Count("pk", filter=access.on_ledger() & Q(status__in=access.OFF_SCHOOL))))
         cached = {r["group__code"]: (r["children"], r["off_school"]) for r in rows}
         root._gridmap_cell_counts = cached  # type: ignore[attr-defined]
     return cached
@@ -123,6 +124,9 @@ class AggregateLayer(MapLayer):
 
     def queryset(self) -> QuerySet[Any]:
         return Area.objects.filter(pk__in=list(self.by_pk))
+
+    def has_tiles(self) -> bool:
+        return bool(self.areas)
 
     def feature_properties(self, row: dict[str, Any]) -> dict[str, Any]:
         area = self.by_pk[row["pk"]]

@@ -30,3 +30,14 @@ def local_js() -> list[tuple[str, str]]:
 
 def local_css() -> list[tuple[str, str]]:
     return [(name, static(path)) for name, path in CSS]
+
+
+# The grid page's vector tiles (layers.served): Leaflet.VectorGrid, and what draws the tiled layers.
+TILE_JS = [
+    ("vectorgrid", "vendor/leaflet.vectorgrid-1.3.0/Leaflet.VectorGrid.bundled.min.js"),
+    ("gm_tiles", "gridmap/tiles.js"),
+]
+
+
+def tile_js() -> list[tuple[str, str]]:
+    return [(name, static(path)) for name, path in TILE_JS]

@@ -25,6 +25,9 @@ class MapLayer:
     simplify: float = 0.0
     precision: int = 5  # GeoJSON decimals: 1e-5 degree ≈ 1 m
     properties: ClassVar[list[str]] = []
+    # Set by layers.maps.grid_map on the grid page: the layer is drawn from these vector tiles
+    # (layers.served; gmGrid and gmTiles create the tile layer in the group) instead of GeoJSON.
+    tile_url: str = ""
 
     def __init__(self, root: Any, user: Any, cells: list[Any] | None = None) -> None:
         self.root = root
@@ -64,7 +67,17 @@ class MapLayer:
             ],
         }
 
+    def has_tiles(self) -> bool:
+        """Whether a tiled layer has anything to draw for this login (else no group, as for GeoJSON)."""
+        return True
+
     def add_to(self, fmap: folium.Map) -> None:
+        if self.tile_url:
+            if self.has_tiles():  # an empty group: the tile layer is added to it in the browser
+                group = folium.FeatureGroup(name=str(self.title), show=self.show, control=self.control)
+                group.add_to(fmap)
+                self.group_name = group.get_name()
+            return
         if not self.features()["features"]:
             return  # nothing in scope to draw (and folium's popups refuse empty collections)
         group = folium.FeatureGroup(name=str(self.title), show=self.show, control=self.control)

@@ -191,11 +191,14 @@ def school_indicator(cells: list[Cell], root: Area) -> Indicator:
                      {c.pk: index[c.school.pk] if c.school else len(schools) for c in cells})
 
 
-def indicators(cells: list[Cell], root: Area) -> list[Indicator]:
+def indicators(cells: list[Cell], root: Area, user: Any = None) -> list[Indicator]:
     from layers.hotspots import placeholder_indicators  # classes fetched on demand (hotspots.js)
+    from layers.safetynet import aid_indicator  # 应助尽助 per cell (issue 18)
 
+    # per cell only for logins that see children: gridmap.published protects no aid count per cell
+    extra = [aid_indicator(cells, root, user)] if user is not None and access.scope_of(user).individual_children else []
     return [status_indicator(cells), rate_indicator(cells), children_indicator(cells),
-            school_indicator(cells, root), *placeholder_indicators()]
+            school_indicator(cells, root), *extra, *placeholder_indicators()]
 
 
 class CellLayer(MapLayer):
@@ -210,11 +213,14 @@ class CellLayer(MapLayer):
         # Coarser at county scale, where 3,600 cells would otherwise make the page heavy.
         self.simplify = 1e-4 if root.level == AreaLevel.COUNTY else 2e-5
         self.precision = 4 if root.level == AreaLevel.COUNTY else 5
-        self.indicators = indicators(cells, root)
+        self.indicators = indicators(cells, root, user)
         self.by_pk = {c.pk: c for c in cells}
 
     def queryset(self) -> QuerySet[Any]:
         return access.visible_cells(self.user).filter(code__startswith=self.root.code)
+
+    def has_tiles(self) -> bool:
+        return bool(self.cells)
 
     def feature_properties(self, row: dict[str, Any]) -> dict[str, Any]:
         point, cell = row["label_point"], self.by_pk.get(row["pk"])
@@ -292,6 +298,9 @@ class CatchmentLayer(MapLayer):
 
     def geometry(self) -> Any:
         return PolygonalPart(Intersection("catchment", self.root.geom))
+
+    def has_tiles(self) -> bool:
+        return self.queryset().exists()
 
     def draw(self, group: folium.FeatureGroup) -> None:
         colors = root_school_colors(self.root)

@@ -15,11 +15,11 @@ from jinja2 import Template
 
 from gridmap.grid import Cell
 from gridmap.middleware import csp_nonce
-from gridmap.models import Area, AreaLevel, SchoolKind
-from layers import assets
+from gridmap.models import Area, AreaLevel, SchoolKind, SchoolStatus
+from layers import assets, served
 from layers.aggregates import BANDS, AggregateLayer
 from layers.base import MapLayer
-from layers.context import RIVER_STYLE, road_legend
+from layers.context import RIVER_STYLE, ROAD_STYLE, road_legend
 from layers.grid import CellLayer
 from layers.registry import GRID_MAP_LAYERS
 from layers.schools import KIND_STYLE
@@ -66,9 +66,11 @@ class GridMap:
     config: dict[str, Any]  # for static/gridmap/grid.js: indicators and their legends
 
 
-def grid_map(area: Area, user: Any, cells: list[Cell], layers: list[type[MapLayer]] | None = None) -> GridMap:
+def grid_map(area: Area, user: Any, cells: list[Cell], layers: list[type[MapLayer]] | None = None,
+             tiled: bool = False, found: Any = None) -> GridMap:
     """The map of an area's grid: cells coloured by indicator, with boundaries, roads and schools
-    (or only the given layers, for a page of one theme)."""
+    (or only the given layers, for a page of one theme). `tiled`: the layers that have vector tiles
+    (layers.tile_layers) are drawn from them (the grid page) instead of being embedded as GeoJSON."""
     xmin, ymin, xmax, ymax = area.geom.extent
     fmap = folium.Map(location=[(ymin + ymax) / 2, (xmin + xmax) / 2], tiles=None,
                       zoom_start=11, control_scale=False, prefer_canvas=False, zoom_snap=0.25)
@@ -80,9 +82,17 @@ def grid_map(area: Area, user: Any, cells: list[Cell], layers: list[type[MapLaye
     config: dict[str, Any] = {"levels": {}, "bands": [{"level": level, "below": zoom}
                                                     for level, zoom in BANDS.get(area.level, [])]}
     drawn: dict[str, MapLayer] = {}
+    urls = served.tile_urls(user, area, found) if tiled else {}
+    if tiled:
+        fmap.default_js = [*fmap.default_js, *assets.tile_js()]
+        config["tiles"] = []
+        config["texts"] = tile_texts()
     for layer_class in layers or GRID_MAP_LAYERS:
         layer = layer_class(area, user, cells)
+        layer.tile_url = urls.get(layer.key, "")
         layer.add_to(fmap)
+        if layer.tile_url and layer.group_name:
+            config["tiles"].append({"key": layer.key, "url": layer.tile_url, "group": layer.group_name})
         drawn[layer.key] = layer
         if isinstance(layer, CellLayer):
             config["indicators"] = [ind.config() for ind in layer.indicators]
@@ -97,6 +107,21 @@ def grid_map(area: Area, user: Any, cells: list[Cell], layers: list[type[MapLaye
     fmap.add_child(_MapControls(CREDITS))
     config["map"] = fmap.get_name()
     return GridMap(fmap, config)
+
+
+def tile_texts() -> dict[str, Any]:
+    """What tiles.js writes in the popups of tiled layers (their properties are language-free keys)."""
+    yes, no = _("yes"), _("no")
+    return {
+        "school": _("School"), "school_code": _("School code"), "kind": _("Kind"), "grades": _("Grades"),
+        "capacity": _("Approved places"), "boarding": _("Boarding"), "status": _("Status"), "data": _("Data"),
+        "name": _("Name"), "code": _("Code"), "boundary": _("Boundary"), "yes": yes, "no": no,
+        "synthetic": {"true": _("generated (demo)"), "false": _("surveyed")},
+        "kinds": {k: str(label) for k, label in SchoolKind.choices},
+        "statuses": {k: str(label) for k, label in SchoolStatus.choices},
+        "kind_style": {k: {"color": c, "radius": r} for k, (c, r) in KIND_STYLE.items()},
+        "road_style": {k: {"color": c, "weight": w} for k, (c, w) in ROAD_STYLE.items()},
+    }
 
 
 def render(fmap: folium.Map) -> RenderedMap:

@@ -8,10 +8,12 @@ from layers.coverage import CoverageLayer
 from layers.grid import CatchmentLayer, CellLayer, LabelLayer, VillageGapLayer
 from layers.home_routes import HomeRouteLayer
 from layers.hotspots import HotspotLayer
+from layers.safetynet import LateTransferLayer
 from layers.schools import SchoolLayer
 
 GRID_MAP_LAYERS: list[type[MapLayer]] = [
     WaterLayer, TownshipAggregateLayer, VillageAggregateLayer, CellLayer, RoadLayer, VillageLayer, TownshipLayer,
     CountyLayer, VillageGapLayer, CatchmentLayer, CoverageLayer, SchoolLayer, LabelLayer, RoadLabelLayer, HotspotLayer,
     HomeRouteLayer,  # send-teaching-home routes (hometeaching), for logins that may see children
+    LateTransferLayer,  # 流转未到 at the home cells (issue 18)
 ]

@@ -63,6 +63,7 @@ def tables(rep: Report) -> list[tuple[str, list[str], list[list[Any]]]]:
         [_("of whom off the road network (not measurable)"), t["unreachable"]],
         [_("moved pupils beyond the norm before"), t["beyond_before"]],
         [_("moved pupils beyond the norm after"), t["beyond_after"]],
+        [_("moved pupils whose way before is not measurable"), t["unmeasured_before"]],
         [_("newly beyond the norm"), t["newly_beyond"]], [_("new boarding demand"), t["boarding_demand"]],
         [_("receiving schools over capacity"), t["over_capacity_schools"]],
         [_("places beyond capacity at receiving schools"), t["overflow"]],

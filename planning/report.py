@@ -128,21 +128,24 @@ def build(base: Baseline, out: Outcome, changes: list[Change], shown: Shown = ex
     names = {str(c): str(nm) for c, nm in zip(s.code, s.name, strict=True)}
     moved = out.moved
     limit = base.limit_min()
-    beyond_before = out.school_before >= 0
-    beyond_before &= ~within(out.time_before, limit)
-    beyond_after = (out.school_after >= 0) & ~within(out.time_after, limit)
+    # beyond the norm: a way measured and longer than the norm; a way that cannot be measured (home or
+    # school off the road network) is counted apart, never as beyond (it would inflate "before" most)
+    beyond_before = (out.school_before >= 0) & np.isfinite(out.time_before) & ~within(out.time_before, limit)
+    beyond_after = (out.school_after >= 0) & np.isfinite(out.time_after) & ~within(out.time_after, limit)
+    unmeasured_before = (out.school_before >= 0) & ~np.isfinite(out.time_before)
     rep = Report(title=title, rule=out.rule, rule_text=rule_text(out.rule), as_of=str(base.as_of),
                  norms=[nm.explain() for nm in base.norms], changes=[describe(c, names) for c in changes])
     closing = np.flatnonzero(out.before.open & ~out.after.open)
     new_gap = out.meets_before & ~out.meets_after
     closed_gap = ~out.meets_before & out.meets_after
     newly_beyond = moved & ~beyond_before & beyond_after
-    board_demand = moved & within(out.time_before, limit) & ~within(out.time_after, limit) & (out.school_after >= 0)
+    board_demand = moved & within(out.time_before, limit) & beyond_after
     placed = moved & (out.school_after >= 0)
     measured = placed & np.isfinite(out.time_before) & np.isfinite(out.time_after)
     rep.totals = {
         "schools_closed": len(closing), "children": shown(len(cov)), "moved": shown(int(moved.sum())),
         "no_place": shown(int(out.no_place.sum())), "beyond_before": shown(int((moved & beyond_before).sum())),
+        "unmeasured_before": shown(int((moved & unmeasured_before).sum())),
         "beyond_after": shown(int((moved & beyond_after).sum())), "newly_beyond": shown(int(newly_beyond.sum())),
         "boarding_demand": shown(int(board_demand.sum())), "new_gaps": shown(int(new_gap.sum())),
         "closed_gaps": shown(int(closed_gap.sum())), "unreachable": shown(int(out.unreachable.sum())),

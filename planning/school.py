@@ -98,7 +98,7 @@ def page(user: Any, school: School, on: date | None = None) -> SchoolPage:
     labels = [f"≤{BANDS[0]}"] + [f"{a}–{b}" for a, b in zip(BANDS[:-1], BANDS[1:], strict=True)] + [f">{BANDS[-1]}"]
     bands = [{"label": lab, "count": shown(c), "width": round(100 * c / top) if top and shown(c) == c else 0}
              for lab, c in zip(labels, band_counts, strict=True)]
-    beyond_all = ~within(seconds, limits.astype(np.int64))
+    beyond_all = np.isfinite(seconds) & ~within(seconds, limits.astype(np.int64))  # off the network: counted apart
     beyond = [{"grade": g, "pupils": shown(int((grade == g).sum())), "beyond": shown(int((beyond_all & (grade == g)).sum()))}
               for g in grades]
     median = float(np.median(minutes)) if len(minutes) >= 5 or (len(minutes) and individual(user)) else None

@@ -26,6 +26,7 @@ scenario whose report then moves only the pupils of the closed schools (planning
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -48,7 +49,10 @@ class Target:
     capacities: bool = True
     fixed_open: list[str] = field(default_factory=list)  # school codes
     max_pupils: int | None = None  # only schools with fewer pupils may close
-    time_limit_s: float = 60.0
+    time_limit_s: float = 60.0  # for the whole suggestion, every solve of a search included
+
+
+MIN_SOLVE_S = 3.0
 
 
 @dataclass
@@ -157,13 +161,21 @@ def _suggest(base: Baseline, schools: Schools, target: Target) -> Suggestion:
     size = {"points": len(inst.demand), "sites": m, "children": int(inst.demand.sum()), "left_out": inst.left_out,
             "may_close": may_close}
     searched: list[dict[str, Any]] = []
+    # One time budget for the whole suggestion: "as many as possible" runs a search of several solves, and
+    # the page runs in a web request (gunicorn's timeout is 120 s): each solve gets what is left, at least
+    # a few seconds (a solve stopped by the budget keeps its best plan and says so in `searched`).
+    deadline = time.monotonic() + target.time_limit_s
+
+    def remaining() -> float:
+        return max(MIN_SOLVE_S, deadline - time.monotonic())
+
     if target.close is None:
         if target.max_pupils is None:
             raise SuggestError(_("Say how many schools to close, or below how many pupils a school may close."))
         beyond = inst if objective == BEYOND else instance(base, schools, BEYOND, target.capacities)
 
         def solve(n: int) -> PMedianResult:
-            r = solve_p_median(beyond.cost, beyond.demand, m - n, beyond.capacity, sorted(fixed), target.time_limit_s)
+            r = solve_p_median(beyond.cost, beyond.demand, m - n, beyond.capacity, sorted(fixed), remaining())
             searched.append({"close": n, "beyond": r.objective, "status": r.status})
             return r
 
@@ -177,7 +189,7 @@ def _suggest(base: Baseline, schools: Schools, target: Target) -> Suggestion:
             else:
                 hi = mid - 1
         if best is None or lo == 0:
-            best = solve_p_median(inst.cost, inst.demand, m, inst.capacity, sorted(fixed), target.time_limit_s)
+            best = solve_p_median(inst.cost, inst.demand, m, inst.capacity, sorted(fixed), remaining())
         result = best
     else:
         if not 1 <= target.close <= may_close:

@@ -27,7 +27,10 @@ of `duration` over the arcs driven — what is minimised; waiting and service ar
 The solver is PyVRP (Wouters et al., "PyVRP: a high-performance VRP solver package", INFORMS Journal
 on Computing, 2024; hybrid genetic search / iterated local search), which works on integers: every
 time is multiplied by SCALE (10: tenths of the input unit — tenths of a second for the engine's
-seconds, and exactly the one-decimal convention of the published Solomon optima) and rounded.
+seconds, and exactly the one-decimal convention of the published Solomon optima) and rounded. So
+the solver judges a trip at that resolution: each rounded leg, visit and window may be off by half a
+step, and a trip it finds may run late by up to that much per leg and visit (`rounding`, 0.05 s each
+for the engine's seconds) — the check of its trips allows exactly that, no more.
 PyVRP 0.14's `route.schedule()` numbers a client by its place among the clients (0-based), not by its
 location: stop i of ours is client i-1 there. Because a mistake there still gives the right cost with
 the wrong stops, every returned order is checked here, independently of PyVRP, for its windows, its
@@ -155,18 +158,24 @@ def problem(duration: ArrayLike, service: ArrayLike, windows: ArrayLike, demand:
     return Problem(d, s, w, q.astype(np.int64), int(capacity), int(vehicles), vw, sw)
 
 
-def _earliest(windows: NDArray[np.float64], t: float) -> float | None:
+def _earliest(windows: NDArray[np.float64], t: float, tolerance: float = 1e-9) -> float | None:
     """The earliest start of service at or after `t` within one of the windows (None: none left)."""
     best = None
     for early, late in windows:
-        if t <= late + 1e-9:
+        if t <= late + tolerance:
             start = max(t, float(early))
             best = start if best is None else min(best, start)
     return best
 
 
+def rounding(route: list[int]) -> float:
+    """How late the solver's integer times may let a trip run: half a step for each leg, visit and
+    window of the route."""
+    return (3 * len(route) + 2) * 0.5 / SCALE
+
+
 def schedule(p: Problem, route: list[int], depart: float | None = None,
-             vehicle: int | None = None) -> tuple[list[float], float, float] | None:
+             vehicle: int | None = None, tolerance: float = 1e-9) -> tuple[list[float], float, float] | None:
     """Earliest start of service at each stop of a route (in the first of its windows still open),
     leaving the depot at `depart` (default: as late as possible without waiting at the first stop,
     never before the vehicle's opening); the departure and the return. None when a window is missed,
@@ -175,14 +184,14 @@ def schedule(p: Problem, route: list[int], depart: float | None = None,
     if not route:
         return [], open_, open_
     if depart is None:
-        first = _earliest(p.windows_of(route[0]), open_ + p.duration[0, route[0]])
+        first = _earliest(p.windows_of(route[0]), open_ + p.duration[0, route[0]], tolerance)
         if first is None or not np.isfinite(first):
             return None
         depart = max(open_, first - p.duration[0, route[0]])
     t, prev, starts = depart, 0, []
     for stop in route:
         arrive = t + p.duration[prev, stop]
-        start = _earliest(p.windows_of(stop), arrive) if np.isfinite(arrive) else None
+        start = _earliest(p.windows_of(stop), arrive, tolerance) if np.isfinite(arrive) else None
         if start is None:
             return None
         t = start
@@ -190,7 +199,7 @@ def schedule(p: Problem, route: list[int], depart: float | None = None,
         t += p.service[stop]
         prev = stop
     back = t + p.duration[prev, 0]
-    if not (np.isfinite(back) and back <= close + 1e-9):
+    if not (np.isfinite(back) and back <= close + tolerance):
         return None
     return starts, float(depart), float(back)
 
@@ -201,13 +210,14 @@ def route_cost(p: Problem, route: list[int]) -> float:
     return float(sum(p.duration[a, b] for a, b in zip(legs[:-1], legs[1:], strict=True)))
 
 
-def check_route(p: Problem, route: list[int], vehicle: int | None = None) -> str | None:
-    """Why this order is not a feasible trip of this vehicle (None: it is) — independent of the solver."""
+def check_route(p: Problem, route: list[int], vehicle: int | None = None, tolerance: float = 1e-9) -> str | None:
+    """Why this order is not a feasible trip of this vehicle (None: it is) — independent of the solver;
+    `tolerance`: how late a stop or the return may be (the solver's `rounding` for its trips)."""
     if len(set(route)) != len(route) or any(not 1 <= s <= p.n for s in route):
         return f"stops {route} are not distinct stops 1..{p.n}"
     if int(p.demand[route].sum()) > p.capacity:
         return f"load {int(p.demand[route].sum())} exceeds capacity {p.capacity}"
-    if route and schedule(p, route, depart=p.depot_window(vehicle)[0], vehicle=vehicle) is None:
+    if route and schedule(p, route, depart=p.depot_window(vehicle)[0], vehicle=vehicle, tolerance=tolerance) is None:
         return f"order {route} misses a window or returns after the depot closes"
     return None
 
@@ -311,7 +321,7 @@ def solve_vrptw(duration: ArrayLike, service: ArrayLike, windows: ArrayLike, dem
     elif len(set(used)) != len(used):
         raise VRPError("the solver gave one vehicle two trips")
     for r, v in zip(routes, used, strict=True):
-        why = check_route(p, r, v if p.vehicle_windows is not None else None)
+        why = check_route(p, r, v if p.vehicle_windows is not None else None, tolerance=rounding(r))
         if why:
             raise VRPError(f"the solver returned an infeasible trip: {why}")
     if len(routes) > max(p.vehicles, 0):
@@ -323,7 +333,8 @@ def solve_vrptw(duration: ArrayLike, service: ArrayLike, windows: ArrayLike, dem
         if stop not in served:
             reasons[stop] = NO_ROOM
     vehicle_of = [v if p.vehicle_windows is not None else None for v in used]
-    plans = [schedule(p, r, vehicle=v) or schedule(p, r, depart=p.depot_window(v)[0], vehicle=v)
+    plans = [schedule(p, r, vehicle=v, tolerance=rounding(r))
+             or schedule(p, r, depart=p.depot_window(v)[0], vehicle=v, tolerance=rounding(r))
              for r, v in zip(routes, vehicle_of, strict=True)]
     return VRPSolution(
         routes=routes, cost=sum(route_cost(p, r) for r in routes),

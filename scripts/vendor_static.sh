@@ -29,6 +29,12 @@ fetch ol@7.2.2 ol
 mkdir -p "$dest/ol-7.2.2" && cp "$work"/ol/dist/ol.js "$work"/ol/ol.css "$work"/ol/LICENSE.md "$dest/ol-7.2.2/"
 fetch leaflet.heat@0.2.0 heat  # folium.plugins.HeatMap (hotspots: homes of off-school children)
 mkdir -p "$dest/leaflet.heat-0.2.0" && cp "$work"/heat/dist/leaflet-heat.js "$work"/heat/LICENSE "$dest/leaflet.heat-0.2.0/"
+fetch leaflet.vectorgrid@1.3.0 vectorgrid  # vector tiles (MVT) on the grid map: layers/tiles.py, static/gridmap/tiles.js
+mkdir -p "$dest/leaflet.vectorgrid-1.3.0" && cp "$work"/vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js "$dest/leaflet.vectorgrid-1.3.0/"
+# Its licence is the README's "Legalese" section (Beerware), followed by what the bundle holds.
+{ sed -n '/^## Legalese/,$p' "$work"/vectorgrid/README.md
+  echo "Bundled in Leaflet.VectorGrid.bundled.min.js, as its README lists them: geojson-vt (ISC licence),"
+  echo "pbf, topojson and vector-tile (BSD licence)."; } > "$dest/leaflet.vectorgrid-1.3.0/LICENSE"
 # folium's own rotate stylesheet is not on npm; it is a single rule for rotated awesome-markers.
 printf '.fa-rotate-custom{transform:rotate(var(--fa-rotate-angle,0deg))}\n' > "$dest/leaflet.awesome-markers-2.0.5/leaflet.awesome.rotate.css"
 du -sh "$dest"/*

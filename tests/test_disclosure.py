@@ -114,6 +114,8 @@ COUNT_COLUMNS = {  # report CSV header -> measure (the counts of children and vi
     "劝返复学": "returned", "休学": "suspended", "疑似辍学": "suspected", "辍学": "dropped_out",
     "本月新增疑似": "new_suspected", "本月立案": "cases_opened", "本月销号": "cases_closed",
     "月末在办案件": "cases_open", "逾期未处罚": "cases_overdue", "送教应到": "visits_due", "送教实到": "visits_made",
+    # the safety net (issue 18)
+    "应助人数": "aid_eligible", "应助未助": "aid_gap", "流转未完成": "transfers_open", "流转未到": "transfers_late",
 }
 STATUSES = ["enrolled", "included", "home_taught", "returned", "suspended", "suspected", "dropped_out"]
 VISIT_MEASURES = {"visits_due", "visits_made"}
@@ -224,6 +226,8 @@ def attacker_relations(truth: dict[tuple[str, str], int], township: str) -> list
         candidates.append(Relation((u, "school_age"), (*[(u, s) for s in STATUSES], (u, "slack:age"))))
         candidates.append(Relation((u, "cases_open"), ((u, "cases_overdue"), (u, "slack:open"))))
         candidates.append(Relation((u, "dropped_out"), ((u, "cases_open"),)))
+        candidates.append(Relation((u, "aid_eligible"), ((u, "aid_gap"), (u, "slack:aided"))))
+        candidates.append(Relation((u, "transfers_open"), ((u, "transfers_late"), (u, "slack:in_time"))))
         if "/" not in u:
             candidates.append(Relation((u, "off_school"), ((u, "suspected"), (u, "dropped_out"))))
 
@@ -232,6 +236,10 @@ def attacker_relations(truth: dict[tuple[str, str], int], township: str) -> list
             return truth[(k[0], "school_age")] - sum(truth[(k[0], s)] for s in STATUSES)
         if k[1] == "slack:open":
             return truth[(k[0], "cases_open")] - truth[(k[0], "cases_overdue")]
+        if k[1] == "slack:aided":
+            return truth[(k[0], "aid_eligible")] - truth[(k[0], "aid_gap")]
+        if k[1] == "slack:in_time":
+            return truth[(k[0], "transfers_open")] - truth[(k[0], "transfers_late")]
         return truth[k]
     return [r for r in candidates if all(k in truth or k[1].startswith("slack") for k in r.terms())
             and value(r.total) == sum(value(p) for p in r.parts) and value(r.total) >= 0

@@ -192,3 +192,31 @@ def test_settings_parsed_at_start_keep_a_bad_value_for_the_check():
     assert "hometeaching.E001" in run.stderr and "hometeaching.E004" in run.stderr and "HINT" in run.stderr
     assert "Traceback" not in run.stderr
     assert checks.WHOLE_NUMBERS  # the module registered by the app's ready()
+
+
+def test_a_village_cadre_sees_no_route_through_another_villages_homes(week):  # noqa: F811
+    """The routes show every child of the school's week with address and guardian: a village cadre who
+    sees the school (it serves the village) but not the children of its other villages gets none of them
+    — page, layer, sheets, phone page, nor the grid map's toggle; a cadre of a school whose every
+    home-taught child lives in the village gets them."""
+    code, (school, kids, male, female) = next(iter(week.items()))
+    villages = sorted({k.group.code[:12] for k in kids})
+    # one more home-taught child of the school, from another village of its township
+    other = (Child.objects.filter(group__code__startswith=school.township.code, home__isnull=False)
+             .exclude(group__code__startswith=villages[0]).exclude(home_teaching_plans__isnull=False).first())
+    plan = HomeTeachingPlan.objects.create(child=other, school=school, start_date=date(2026, 9, 1), hours_per_visit=1)
+    plan.teachers.set([male, female])
+    urls = [f"/hometeaching/school/{code}/routes/{tail}" for tail in ("", "layer.json", "sheet.pdf", "phone/")]
+    cadre = login(UserRole.VILLAGE_CADRE, areas=[villages[0]])
+    assert cadre.get(f"/schools/{code}/").status_code == 200  # the school itself is visible to the cadre
+    for url in urls:
+        assert cadre.get(url, {"week": "2026-W47"}).status_code == 404, url
+    grid = cadre.get(f"/grid/{villages[0]}/").content.decode()
+    assert f"/hometeaching/school/{code}/routes/layer.json" not in grid
+    # the same cadre once every home-taught child of the school's week lives in the village
+    HomeTeachingPlan.objects.filter(school=school).exclude(child__group__code__startswith=villages[0]).update(
+        end_date=date(2026, 11, 1))
+    for url in urls:
+        assert cadre.get(url, {"week": "2026-W47"}).status_code == 200, url
+    staff = login(UserRole.SCHOOL_STAFF, schools=[school])
+    assert staff.get(urls[0], {"week": "2026-W47"}).status_code == 200

@@ -213,3 +213,45 @@ def test_a_teacher_in_two_pairs_is_out_once_a_half_day(week):
     p = routes.plan_week(school, WEEK, time_limit_s=2)
     assert [(t.day, t.half, len(t.stops)) for t in p.trips] == [(date(2026, 11, 16), 0, 1)]
     assert [(s.child_id, r) for s, r in p.unfit] in ([(kids[0].pk, routes.NO_ROOM)], [(kids[1].pk, routes.NO_ROOM)])
+
+
+def test_a_child_taught_in_an_institution_is_visited_there(week):
+    """A plan in a welfare home or a rehabilitation institution routes to the institution's location, not
+    the registered home: the stop stands there and the school's leg to it is the engine's time to that
+    point; without a location the visit is listed as unplannable with its reason; the plan form asks for
+    the name and a location inside the county."""
+    from django.contrib.gis.geos import Point
+
+    code, (school, kids, male, female) = next(iter(week.items()))
+    plan = HomeTeachingPlan.objects.get(child=kids[0])
+    home = kids[0].home
+    place = Point(school.location.x + 0.01, school.location.y - 0.008, srid=4326)
+    HomeTeachingPlan.objects.filter(pk=plan.pk).update(place="welfare_home", place_name="东阳市儿童福利院",
+                                                       place_location=place)
+    week_plan = routes.plan_week(school, WEEK, time_limit_s=2)
+    stop = next(s for t in week_plan.trips for s in t.stops if s.plan_id == plan.pk)
+    assert stop.lonlat == (place.x, place.y) != (home.x, home.y) and stop.address == "东阳市儿童福利院"
+    mode = str(settings.GRIDMAP_HOME_TRAVEL_MODE)
+    alone = engine.od_matrix(engine.snap(np.array([[school.location.x, school.location.y], [place.x, place.y]]),
+                                         mode), mode)
+    assert week_plan.matrix[0, stop.index] == pytest.approx(alone[0, 1], abs=1e-6)
+    HomeTeachingPlan.objects.filter(pk=plan.pk).update(place_location=None)
+    week_plan = routes.plan_week(school, WEEK, time_limit_s=2)
+    assert [(s.plan_id, why) for s, why in week_plan.unfit if s.plan_id == plan.pk] == [(plan.pk, routes.NO_PLACE)]
+    # the form: a name and a location inside the county, or nothing is saved
+    staff = login(UserRole.SCHOOL_STAFF, schools=[school])
+    base = {"place": "rehab", "teachers": [male.pk, female.pk], "visits_per_week": 1, "hours_per_visit": 2,
+            "available_from": "08:00", "available_until": "17:30", "disability_level": "2"}
+    for extra, field in (({"place_name": "", "place_lonlat": f"{place.x}, {place.y}"}, "place_name"),
+                         ({"place_name": "康复中心", "place_lonlat": "abc"}, "place_lonlat"),
+                         ({"place_name": "康复中心", "place_lonlat": "100.0, 40.0"}, "place_lonlat"),
+                         ({"place_name": "康复中心", "place_lonlat": "nan, nan"}, "place_lonlat")):
+        page = staff.post(f"/hometeaching/plan/{plan.pk}/", {**base, **extra})
+        assert page.status_code == 200 and field in page.content.decode(), extra
+        assert HomeTeachingPlan.objects.get(pk=plan.pk).place == "welfare_home"  # unchanged
+    ok = staff.post(f"/hometeaching/plan/{plan.pk}/", {**base, "place_name": "康复中心",
+                                                        "place_lonlat": f"{place.x:.6f}，{place.y:.6f}"})
+    assert ok.status_code == 302
+    saved = HomeTeachingPlan.objects.get(pk=plan.pk)
+    assert saved.place == "rehab" and saved.place_name == "康复中心"
+    assert saved.place_location.distance(place) < 1e-6

@@ -504,3 +504,18 @@ def test_a_planners_hotspots_do_not_move_with_any_hidden_count():
     after = _visible(data.analyse(_PrimaryOnly(**{**fields, "counts": other})))
     assert before != after
     assert before[0] != after[0]  # not only the ETag: figures on the map move
+
+
+def test_the_method_note_is_in_chinese_and_in_english():
+    """The legend's explanation (and the workbook's 方法说明) in the UI's language: its translation was
+    once marked fuzzy, so the Chinese UI showed it in English."""
+    from django.utils import translation
+
+    from layers.hotspots import method_note
+
+    with translation.override("zh-hans"):
+        chinese = method_note(9999)
+    with translation.override("en"):
+        english_note = method_note(9999)
+    assert "经验贝叶斯" in chinese and "9,999" in chinese and "Colours" not in chinese
+    assert english_note.startswith("Colours show") and "9,999" in english_note

@@ -3,6 +3,8 @@
 sums SQL finds (and hide small counts from aggregate-only logins), main roads are labelled once,
 and the legend names the road classes, the river and the catchment outlines."""
 
+from datetime import date
+
 import pytest
 import shapely
 from django.contrib.auth import get_user_model
@@ -11,6 +13,7 @@ from shapely import wkb
 
 from gridmap import grid
 from gridmap.models import Area, Profile, Road, School, UserRole
+from gridmap.schooling import school_age_birth_range
 from layers.aggregates import TownshipAggregateLayer, VillageAggregateLayer, aggregates
 from layers.context import LABELLED_ROADS, RoadLabelLayer
 from layers.grid import CatchmentLayer, CellLayer, root_school_colors
@@ -57,9 +60,11 @@ def test_village_and_township_aggregates_equal_sql_and_hide_small_counts(chief):
     county = Area.objects.get(code=COUNTY)
     cells = grid.cells(chief, county)
     with connection.cursor() as cursor:
+        # 适龄儿童 as the monthly report counts them: due in grades 1-9 today, not transferred out
         cursor.execute("""SELECT left(g.code, 12), count(*), count(*) FILTER (WHERE c.status IN ('suspected', 'dropped_out'))
                           FROM gridmap_child c JOIN gridmap_area g ON g.id = c.group_id
-                          WHERE g.code LIKE %s GROUP BY 1""", [f"{COUNTY}%"])
+                          WHERE g.code LIKE %s AND c.status <> 'transferred_out' AND c.birth_date BETWEEN %s AND %s
+                          GROUP BY 1""", [f"{COUNTY}%", *school_age_birth_range(date.today())])
         by_village = {code: (n, off) for code, n, off in cursor.fetchall()}
     villages = aggregates(chief, county, cells, "village")
     assert len(villages) == Area.objects.filter(code__startswith=COUNTY, level="village").count()

@@ -257,9 +257,9 @@ def test_pages_scenario_life_and_planner_sees_counts_only(county, settings, toda
     settings.GRIDMAP_COUNTY_CODE = "990002"
     s = county["schools"]
     planner, planner_user = login("county_planner")
-    r = planner.post("/planning/", {"name": "撤B", "description": "", "overflow_rule": "next"})
+    r = planner.post("/planning/", {"name": "撤B-1", "description": "", "overflow_rule": "next"})
     assert r.status_code == 302
-    sc = Scenario.objects.get(name="撤B")
+    sc = Scenario.objects.get(name="撤B-1")
     assert planner.post(f"/planning/{sc.pk}/change/", {"action": "close", "school": s["B"].code}).status_code == 302
     assert sc.changes.count() == 1
     page = planner.get(f"/planning/{sc.pk}/").content.decode()
@@ -274,6 +274,9 @@ def test_pages_scenario_life_and_planner_sees_counts_only(county, settings, toda
     assert "<5" in values and not any(k.name in str(v) for v in values for k in county["kids"])
     pdf = planner.get(f"/planning/{sc.pk}/report.pdf?paper=A3")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    text = __import__("subprocess").run(["pdftotext", "-", "-"], input=pdf.content, capture_output=True,
+                                        check=True).stdout.decode()
+    assert text.count("撤B-1") >= 2 and "u002D" not in text  # the title, and again in each page's footer
     assert AuditEvent.objects.filter(action="export", username=planner_user.username).count() == 2
     # copy, compare, delete
     assert planner.post(f"/planning/{sc.pk}/copy/").status_code == 302

@@ -10,7 +10,17 @@ import numpy as np
 import pytest
 
 from routing import engine
-from routing.vrp import CAPACITY, NO_ROOM, UNREACHABLE, WINDOW, VRPError, solve_vrptw
+from routing.vrp import (
+    CAPACITY,
+    NO_ROOM,
+    UNREACHABLE,
+    WINDOW,
+    VRPError,
+    check_route,
+    problem,
+    rounding,
+    solve_vrptw,
+)
 from tests.handmade import at, import_hand_network, metres
 
 BUS = 20 / 3.6  # residential roads by car, m/s (routing.modes.BUS_KMH)
@@ -257,3 +267,29 @@ def test_default_fleet_is_unchanged_by_the_new_arguments():
 def test_bad_vehicle_and_stop_windows_are_refused(kwargs):
     with pytest.raises(VRPError):
         solve_vrptw(np.zeros((2, 2)), [0, 1], [[0, 1000], [0, 1000]], [0, 1], 1, 2, time_limit_s=0.1, **kwargs)
+
+
+def test_slack_under_the_rounding_step_never_gives_an_infeasible_trip():
+    """Times off the solver's integer grid (300.04 s legs, 33.3 s visits) with a day that just fits or just
+    does not: rounded to tenths, 966.6 s looked feasible to the solver and its trip then failed the check
+    (a VRPError, a 500 on the routes page). The solver judges at its resolution: a trip may be late by its
+    `rounding` and no more; otherwise the stop is reported."""
+    n = 2
+    duration = np.full((n + 1, n + 1), 300.04)
+    np.fill_diagonal(duration, 0.0)
+    service = np.array([0.0, 33.3, 33.3])
+    demand = np.array([0, 1, 1])
+    need = 3 * 300.04 + 2 * 33.3  # depot → 1 → 2 → depot: 966.72 s
+    for close in (966.6, 966.7, 966.75, 967.5, 965.0):
+        windows = np.array([[0.0, close]] * (n + 1))
+        p = problem(duration, service, windows, demand, 5, 1)
+        solution = solve_vrptw(duration, service, windows, demand, capacity=5, vehicles=1, time_limit_s=0.2, seed=1)
+        for route in solution.routes:
+            assert check_route(p, route, tolerance=rounding(route)) is None
+            assert len(route) < 2 or close >= need - rounding(route)  # late by no more than the rounding
+        served = sum(len(r) for r in solution.routes)
+        assert served + len(solution.unserved) == n
+        if close >= need:
+            assert served == 2
+        elif close < need - rounding([1, 2]):
+            assert served == 1 and list(solution.reasons.values()) == [NO_ROOM]  # each fits alone, not both

@@ -1,5 +1,5 @@
 from gridmap.models.access import AuditAction, AuditEvent, Profile, UserRole
-from gridmap.models.aggregates import Measure, MonthEndBuild, MonthEndCount, MonthEndDirty
+from gridmap.models.aggregates import Measure, MonthEndBuild, MonthEndCount, MonthEndDirty, MonthEndGroupCount
 from gridmap.models.areas import LEVELS, PARENT_LEVEL, Area, AreaLevel, AreaQuerySet
 from gridmap.models.atlas import AtlasJob, AtlasPer, JobStatus, Paper
 from gridmap.models.cases import (
@@ -14,6 +14,7 @@ from gridmap.models.cases import (
     HomeVisit,
     PlanGoal,
     Step,
+    TeachingPlace,
     Term,
 )
 from gridmap.models.children import (
@@ -28,6 +29,7 @@ from gridmap.models.children import (
 from gridmap.models.ledgers import Absence, CalendarDay, FollowUpPlan, FollowUpReview, ReportSubmission
 from gridmap.models.people import Person, Responsibility, Role, Sex
 from gridmap.models.roads import Feature, Road, RoadClass, RoadEdge, RoadVertex
+from gridmap.models.safetynet import AidKind, AidRecord, Arrival, Transfer, TransferScope
 from gridmap.models.schools import (
     CatchmentAssignment,
     School,
@@ -38,7 +40,7 @@ from gridmap.models.schools import (
 )
 
 __all__ = [
-    "Measure", "MonthEndBuild", "MonthEndCount", "MonthEndDirty",
+    "Measure", "MonthEndBuild", "MonthEndCount", "MonthEndDirty", "MonthEndGroupCount",
     "AtlasJob", "AtlasPer", "JobStatus", "Paper",
     "Absence", "CalendarDay", "FollowUpPlan", "FollowUpReview", "ReportSubmission",
     "AuditAction", "AuditEvent", "Profile", "UserRole",
@@ -48,5 +50,6 @@ __all__ = [
     "ResidenceBasis", "Responsibility", "Road", "RoadClass", "RoadEdge", "RoadVertex", "Role", "School",
     "SchoolClass", "SchoolKind",
     "SchoolStatus", "Sex", "Stage", "Step",
-    "ContentArea", "DisabilityLevel", "GoalResult", "PlanGoal", "Term",
+    "ContentArea", "DisabilityLevel", "GoalResult", "PlanGoal", "TeachingPlace", "Term",
+    "AidKind", "AidRecord", "Arrival", "Transfer", "TransferScope",
 ]

@@ -142,6 +142,10 @@ class HomeTeachingPlan(models.Model):
                                related_name="home_teaching_plans")
     place = models.CharField(_("taught"), max_length=15, choices=TeachingPlace.choices,
                              default=TeachingPlace.HOME)
+    # A child taught in a welfare home or a rehabilitation institution is visited there: its name and
+    # where it is (the weekly routes go there, not to the registered home).
+    place_name = models.CharField(_("institution"), max_length=100, blank=True)
+    place_location = models.PointField(_("institution's location"), srid=4326, null=True, blank=True)
     teachers = models.ManyToManyField(Person, verbose_name=_("teachers"),
                                       related_name="home_teaching_plans")
     visits_per_week = models.PositiveSmallIntegerField(_("visits per week"), default=1)

@@ -31,6 +31,7 @@ from shapely.geometry.base import BaseGeometry
 from gridmap import idnumbers, schooling
 from gridmap.ledgers import ABSENCE_LIMIT
 from gridmap.numerals import to_chinese
+from importers.demo import safetynet
 from importers.demo.names import TITLES_TOWNSHIP, names, phones
 from importers.demo.partition import partition
 from importers.demo.projection import LocalMetric
@@ -74,6 +75,8 @@ class CountyDataset:
     plans: pd.DataFrame
     visits: pd.DataFrame
     absences: pd.DataFrame  # child, date: unexcused absences behind each suspected entry
+    aid: pd.DataFrame = field(default_factory=pd.DataFrame)  # importers.demo.safetynet (issue 18)
+    transfers: pd.DataFrame = field(default_factory=pd.DataFrame)
     roads: list[Any] = field(default_factory=list)
     roads_source: str = ""
     features: list[Any] = field(default_factory=list)
@@ -102,6 +105,8 @@ class _Builder:
         self.metric = LocalMetric(round(centre.x, 1))
         self.year = schooling.school_year(as_of)
         self.year_start = date(self.year, 9, 1)
+        self.aid = pd.DataFrame()
+        self.transfers = pd.DataFrame()
 
     # --- grid ----------------------------------------------------------------------------------
     def build_grid(self) -> None:
@@ -203,7 +208,8 @@ class _Builder:
         village_weight = pd.Series(self.group_weight, index=[self.village_of_group[c] for c in groups]
                                    ).groupby(level=0).sum()
         rows: list[dict[str, Any]] = []
-        serial = iter(range(1, 10_000))
+        code_prefix = src.school_code_prefix or f"21{src.code[:4]}"
+        serial = iter(range(1, 10 ** (10 - len(code_prefix))))
         smallest_xiang = min((t for t in src.townships if t.name.endswith("乡")),
                              key=lambda t: sum(v.township_code == t.code for v in src.villages),
                              default=None)
@@ -221,7 +227,7 @@ class _Builder:
                 name, k = f"{base}（{to_chinese(k)}）", k + 1
             taken.add(name)
             # 10-digit school code: "21", the province and city digits, a serial.
-            rows.append(dict(code=f"21{src.code[:4]}{next(serial):04d}", name=name, kind=kind,
+            rows.append(dict(code=f"{code_prefix}{next(serial):0{10 - len(code_prefix)}d}", name=name, kind=kind,
                              first_grade=grades[0], last_grade=grades[1], boarding=boarding,
                              status=status, location_m=at, township_code=t.code, village_code=village,
                              address=f"{src.name}{t.name}{village and self._village_name(village)}"))
@@ -459,9 +465,9 @@ class _Builder:
 
     def _identities(self, ch: pd.DataFrame) -> None:
         key = settings.GRIDMAP_ID_HASH_KEY
-        # Synthetic counties (99xxxx) register everyone under their own code, so that two generated
-        # counties never share an ID number.
-        synthetic = self.src.code.startswith("99")
+        # Synthetic counties (99xxxx; a generated province's 98xxxx) register everyone under their own
+        # code, so that two generated counties never share an ID number.
+        synthetic = self.src.code.startswith(("98", "99"))
         origins = self.rng.choice(MIGRANT_ORIGINS, len(ch))
         if synthetic:
             origins[:] = self.src.code
@@ -691,6 +697,7 @@ class _Builder:
             responsibilities=self.responsibilities, households=self.households,
             children=self.children, history=self.history, cases=self.cases,
             case_steps=self.case_steps, plans=self.plans, visits=self.visits, absences=self.absences,
+            aid=self.aid, transfers=self.transfers,
             roads=self.src.roads, roads_source=self.src.roads_source, features=self.src.features,
         )
 
@@ -719,4 +726,5 @@ def build_county(src: CountySource, seed: int, children: int, as_of: date) -> Co
     b.build_children()
     b.build_people()
     b.build_events()
+    b.aid, b.transfers = safetynet.build(b)  # aid, transfers (its own random numbers)
     return b.dataset()

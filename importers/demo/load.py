@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 import shapely
-from django.contrib.gis.geos import GEOSGeometry
+from django.contrib.gis.geos import GEOSGeometry, Point
 from django.db import transaction
 from django.db.models import Q
 
@@ -35,6 +35,7 @@ from gridmap.models import (
     SchoolClass,
 )
 from importers.bulk import copy_rows
+from importers.demo import safetynet
 from importers.demo.build import CountyDataset
 from importers.roads import rebuild_network
 
@@ -63,6 +64,10 @@ def delete_county(code: str) -> None:
     people = list(Person.objects.filter(
         Q(school__in=schools) | Q(responsibilities__area__in=areas)
         | Q(responsibilities__child__in=children), synthetic=True).values_list("pk", flat=True))
+    from safetynet.models import TermCheck, TermReport
+
+    TermCheck.objects.filter(school__in=schools).delete()
+    TermReport.objects.filter(area__in=areas).delete()
     Case.objects.filter(child__in=children).delete()
     HomeTeachingPlan.objects.filter(child__in=children).delete()
     Responsibility.objects.filter(child__in=children).delete()
@@ -77,13 +82,16 @@ def delete_county(code: str) -> None:
 
 
 @transaction.atomic
-def load_dataset(ds: CountyDataset, replace: bool = False) -> LoadResult:
+def load_dataset(ds: CountyDataset, replace: bool = False, roads: bool = True) -> LoadResult:
+    """`roads=False` leaves the county's roads and the routable network to the caller:
+    generate_province writes every county's roads and builds the network once, at the end."""
     if county_exists(ds.county_code):
         if not replace:
             return LoadResult(ds.county_code, False, {})
         delete_county(ds.county_code)
     area_ids = _load_areas(ds.areas)
-    _load_roads(ds)
+    if roads:
+        _load_roads(ds)
     school_ids = _load_schools(ds.schools, area_ids)
     CatchmentAssignment.objects.bulk_create(
         CatchmentAssignment(area_id=area_ids[r.group_code], school_id=school_ids[r.school_code],
@@ -98,6 +106,8 @@ def load_dataset(ds: CountyDataset, replace: bool = False) -> LoadResult:
                            child_ids)
     _load_cases(ds, area_ids, school_ids, person_ids, child_ids)
     _load_home_teaching(ds, school_ids, person_ids, child_ids)
+    safetynet.load(ds, child_ids, school_ids)  # aid records and transfers (issue 18)
+    safetynet.load_term_checks(ds)
     return LoadResult(ds.county_code, True, ds.summary())
 
 
@@ -254,8 +264,21 @@ def _load_home_teaching(ds: CountyDataset, school_ids: dict[str, int], person_id
                         child_ids: list[int]) -> None:
     if ds.plans.empty:
         return
+    # The county's welfare home and rehabilitation centre, in its seat (beside the first school of the
+    # first township: the seat's district in every county gridmap makes), where their children are taught.
+    seat = School.objects.filter(pk__in=school_ids.values()).order_by("code").first()
+    places = {"welfare_home": (f"{ds.county_name}儿童福利院", (0.004, 0.003)),
+              "rehab": (f"{ds.county_name}残疾人康复中心", (-0.003, 0.004))}
+
+    def where(kind: str) -> tuple[str, Point | None]:
+        if kind not in places or seat is None or seat.location is None:
+            return "", None
+        name, (dx, dy) = places[kind]
+        return name, Point(seat.location.x + dx, seat.location.y + dy, srid=4326)
+
     plans = HomeTeachingPlan.objects.bulk_create(
         HomeTeachingPlan(child_id=child_ids[p.child], school_id=school_ids[p.school], place=p.place,
+                         place_name=where(p.place)[0], place_location=where(p.place)[1],
                          start_date=p.start_date, plan=p.plan) for p in ds.plans.itertuples())
     HomeTeachingPlan.teachers.through.objects.bulk_create(
         HomeTeachingPlan.teachers.through(hometeachingplan_id=plan.pk, person_id=person_ids[key])

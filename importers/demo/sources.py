@@ -12,6 +12,7 @@ from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from importers.coords import gcj02_to_wgs84
+from importers.demo.projection import LocalMetric
 
 DATA_DIR = Path(__file__).parent / "data"
 DONGYANG_DIR = DATA_DIR / "dongyang_330783"
@@ -62,6 +63,7 @@ class CountySource:
     villages_source: str = ""
     features: list[tuple[str, str, BaseGeometry, str]] = field(default_factory=list)
     # (kind, name, geometry, source): rivers and landmarks drawn for orientation
+    school_code_prefix: str = ""  # 10-digit school codes: this prefix and a serial; "" = "21" + code[:4]
 
 
 def _multi(geom: BaseGeometry) -> MultiPolygon:
@@ -120,7 +122,6 @@ def synthetic_source(townships: int, seed: int, villages_per_township: int = 20)
     About 100 km² per township around (119.5E, 28.5N); roads join the village seats to their
     township seat and the seats to each other, so households have roads to cluster along.
     """
-    from importers.demo.partition import partition, sample_inside
     from importers.demo.projection import LocalMetric
 
     rng = np.random.default_rng(seed)
@@ -131,9 +132,20 @@ def synthetic_source(townships: int, seed: int, villages_per_township: int = 20)
     x0, y0 = metric.forward_xy(119.5, 28.5)
     county_m = Polygon(np.column_stack([x0 + radius * wobble * np.cos(angles),
                                         y0 + radius * wobble * np.sin(angles)]))
+    return synthetic_county(county_m, metric, rng, code=f"99{seed % 10000:04d}", name=f"合成县{seed}",
+                            townships=townships, villages_per_township=villages_per_township,
+                            source=f"synthetic (generate_county seed {seed})")
+
+
+def synthetic_county(county_m: Polygon, metric: LocalMetric, rng: np.random.Generator, *, code: str, name: str,
+                     townships: int, villages_per_township: int, source: str,
+                     school_code_prefix: str = "") -> CountySource:
+    """A made-up county filling `county_m` (metres of `metric`): `townships` townships partition it,
+    each with about `villages_per_township` villages whose seats are joined to the township seat by
+    road, and the township seats are joined in a chain (generate_county, generate_province)."""
+    from importers.demo.partition import partition, sample_inside
+
     town_cells, town_seeds = partition(county_m, townships, rng)
-    code = f"99{seed % 10000:04d}"
-    source = f"synthetic (generate_county seed {seed})"
     towns, villages, roads = [], [], []
     seat_points = []
     for i, (cell, seed_xy) in enumerate(zip(town_cells, town_seeds, strict=True), start=1):
@@ -151,6 +163,6 @@ def synthetic_source(townships: int, seed: int, villages_per_township: int = 20)
                                     "tertiary" if j % 3 else "unclassified"))
     for a, b in zip(seat_points, seat_points[1:], strict=False):
         roads.append(RoadSource(metric.inverse(LineString([a.coords[0], b.coords[0]])), "secondary"))
-    return CountySource(code=code, name=f"合成县{seed}", geom=_multi(metric.inverse(county_m)),
+    return CountySource(code=code, name=name, geom=_multi(metric.inverse(county_m)),
                         source=source, townships=towns, villages=villages, roads=roads,
-                        roads_source=source, villages_source=source)
+                        roads_source=source, villages_source=source, school_code_prefix=school_code_prefix)

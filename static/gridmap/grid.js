@@ -1,16 +1,21 @@
 /* The grid page: colours cells by the chosen indicator, opens a cell's card, searches the list.
-   Cells register themselves from folium's GeoJson (on_each_feature → gmGrid.addCell); at the zooms
-   where cells are a speckle, villages or townships summed from them (gmGrid.addArea) replace them,
-   and a click on one zooms into it. */
+   The cells, and at the zooms where cells are a speckle the villages or townships summed from them,
+   come as vector tiles of the page's root (layers/served.py, drawn by gmTiles/VectorGrid): each
+   feature carries its code, name, counts and the class of every indicator of the page's legend.
+   A click on a cell opens its card; a click on a summed area zooms into it. */
 var gmGrid = (function () {
   "use strict";
-  var cells = {}, labels = {}, config = null, map = null, indicator = null, selected = null;
+  var labels = {}, config = null, map = null, indicator = null, selected = null;
   var byLevel = {};  // level → indicator key → indicator (classes)
-  var areas = {};  // level → code → layer (aggregates)
+  var tiles = {};  // level → its vector tile layer (group: the cells; township, village: the sums)
+  var seen = {group: {}, township: {}, village: {}};  // level → code → properties of features drawn
+  var override = {};  // indicator key → code → class, for indicators whose classes arrive later (hotspots)
   var level = "group";  // the level drawn at the current zoom
   var dimmed = null;  // set of codes to keep bright while searching/filtering, or null
+  var tip = null;
   var LABEL_ZOOM = 14;
   var LEVEL_CAPTIONS = {township: "caption_township", village: "caption_village", group: "caption_group"};
+  var LEVEL_OF = {cells: "group", township_aggregates: "township", village_aggregates: "village"};
 
   function cfg() {
     if (!config) {
@@ -24,25 +29,34 @@ var gmGrid = (function () {
     return config;
   }
 
-  function style(code) {
-    var p = cells[code].feature.properties, cls = byLevel.group[indicator].classes[p.k[indicator]];
-    var faded = dimmed && !dimmed.has(code), isSelected = code === selected;
-    return {fillColor: cls.color, fillOpacity: faded ? 0.12 : 0.72, opacity: faded ? 0.3 : 1,
+  function classOf(p, key) {
+    var o = override[key];
+    if (o) { var k = o[p.code]; return k === undefined || k < 0 ? 0 : k; }
+    return p["k_" + key] || 0;
+  }
+
+  function style(p) {
+    var cls = byLevel.group[indicator].classes[classOf(p, indicator)] || {color: "#ffffff"};
+    var faded = dimmed && !dimmed.has(p.code), isSelected = p.code === selected;
+    return {fill: true, fillColor: cls.color, fillOpacity: faded ? 0.12 : 0.72, opacity: faded ? 0.3 : 1,
             weight: isSelected ? 4 : 0.6, color: isSelected ? "#111" : "#555"};
   }
 
-  function areaStyle(lv, code) {
-    var p = areas[lv][code].feature.properties, cls = byLevel[lv][indicator].classes[p.k[indicator]];
-    return {fillColor: cls.color, fillOpacity: 0.75, weight: lv === "township" ? 1.5 : 1, color: "#444", opacity: 1};
+  function areaStyle(lv, p) {
+    var ind = byLevel[lv][indicator] || byLevel[lv][Object.keys(byLevel[lv])[0]];
+    var cls = ind.classes[classOf(p, indicator)] || {color: "#ffffff"};
+    return {fill: true, fillColor: cls.color, fillOpacity: 0.75, weight: lv === "township" ? 1.5 : 1, color: "#444",
+            opacity: 1};
   }
 
-  function restyle() {
-    Object.keys(cells).forEach(function (code) { cells[code].setStyle(style(code)); });
-    Object.keys(areas).forEach(function (lv) {
-      if (!byLevel[lv][indicator]) return;  // drawn on the cells only (hotspots): its areas stay hidden
-      Object.keys(areas[lv]).forEach(function (code) { areas[lv][code].setStyle(areaStyle(lv, code)); });
+  function restyle() {  // the tiles are drawn again from the browser's cache with the new colours
+    if (selected && seen.group[selected]) highlight(selected, true);
+    Object.keys(tiles).forEach(function (lv) {
+      if (lv !== "group" && !byLevel[lv][indicator]) return;  // drawn on the cells only (hotspots)
+      // Removed and added again, not redraw(): Leaflet's redraw asks for tiles at a fractional zoom.
+      var group = window[config.levels[lv].group];
+      if (map.hasLayer(tiles[lv])) { group.removeLayer(tiles[lv]); group.addLayer(tiles[lv]); }
     });
-    if (selected && cells[selected]) cells[selected].bringToFront();
     var legend = document.getElementById("gm-indicator-legend");
     var shown = byLevel[level] && byLevel[level][indicator] ? byLevel[level] : byLevel.group;
     legend.innerHTML = "";
@@ -82,35 +96,57 @@ var gmGrid = (function () {
     restyle();
   }
 
-  function addArea(feature, layer) {
-    cfg();
-    var p = feature.properties;
-    (areas[p.lv] = areas[p.lv] || {})[p.code] = layer;
-    layer.setStyle(areaStyle(p.lv, p.code));
-    layer.bindTooltip(p.name + "：" + p.children + " / " + p.off, {sticky: true});
-    layer.on("click", function () { fit(layer.getBounds(), true); });  // drill down
-    layer.on("mouseover", function () { layer.setStyle({weight: 3, color: "#000"}); });
-    layer.on("mouseout", function () { layer.setStyle(areaStyle(p.lv, p.code)); });
+  function tooltip(e, text) {
+    tip = tip || L.tooltip({sticky: true});
+    tip.setContent(gmTiles.esc(text)).setLatLng(e.latlng);
+    map.openTooltip(tip);
   }
 
-  function addCell(feature, layer) {
-    cfg();
-    var p = feature.properties;
-    cells[p.code] = layer;
-    layer.setStyle(style(p.code));
-    layer.bindTooltip(p.village + " " + p.name, {sticky: true});
-    layer.on("click", function () { open(p.code, false); });
-    layer.on("mouseover", function () { layer.setStyle({weight: 3, color: "#000"}); });
-    layer.on("mouseout", function () { layer.setStyle(style(p.code)); });
+  function wire(lv, layer) {  // hover, tooltips and clicks of the cells and the summed areas
+    var hover = {fill: true, weight: 3, color: "#000"};
+    layer.on("mouseover", function (e) {
+      var p = e.layer.properties;
+      layer.setFeatureStyle(p.code, L.extend({}, lv === "group" ? style(p) : areaStyle(lv, p), hover));
+      tooltip(e, lv === "group" ? p.village + " " + p.name : p.name + "：" + p.children + " / " + p.off);
+    });
+    layer.on("mousemove", function (e) { if (tip) tip.setLatLng(e.latlng); });
+    layer.on("mouseout", function (e) {
+      var code = e.layer.properties.code;
+      if (lv === "group" && code === selected) layer.setFeatureStyle(code, style(e.layer.properties));
+      else layer.resetFeatureStyle(code);
+      if (tip) map.closeTooltip(tip);
+    });
+    layer.on("click", function (e) {
+      var p = e.layer.properties;
+      if (lv === "group") open(p.code, false);
+      else fit([[p.s, p.w], [p.n, p.e]], true);  // drill down
+    });
+    layer.on("load", showLabels);
+  }
+
+  function makeTiles() {  // every tiled layer of the page, into the groups folium made for them
+    (config.tiles || []).forEach(function (spec) {
+      var lv = LEVEL_OF[spec.key], own = null;
+      if (lv) {
+        own = {style: function (p) {
+          seen[lv][p.code] = p;
+          return lv === "group" ? style(p) : areaStyle(lv, p);
+        }};
+      }
+      var layer = gmTiles.make(map, spec, config.texts, own);
+      if (lv) { tiles[lv] = layer; wire(lv, layer); }
+      window[spec.group].addLayer(layer);
+    });
   }
 
   function showLabels() {  // group names only when zoomed in far enough to read them
-    var bounds = map.getBounds(), zoomedIn = map.getZoom() >= LABEL_ZOOM;
-    Object.keys(cells).forEach(function (code) {
-      var p = cells[code].feature.properties, wanted = zoomedIn && bounds.contains(p.lp);
+    var bounds = map.getBounds(), zoomedIn = map.getZoom() >= LABEL_ZOOM && level === "group";
+    var drawn = seen.group;
+    Object.keys(labels).concat(Object.keys(drawn)).forEach(function (code) {
+      var p = drawn[code], at = p ? [p.ly, p.lx] : null, wanted = zoomedIn && at && bounds.contains(at);
       if (wanted && !labels[code]) {
-        labels[code] = L.marker(p.lp, {interactive: false, icon: L.divIcon({
-          className: "", iconSize: [0, 0], html: '<div class="gm-label gm-label-group">' + p.lb + "</div>"})}).addTo(map);
+        labels[code] = L.marker(at, {interactive: false, icon: L.divIcon({
+          className: "", iconSize: [0, 0], html: '<div class="gm-label gm-label-group">' + gmTiles.esc(p.lb) + "</div>"})}).addTo(map);
       } else if (!wanted && labels[code]) {
         map.removeLayer(labels[code]);
         delete labels[code];
@@ -124,18 +160,30 @@ var gmGrid = (function () {
     map.fitBounds(bounds, {maxZoom: 15, padding: [40, 40], animate: animate});
   }
 
+  function fitCells(codes, animate) {  // the cells' extent from the server: their tiles may not be loaded yet
+    var root = document.getElementById("gm-side").dataset.root;
+    return fetch("/tiles/" + encodeURIComponent(root) + "/extent.json?codes=" + codes.map(encodeURIComponent).join(","),
+                 {credentials: "same-origin"})
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+      .then(function (d) { fit([[d.bbox[1], d.bbox[0]], [d.bbox[3], d.bbox[2]]], animate); })
+      .catch(function () {});
+  }
+
+  function highlight(code, on) {
+    if (!tiles.group || !code) return;
+    if (on) tiles.group.setFeatureStyle(code, style(seen.group[code] || {code: code}));
+    else tiles.group.resetFeatureStyle(code);
+  }
+
   function listItem(code) { return document.querySelector('.gm-cell-item[data-code="' + code + '"]'); }
 
   function open(code, zoom) {
     var side = document.getElementById("gm-side"), box = document.getElementById("gm-card");
     var previous = selected;
     selected = code;
-    if (previous && cells[previous]) cells[previous].setStyle(style(previous));
-    if (cells[code]) {
-      cells[code].setStyle(style(code));
-      cells[code].bringToFront();
-      if (zoom) fit(cells[code].getBounds(), zoom !== "now");
-    }
+    if (previous && previous !== code) highlight(previous, false);
+    if (seen.group[code]) highlight(code, true);
+    if (zoom) fitCells([code], zoom !== "now");
     document.querySelectorAll(".gm-cell-item.active").forEach(function (el) { el.classList.remove("active"); });
     var item = listItem(code);
     if (item) item.classList.add("active");
@@ -161,7 +209,7 @@ var gmGrid = (function () {
   function close() {
     var previous = selected;
     selected = null;
-    if (previous && cells[previous]) cells[previous].setStyle(style(previous));
+    if (previous) highlight(previous, false);
     document.getElementById("gm-card").hidden = true;
     document.getElementById("gm-list").hidden = false;
     var url = new URL(window.location.href);
@@ -229,6 +277,7 @@ var gmGrid = (function () {
   function init() {
     cfg();
     map = window[config.map];
+    makeTiles();
     var select = document.getElementById("gm-indicator");
     select.addEventListener("change", function () {
       indicator = select.value;
@@ -249,10 +298,7 @@ var gmGrid = (function () {
       var words = queryWords(search.value);
       var shown = filter(function (el) { return matches(el, words); },
                          document.getElementById("gm-side").dataset.found || "%n");
-      if (shown.size && shown.size <= 30) {
-        var group = L.featureGroup(Array.from(shown).map(function (c) { return cells[c]; }).filter(Boolean));
-        if (group.getLayers().length) fit(group.getBounds(), true);
-      }
+      if (shown.size && shown.size <= 30) fitCells(Array.from(shown), true);
     });
     search.addEventListener("keydown", function (e) {
       if (e.key !== "Enter") return;
@@ -291,20 +337,30 @@ var gmGrid = (function () {
       window.scrollTo({top: 0, behavior: "smooth"});
     });
     var wanted = document.getElementById("gm-side").dataset.open;
-    if (wanted && cells[wanted]) open(wanted, "now");
+    if (wanted) open(wanted, "now");
     window.gmGridReady = true;
   }
 
   function setIndicator(key, classes, of) {  // an indicator whose classes arrive later (hotspots.js)
     if (!byLevel.group[key]) return;
     byLevel.group[key].classes = classes;
-    Object.keys(cells).forEach(function (code) {
-      var k = of[code];
-      cells[code].feature.properties.k[key] = k === undefined || k < 0 ? 0 : k;
-    });
+    override[key] = of;
     if (indicator === key) restyle();
   }
 
-  return {addCell: addCell, addArea: addArea, init: init, open: open, close: close, setIndicator: setIndicator,
+  function drawn() {  // how many distinct cells and summed areas the tiles on the map have drawn
+    var n = {cells: 0, townships: 0, villages: 0};
+    [["group", "cells"], ["township", "townships"], ["village", "villages"]].forEach(function (pair) {
+      if (tiles[pair[0]] && map.hasLayer(tiles[pair[0]])) n[pair[1]] = Object.keys(seen[pair[0]]).length;
+    });
+    return n;
+  }
+
+  function labelPoint(code) {  // [lat, lng] of a drawn cell's or summed area's label point, or null
+    var p = seen.group[code] || seen.village[code] || seen.township[code];
+    return p ? [p.ly, p.lx] : null;
+  }
+
+  return {init: init, open: open, close: close, setIndicator: setIndicator, drawn: drawn, labelPoint: labelPoint,
           current: function () { return indicator; }, level: function () { return level; }};
 })();

@@ -1,0 +1,108 @@
+"""The query rewrites made for a province (docs/scaling.md) give what the old queries gave.
+
+- a township report's status entries: read through the township's children instead of every entry
+  of the month, province-wide — equal to the old query's rows of those children;
+- the hotspot counts from the month-end counts per village group, against the old snapshot of every
+  child's status history (`hotspots.data.month_counts`), for past months and the month in progress,
+  with the grade and sex filters, and after a status change and a sex change (the triggers' marks).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from gridmap import ledgers, reports
+from gridmap.models import Area, Child, ChildStatusChange, MonthEndGroupCount
+from hotspots import data
+
+pytestmark = pytest.mark.django_db
+COUNTY = "330783"
+FILTERS = [data.Filters(), data.Filters(sex="F"), data.Filters(grade="8-9"), data.Filters(grade="6", sex="M")]
+
+
+def admin():
+    return get_user_model().objects.create_superuser("scale-admin", "", "a-long-test-password")
+
+
+def old_counts(cells, month, filters):
+    last = reports.month_bounds(month)[1]
+    counts = data.month_counts(filters.apply(Child.objects.filter(group__in=cells), last), month)
+    return {code: c for code, c in counts.items() if c != data.Counts()}
+
+
+def new_counts(cells, root, month, filters):
+    counts = data.month_end_counts(cells, root, month, filters)
+    return {code: c for code, c in counts.items() if c != data.Counts()}
+
+
+def test_status_entries_are_the_townships_share_of_the_old_county_wide_query():
+    first, on = date(2026, 10, 1), date(2026, 10, 31)
+    everything = Counter(ChildStatusChange.objects.filter(date__range=(first, on)).values_list("child_id", "to_status"))
+    by_town = Counter(code[:9] for code in ChildStatusChange.objects.filter(date__range=(first, on))
+                      .values_list("child__group__code", flat=True))
+    town = Area.objects.get(code=by_town.most_common(1)[0][0])
+    mine = set(Child.objects.filter(group__code__startswith=town.code).values_list("pk", flat=True))
+    expected = Counter({key: n for key, n in everything.items() if key[0] in mine})
+    assert sum(expected.values()) > 0
+    assert reports.status_entries(first, on, town) == expected
+
+
+def test_hotspot_counts_from_month_ends_equal_the_snapshot():
+    user = admin()
+    county = Area.objects.get(code=COUNTY)
+    cells = data.cell_queryset(user, county)
+    months = ["2026-09", "2026-10", "2026-11", f"{timezone.localdate():%Y-%m}"]
+    for month in months:
+        for filters in FILTERS:
+            old = old_counts(cells, month, filters)
+            assert new_counts(cells, county, month, filters) == old, (month, filters)
+    assert sum(c.school_age for c in old_counts(cells, "2026-10", data.Filters()).values()) > 2000
+    # a township's own counts are its cells' share
+    town = Area.objects.get(code="330783108")
+    town_cells = data.cell_queryset(user, town)
+    assert new_counts(town_cells, town, "2026-10", data.Filters()) == old_counts(town_cells, "2026-10", data.Filters())
+
+
+def test_group_counts_follow_a_status_change_and_a_sex_change():
+    user = admin()
+    county = Area.objects.get(code=COUNTY)
+    cells = data.cell_queryset(user, county)
+    month = "2026-11"
+    before = new_counts(cells, county, month, data.Filters())
+    child = Child.objects.filter(group__code__startswith=COUNTY, status="enrolled",
+                                 birth_date__range=(date(2013, 1, 1), date(2016, 1, 1))).order_by("pk").first()
+    code = child.group.code
+    ledgers.change_status(child, "suspected", date(2026, 11, 25), by=None, reason="连续无故缺勤（测试）")
+    after = new_counts(cells, county, month, data.Filters())
+    assert after == old_counts(cells, month, data.Filters())
+    assert after[code].suspected == before[code].suspected + 1
+    assert after[code].school_age == before[code].school_age
+    girls_before = new_counts(cells, county, month, data.Filters(sex="F"))
+    Child.objects.filter(pk=child.pk).update(sex="F" if child.sex == "M" else "M")
+    girls = new_counts(cells, county, month, data.Filters(sex="F"))
+    assert girls == old_counts(cells, month, data.Filters(sex="F"))
+    step = 1 if child.sex == "M" else -1
+    assert girls.get(code, data.Counts()).school_age == girls_before.get(code, data.Counts()).school_age + step
+    assert MonthEndGroupCount.objects.filter(group__code__startswith=COUNTY).exists()
+
+
+def test_current_holders_by_ids_equal_the_old_queryset_form():
+    from django.db.models import Q
+
+    from gridmap import grid
+    from gridmap.models import Responsibility
+
+    town = Area.objects.get(code="330783108")
+    cells = Area.objects.filter(code__startswith=town.code, level="group")
+    rows = list(cells.values("pk", "parent_id"))
+    villages = {r["parent_id"] for r in rows}
+    old = Responsibility.objects.filter(end_date__isnull=True, role__in=grid.AREA_ROLES,
+                                        area__in=Area.objects.filter(Q(pk__in=villages) | Q(pk__in=cells)))
+    expected = {(r.area_id, r.role): r.pk for r in old}
+    assert len(expected) > 50
+    assert {k: r.pk for k, r in grid.current_holders(villages | {r["pk"] for r in rows}).items()} == expected
