@@ -22,8 +22,8 @@ from datetime import datetime
 from benchmarks.results import ROOT, read, table
 
 # In the order they run; each must be runnable as `python -m benchmarks.<name>`.
-MODULES = ["imports", "grid_page", "tiles", "reports", "exports", "disclosure", "atlas", "hotspots", "load", "routing",
-           "home_routes", "planning", "safetynet", "province"]
+MODULES = ["imports", "grid_page", "tiles", "reports", "exports", "disclosure", "gaps_disclosure", "atlas", "hotspots",
+           "load", "routing", "home_routes", "planning", "safetynet", "province"]
 
 
 def main(only: list[str]) -> int:

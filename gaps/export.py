@@ -17,7 +17,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 
 from gaps.compute import Coverage, Progress
-from gaps.tables import Row, by_school, by_township, cell_children, countable, per_group, total, visible
+from gaps.tables import Row, by_school, by_township, cell_figures, total, visible
 from gridmap import access
 from gridmap.models import KEY_GROUPS, Area, AreaLevel, Child, ChildStatus
 
@@ -79,19 +79,14 @@ def _cells(wb: Workbook, user: Any, area: Area, cov: Coverage) -> int:
     ws: Any = wb.create_sheet(_("Cells"))
     _header(ws, [_("Group code"), _("Village group"), _("Children"), _("Beyond the norm"), _("Share"),
                  _("Off the road network"), _("On no school's roll")])
-    scope = access.scope_of(user)
-    mask = countable(user, cov)
-    n_of, gap_of = per_group(cov, mask), per_group(cov, mask & cov.gap)
-    off_of, unrolled_of = per_group(cov, mask & cov.off_network), per_group(cov, mask & ~cov.on_roll)
+    read, n_of, gap_of = cell_figures(user, cov)
     cells = list(access.visible_cells(user).filter(code__startswith=area.code).order_by("code")
                  .values_list("pk", "code", "parent__name", "name"))
-    published = access.published_figures(user)
     for pk, code, village, name in cells:
         n, gap = n_of.get(pk, 0), gap_of.get(pk, 0)
-        sn, sg = cell_children(published, code, n, scope), access.suppress(gap, scope)
+        sn, sg, off, unrolled = read(pk, code)
         share = round(gap / n, 3) if isinstance(sn, int) and isinstance(sg, int) and n else None
-        ws.append([code, f"{village}{name}", sn, sg, share, access.suppress(off_of.get(pk, 0), scope),
-                   access.suppress(unrolled_of.get(pk, 0), scope)])
+        ws.append([code, f"{village}{name}", sn, sg, share, off, unrolled])
     return len(cells)
 
 

@@ -2,7 +2,8 @@
 features carry a `kind`, which static/gaps/coverage.js sorts into the layer group's toggles.
 
 - "cell": every village group in scope, with its children, those beyond the norm and the share
-  (class index into SHARE_CLASSES), "<5" and a hidden share for aggregate-only logins;
+  (class index into SHARE_CLASSES), for aggregate-only logins the protected figures
+  (gaps.disclosure: "<5", "*") and a hidden share where either is hidden;
   and `u`, its children on no school's roll;
 - "home": a child beyond the norm (only for logins that may see children, only their children);
 - "unrolled": a child on no school's roll (same rule); aggregate logins get the cell counts;
@@ -21,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from gaps.bands import service_bands
 from gaps.compute import Coverage
-from gaps.tables import cell_children, countable, per_group, visible
+from gaps.tables import cell_figures, visible
 from gridmap import access, grid
 from gridmap.models import Area, AreaLevel, Child, ChildStatus
 from gridmap.models.functions import SimplifyPreserveTopology
@@ -53,7 +54,6 @@ def _minutes(seconds: float) -> float | None:
 
 def features(user: Any, area: Area, cov: Coverage) -> dict[str, Any]:
     scope = access.scope_of(user)
-    mask = countable(user, cov)
     seen = visible(user, cov)
     county = area.level == AreaLevel.COUNTY
     out: list[dict[str, Any]] = []
@@ -62,18 +62,13 @@ def features(user: Any, area: Area, cov: Coverage) -> dict[str, Any]:
     geom = SimplifyPreserveTopology("geom", 1e-4 if county else 2e-5)
     rows = cells.annotate(_g=AsGeoJSON(geom, precision=4 if county else 5)).values(
         "pk", "code", "name", "parent__name", "_g", "label_point")
-    n_of, gap_of = per_group(cov, mask), per_group(cov, mask & cov.gap)
-    off_of, unrolled_of = per_group(cov, mask & cov.off_network), per_group(cov, mask & ~cov.on_roll)
-    published = access.published_figures(user)
+    read, _n, _gap = cell_figures(user, cov)
     for r in rows:
-        pk = r["pk"]
-        sn = cell_children(published, r["code"], n_of.get(pk, 0), scope)
-        sg = access.suppress(gap_of.get(pk, 0), scope)
+        sn, sg, off, unrolled = read(r["pk"], r["code"])
         lp = r["label_point"]
         out.append({"type": "Feature", "geometry": json.loads(r["_g"]), "properties": {
             "kind": "cell", "code": r["code"], "name": f"{r['parent__name']}{r['name']}", "n": sn, "gap": sg,
-            "c": share_class(sn, sg), "off": access.suppress(off_of.get(pk, 0), scope),
-            "u": access.suppress(unrolled_of.get(pk, 0), scope),
+            "c": share_class(sn, sg), "off": off, "u": unrolled,
             "lp": [round(lp.y, 5), round(lp.x, 5)] if lp else None}})
 
     # Homes are points on a township's or a village's map; a county's tens of thousands are its cells.

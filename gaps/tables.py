@@ -1,8 +1,9 @@
 """What a login may read of a coverage result: per cell, per township, per school, the slowest trips.
 
 Every function takes the result for an area (gaps.compute) and the login, and counts only the
-children access.py lets that login count — all of them, shown as "<5" below five, for the
-aggregate-only roles; its own children for the others. Individual rows (homes, the slowest trips)
+children access.py lets that login count: its own children, exactly; for the aggregate-only roles,
+the county's protected figures (gaps.disclosure: "<5" below five, and "*" where a small count could
+otherwise be recomputed), the same on the page, the layer and the workbook. Individual rows (homes, the slowest trips)
 go only to logins that may see children, and only for the children they may see.
 """
 
@@ -42,6 +43,23 @@ def visible(user: Any, cov: Coverage) -> NDArray[np.bool_]:
     if not access.scope_of(user).individual_children:
         return np.zeros(len(cov), dtype=bool)
     return countable(user, cov)
+
+
+def cell_figures(user: Any, cov: Coverage) -> Any:
+    """Per cell pk: (children, beyond, off the network, on no roll) as this login reads them."""
+    scope = access.scope_of(user)
+    mask = countable(user, cov)
+    n_of, gap_of = per_group(cov, mask), per_group(cov, mask & cov.gap)
+    off_of, unrolled_of = per_group(cov, mask & cov.off_network), per_group(cov, mask & ~cov.on_roll)
+    figures = protected(user, cov)
+
+    def read(pk: int, code: str) -> tuple[int | str, int | str, int | str, int | str]:
+        if figures is not None:
+            return (figures.get(code, "children"), figures.get(code, "gap"), figures.get(code, "off"),
+                    figures.get(code, "unrolled"))
+        return (access.suppress(n_of.get(pk, 0), scope), access.suppress(gap_of.get(pk, 0), scope),
+                access.suppress(off_of.get(pk, 0), scope), access.suppress(unrolled_of.get(pk, 0), scope))
+    return read, n_of, gap_of
 
 
 def cell_children(published: Any, code: str, n: int, scope: access.Scope) -> int | str:
@@ -102,12 +120,46 @@ def _row(key: Any, name: str, cov: Coverage, mask: NDArray[np.bool_], scope: acc
         not_on_roll=s((~cov.on_roll & mask).sum()))
 
 
+def protected(user: Any, cov: Coverage) -> Any:
+    """The county's protected figures for an aggregate-only login (gaps.disclosure), else None (and
+    for an area of another county than the login's, as gridmap.published does: "<5" alone)."""
+    from gaps import compute, disclosure
+
+    if access.scope_of(user).individual_children:
+        return None
+    published = access.published_figures(user)
+    if published is None or not cov.area_code.startswith(published.county):
+        return None
+    cached = getattr(user, "_gridmap_gap_figures", None)  # one look-up per request
+    if cached is None:
+        cached = disclosure.figures_for(user, compute.compute)
+        user._gridmap_gap_figures = cached
+    return cached
+
+
+def published_row(figures: Any, unit: str, key: Any, name: str, school: bool = False) -> Row:
+    """A row as an aggregate-only login reads it: every count from the one decision."""
+    g = figures.get
+    return Row(key=key, name=name, children=g(unit, "children"), gap=g(unit, "gap"),
+               by_grade=[g(unit, f"g{i}") for i in range(1, 10)],
+               by_key_group=[g(unit, f"kg:{f}") for f in KEY_GROUPS], key_group_gap=g(unit, "kg"),
+               roll_beyond=g(unit, "gap" if school else "roll_beyond"), off_network=g(unit, "off"),
+               unreachable=g(unit, "unreach"), not_on_roll=0 if school else g(unit, "unrolled"))
+
+
 def total(user: Any, cov: Coverage, name: str) -> Row:
+    figures = protected(user, cov)
+    if figures is not None:
+        return published_row(figures, cov.area_code, "total", name)
     return _row("total", name, cov, countable(user, cov), access.scope_of(user))
 
 
 def by_township(user: Any, cov: Coverage) -> list[Row]:
     """Per township of the area (by the children's registered village group)."""
+    figures = protected(user, cov)
+    if figures is not None:
+        return [published_row(figures, code, code, name) for code, name in Area.objects.filter(
+            code__startswith=cov.area_code, level=AreaLevel.TOWNSHIP).order_by("code").values_list("code", "name")]
     mask = countable(user, cov)
     scope = access.scope_of(user)
     groups = dict(Area.objects.filter(pk__in=set(cov.group_id.tolist())).values_list("pk", "code"))
@@ -119,7 +171,16 @@ def by_township(user: Any, cov: Coverage) -> list[Row]:
 
 
 def by_school(user: Any, cov: Coverage) -> list[Row]:
-    """Per school the area's children are on the roll of (own trips), for the schools the login sees."""
+    """Per school the area's children are on the roll of (own trips), for the schools the login sees.
+    Aggregate-only logins read the county's school table only (gaps.disclosure)."""
+    figures = protected(user, cov)
+    if figures is not None:
+        if cov.area_code != figures.county:
+            return []
+        pks = sorted((int(p) for p in np.unique(cov.roll_school) if p >= 0), key=lambda p: cov.schools[p].code)
+        from gaps.disclosure import school_unit
+
+        return [published_row(figures, school_unit(pk), pk, cov.schools[pk].name, school=True) for pk in pks]
     mask = countable(user, cov)
     scope = access.scope_of(user)
     seen = set(access.visible_schools(user).filter(pk__in=[int(p) for p in np.unique(cov.roll_school)

@@ -83,6 +83,8 @@ def protect(values: Mapping[Key, int], relations: Sequence[Relation], *,
             linked: Mapping[Key, Sequence[Key]] | None = None,
             rank: Callable[[Key], int] | None = None,
             banded: Callable[[Key], bool] | None = None,
+            fixed: Mapping[Key, str | None] | None = None,
+            zeros: Callable[[Key], bool] | None = None,
             complements: bool = True, max_rounds: int = 200) -> Protection:
     """Decide which published values to hide.
 
@@ -94,15 +96,29 @@ def protect(values: Mapping[Key, int], relations: Sequence[Relation], *,
     banded(key): 0 is hidden too, as "<5" = 0-4: for figures that are mostly 0 or 1 in many small
       units (off school per village group), where zeros shown beside "<5" pin every "<5" to 1 when
       the units' total is known.
+    fixed[key]: a figure whose state another decision has already published (its reason if hidden
+      there, None if shown): kept as it is, never chosen as a complement, and — when hidden as a
+      primary — protected here too, from what this table adds (a table that shares figures with one
+      already published: the coverage of a county beside its month's school-age children).
+    zeros(key): "<5" of this figure reads 0-4 (as banded), but a 0 is hidden only as a last resort:
+      where a recomputed value has no published non-zero value left to hide beside it (sparse
+      tables: a township's few off-network children, all in hidden villages), a 0 in its relations
+      is hidden ("<5") instead.
     complements=False gives primary suppression alone (for comparison: the audit is not run).
     """
     linked = linked or {}
-    hidden: dict[Key, str] = {k: PRIMARY for k in primary_candidates(values, small, banded)}
+    fixed = fixed or {}
+    hidden: dict[Key, str] = {k: PRIMARY for k in primary_candidates(values, small, banded) if k not in fixed}
+    hidden.update({k: reason for k, reason in fixed.items() if reason is not None and k in values})
     _close_linked(hidden, linked, values)
     result = Protection(hidden)
     if not complements:
         return result
-    audit = _Audit(values, relations, small, banded)
+    zeroed: set[Key] = set()
+
+    def reads_as_band(k: Key) -> bool:
+        return (banded is not None and banded(k)) or (zeros is not None and zeros(k))
+    audit = _Audit(values, relations, small, reads_as_band if (banded or zeros) else None, frozenset(fixed))
     for result.rounds in range(1, max_rounds + 1):
         determined = audit.singletons(hidden)  # pinned by one relation: found without an LP
         if not determined:
@@ -117,6 +133,15 @@ def protect(values: Mapping[Key, int], relations: Sequence[Relation], *,
             if touched & set(audit.of_key.get(key, [])) or (hidden[key] == COMPLEMENT and component in grown):
                 continue  # a complement went in beside it this round: audit again first
             choice = audit.complement_for(key, hidden, rank)
+            if choice is None and zeros is not None:
+                choice = audit.zero_for(key, hidden, zeros)
+                if choice is not None:
+                    hidden[choice] = PRIMARY
+                    zeroed.add(choice)
+                    touched.update(audit.of_key.get(choice, []))
+                    grown.add(component)
+                    added = True
+                    continue
             if choice is None:
                 if key not in result.unprotected:
                     result.unprotected.append(key)
@@ -146,10 +171,12 @@ class _Audit:
     components are kept between rounds)."""
 
     def __init__(self, values: Mapping[Key, int], relations: Sequence[Relation],
-                 small: Callable[[Key], bool] | None, banded: Callable[[Key], bool] | None = None) -> None:
+                 small: Callable[[Key], bool] | None, banded: Callable[[Key], bool] | None = None,
+                 fixed: frozenset[Key] = frozenset()) -> None:
         self.values = values
         self.small = small
         self.banded = banded
+        self.fixed = fixed
         self.relations = [r for r in relations if len(r.parts) > 0]
         self.of_key: dict[Key, list[int]] = {}
         for i, r in enumerate(self.relations):
@@ -316,7 +343,7 @@ class _Audit:
             r = self.relations[i]
             n_unknown = sum(self.unknown(k, hidden) for k in r.terms())
             for k in r.terms():
-                if k == key or self.unknown(k, hidden) or self.values[k] == 0:
+                if k == key or self.unknown(k, hidden) or self.values[k] == 0 or k in self.fixed:
                     continue
                 links = sum(1 for j in self.of_key.get(k, []) if j != i
                             and any(o in hidden for o in self.relations[j].terms()))
@@ -327,6 +354,27 @@ class _Audit:
             choice = self._further(key, hidden, rank)
         return choice
 
+
+    def zero_for(self, key: Key, hidden: Mapping[Key, str], zeros: Callable[[Key], bool]) -> Key | None:
+        """A published 0 to hide beside `key` (as "<5", 0-4): in its relations first, else the
+        nearest in its component."""
+        seen, frontier = {key}, [key]
+        while frontier:
+            reached: list[Key] = []
+            found = sorted((k for unknown in frontier for i in self.of_key.get(unknown, [])
+                            for k in self.relations[i].terms()
+                            if not self.unknown(k, hidden) and self.values[k] == 0 and k not in self.fixed
+                            and zeros(k)), key=repr)
+            if found:
+                return found[0]
+            for unknown in frontier:
+                for i in self.of_key.get(unknown, []):
+                    for k in self.relations[i].terms():
+                        if self.unknown(k, hidden) and k not in seen:
+                            seen.add(k)
+                            reached.append(k)
+            frontier = reached
+        return None
 
     def _further(self, key: Key, hidden: Mapping[Key, str], rank: Callable[[Key], int] | None) -> Key | None:
         """The nearest published non-zero value in a relation of the component of `key`: found
@@ -344,7 +392,7 @@ class _Audit:
                             if k not in seen:
                                 seen.add(k)
                                 reached.append(k)
-                        elif self.values[k] > 0:
+                        elif self.values[k] > 0 and k not in self.fixed:
                             order = (k == r.total, rank(k) if rank else 0, self.values[k], repr(k))
                             if best is None or order < best:
                                 best, choice = order, k

@@ -188,9 +188,8 @@ def shown(counts: Counts, scope: access.Scope, code: str = "", published: Any = 
     if filtered:
         return out
     cell = published.cell(code) if published is not None else None
-    if cell is None:  # an area the month's decision does not cover: primary suppression alone
-        cell = (access.suppress(values["school_age"], scope), access.suppress(values["off_school"], scope))
-    out["school_age"], out["off_school"] = cell
+    if cell is not None:  # an area no decision covers: nothing ("—")
+        out["school_age"], out["off_school"] = cell
     return out
 
 
@@ -252,17 +251,39 @@ class Inputs:
     published: Any = None  # gridmap.published.PublishedFigures for aggregate-only logins
 
     @cached_property
+    def basis(self) -> list[Counts]:
+        """The counts the statistics are computed from. For aggregate-only logins, the month's
+        published figures alone (issue 11): school-age and off school (as `suspected`) of each group
+        where both are shown, nothing where either is hidden, nothing at all for a filtered subset
+        (no figure of it is published). Every rate, smoothed rate, class, Gi* cluster and ETag such
+        a login reads is then a function of what it reads anyway, and recomputes no hidden count."""
+        if self.scope.individual_children:
+            return self.counts
+        if self.filters != Filters() or self.published is None:
+            return [Counts() for _c in self.cells]
+        return [published_counts(self.published, c.code) for c in self.cells]
+
+    @cached_property
     def etag(self) -> str:
         payload = [ALGORITHM, self.root.code, self.month, asdict(self.filters), self.permutations, self.seed,
                    self.scope.individual_children, self.version,
                    [(c.code, n.school_age, n.suspected, n.dropped_out, n.returned)
-                    for c, n in zip(self.cells, self.counts, strict=True)]]
+                    for c, n in zip(self.cells, self.basis, strict=True)]]
         return hashlib.sha256(json.dumps(payload, separators=(",", ":")).encode()).hexdigest()[:32]
 
     @property
     def no_data(self) -> bool:
         """No school-age child on the ledger at the month's end (e.g. before the ledger began)."""
-        return not any(c.school_age for c in self.counts)
+        return not any(c.school_age for c in self.basis)
+
+
+def published_counts(published: Any, code: str) -> Counts:
+    """A group's or village's published figures as Counts (off school as `suspected`); none where
+    either is hidden."""
+    shown = published.cell(code)
+    if shown is None or not all(isinstance(v, int) for v in shown):
+        return Counts()
+    return Counts(int(shown[0]), int(shown[1]))
 
 
 def prepare(user: Any, root: Area, month: str, filters: Filters, permutations: int = stats.PERMUTATIONS,
@@ -336,7 +357,7 @@ def clusters_of(inputs: Inputs, y: np.ndarray, testable: np.ndarray) -> stats.Cl
 
 
 def analyse(inputs: Inputs) -> Analysis:
-    counts = inputs.counts
+    counts = inputs.basis
     events = np.array([c.off_school for c in counts], dtype=float)
     population = np.array([c.school_age for c in counts], dtype=float)
     townships = np.array([c.township_code for c in inputs.cells])
@@ -376,6 +397,9 @@ def _villages(inputs: Inputs) -> list[UnitResult]:
     for info, n in zip(inputs.cells, inputs.counts, strict=True):
         totals[info.village_code] = totals.get(info.village_code, Counts()) + n
         names[info.village_code] = info.village_name
+    if inputs.basis is not inputs.counts:  # aggregate-only: the villages' own published figures
+        totals = {code: (published_counts(inputs.published, code) if inputs.published is not None
+                         and inputs.filters == Filters() else Counts()) for code in totals}
     codes = list(totals)
     events = np.array([totals[c].off_school for c in codes], dtype=float)
     population = np.array([totals[c].school_age for c in codes], dtype=float)
@@ -389,7 +413,7 @@ def _classify(units: list[UnitResult]) -> list[float]:
     with_events = [u for u in units if u.smoothed is not None and u.shown["off_school"] != 0]
     bins = stats.rate_bins(np.array([u.smoothed for u in with_events], dtype=float))
     for u in units:
-        if isinstance(u.shown["school_age"], str):  # hidden: even a true 0 ("<5" is 0-4 here)
+        if isinstance(u.shown["school_age"], str) or isinstance(u.shown["off_school"], str):  # hidden (a true 0 too)
             u.rate_class = "hidden"
         elif u.counts.school_age == 0:
             u.rate_class = "none"

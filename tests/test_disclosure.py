@@ -326,3 +326,24 @@ def test_figures_follow_the_data_and_other_roles_read_exact_counts():
     gone.delete()  # the data change: the next request decides again, from the new figures
     assert published.data_stamp() != stamp
     assert int(agree()) == int(before) - 1
+
+
+def test_fixed_figures_keep_the_state_another_decision_gave_them():
+    """A second table sharing a figure with one already published: the shared figure keeps its
+    state (shown stays shown and is never a complement; hidden stays hidden and is protected here
+    from what the new table adds)."""
+    # Published elsewhere: A's count 3 ("<5"), B's 8 shown. The new table adds T = A + B + C.
+    values = {"T": 20, "A": 3, "B": 8, "C": 9}
+    relation = [Relation("T", ("A", "B", "C"))]
+    free = protect(values, relation, rank=lambda k: k == "T")
+    assert free.hidden["B"] == COMPLEMENT  # left alone, B (after A) would be the smallest complement
+    fixed = protect(values, relation, rank=lambda k: k == "T", fixed={"A": PRIMARY, "B": None})
+    assert fixed.hidden == {"A": PRIMARY, "C": COMPLEMENT}
+    possible = brute_force(values, relation, fixed.hidden)
+    assert all(len(v) >= 2 for v in possible.values()), possible
+    # A figure hidden elsewhere as a complement stays hidden, though it is no small count here.
+    again = protect({"T": 20, "A": 12, "B": 8}, [Relation("T", ("A", "B"))], fixed={"A": COMPLEMENT})
+    assert again.hidden == {"A": COMPLEMENT}
+    # Nothing left to hide beside a fixed primary: reported as unprotected, never a fixed figure hidden.
+    alone = protect({"T": 12, "A": 3, "B": 9}, [Relation("T", ("A", "B"))], fixed={"A": PRIMARY, "B": None, "T": None})
+    assert alone.hidden == {"A": PRIMARY} and alone.unprotected == ["A"]
