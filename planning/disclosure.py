@@ -42,6 +42,7 @@ from gridmap.published import HIDDEN_TEXT
 from planning.report import Count, Shown
 
 Key = tuple[Any, ...]
+WITHHELD, WITHHELD_TEXT = "withheld", "—"
 
 
 def shown_for(user: Any) -> Shown:
@@ -92,12 +93,15 @@ class Decision:
     """A `Shown` that reads a protected decision."""
 
     hidden: dict[Key, str]
+    decided: frozenset[Key] = frozenset()  # the figures it decides; others get "<5" for 1-4
     stats: dict[str, int] = field(default_factory=dict)
 
     def __call__(self, n: int, key: Any = None) -> Count:
-        if key is None:
+        if key not in self.decided:
             return f"<{SMALL}" if 0 < n < SMALL else int(n)
         reason = self.hidden.get(key)
+        if reason == WITHHELD:
+            return WITHHELD_TEXT
         return int(n) if reason is None else HIDDEN_TEXT[reason]
 
 
@@ -152,7 +156,7 @@ def decide(base: Any, out: Any, changes: list[Any], *, complements: bool = True)
     moved_groups = np.unique(cov.group_id[out.moved]).tolist()
     cells = dict(Area.objects.filter(pk__in=moved_groups).values_list("pk", "code"))
     map_figures(out, cov.group_id, cells, rec)
-    values = dict(rec.values)
+    values = {k: v for k, v in rec.values.items() if not _unpublished(k)}
     fixed = baseline_states(base, out)
     for j in range(len(out.schools)):  # approved places are published: known to everyone
         cap = out.after.capacity[j]
@@ -160,14 +164,38 @@ def decide(base: Any, out: Any, changes: list[Any], *, complements: bool = True)
             values[("cap", str(out.schools.code[j]))] = int(cap)
             fixed[("cap", str(out.schools.code[j]))] = None
     relations, latent = _relations(base, out, values)
+    for k, n in rec.values.items():
+        if _unpublished(k):
+            latent.setdefault(k, n)
     kept = [r for r in relations if _holds(r, values, latent)]
     fixed = {k: v for k, v in fixed.items() if k in values}
-    result = protect(values, kept, rank=_rank, fixed=fixed, complements=complements)
-    hidden = {k: r for k, r in result.hidden.items() if k[0] != "cap"}
-    return Decision(hidden, {"primary": result.count(PRIMARY), "complement": result.count(COMPLEMENT),
+    # A small count that no complement can protect (a closing school of 6 pupils, its baseline enrolment
+    # shown, whose 6 go 5 and 1 to two schools: "*" = 5 or more pins the 1) gets the complements beside
+    # it withheld ("—": not published at all, any value to a reader), and the decision is made again.
+    withheld: set[Key] = set()
+    for _round in range(6):
+        published = {k: v for k, v in values.items() if k not in withheld}
+        result = protect(published, kept, rank=_rank, fixed={k: v for k, v in fixed.items() if k in published},
+                         complements=complements)
+        more = {t for k in result.unprotected for r in kept if k in r.terms() for t in r.terms()
+                if result.hidden.get(t) == COMPLEMENT and t not in fixed}
+        if not more:
+            withheld |= {k for k in result.unprotected if k not in fixed}
+            break
+        withheld |= more
+    hidden: dict[Key, str] = {k: r for k, r in result.hidden.items() if k[0] != "cap" and k not in withheld}
+    hidden.update(dict.fromkeys(withheld, WITHHELD))
+    return Decision(hidden, frozenset(values), {"withheld": len(withheld), "primary": result.count(PRIMARY), "complement": result.count(COMPLEMENT),
                              "forced": result.count(FORCED), "values": len(values), "relations": len(kept),
                              "dropped": len(relations) - len(kept), "lps": result.lps,
                              "unprotected": len(result.unprotected)})
+
+
+def _unpublished(k: Key) -> bool:
+    """Keyed counts that are never shown themselves: a closing school's pupils measured before and
+    after (only their mean is shown, and only where the count is 5 or more), the moved whose way after
+    cannot be measured (the statistics' complement)."""
+    return k == ("t", "unmeasured_after") or (k[0] == "closed" and k[-1] == "measured")
 
 
 def _rank(k: Key) -> int:
