@@ -29,11 +29,13 @@ A count passed without a key (a statistic's base that is not itself shown) gets 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from django.core.cache import cache
 
 from gridmap import access
 from gridmap.disclosure import COMPLEMENT, FORCED, PRIMARY, SMALL, Relation, protect
@@ -43,6 +45,7 @@ from planning.report import Count, Shown
 
 Key = tuple[Any, ...]
 WITHHELD, WITHHELD_TEXT = "withheld", "—"
+CACHE_SECONDS = 6 * 3600  # a decision is kept while the evaluation's figures are the same
 
 
 def shown_for(user: Any) -> Shown:
@@ -72,7 +75,18 @@ def for_evaluation(user: Any, base: Any, out: Any, changes: list[Any]) -> Shown:
 
     if user is not None and individual(user):
         return exact
-    return decide(base, out, changes)
+    digest = hashlib.sha1(repr((str(base.as_of), out.rule, [repr(c) for c in changes])).encode())
+    for a in (base.cov.grade, base.cov.group_id, base.limit_min(), out.schools.code.astype(str), out.schools.enrolment,
+              out.after.capacity, out.moved, out.school_before, out.school_after, out.time_before, out.time_after,
+              out.no_place, out.unreachable, out.meets_before, out.meets_after, out.stay, out.arrivals,
+              out.taught_school_after, *base.cov.key_groups.values()):
+        digest.update(np.ascontiguousarray(a).tobytes())
+    key = f"planning:disclosure:{digest.hexdigest()}"
+    found: Decision | None = cache.get(key)
+    if found is None:
+        found = decide(base, out, changes)
+        cache.set(key, found, CACHE_SECONDS)
+    return found
 
 
 class Recorder:
@@ -185,10 +199,10 @@ def decide(base: Any, out: Any, changes: list[Any], *, complements: bool = True)
         withheld |= more
     hidden: dict[Key, str] = {k: r for k, r in result.hidden.items() if k[0] != "cap" and k not in withheld}
     hidden.update(dict.fromkeys(withheld, WITHHELD))
-    return Decision(hidden, frozenset(values), {"withheld": len(withheld), "primary": result.count(PRIMARY), "complement": result.count(COMPLEMENT),
-                             "forced": result.count(FORCED), "values": len(values), "relations": len(kept),
-                             "dropped": len(relations) - len(kept), "lps": result.lps,
-                             "unprotected": len(result.unprotected)})
+    return Decision(hidden, frozenset(values), {
+        "withheld": len(withheld), "primary": result.count(PRIMARY), "complement": result.count(COMPLEMENT),
+        "forced": result.count(FORCED), "values": len(values), "relations": len(kept),
+        "dropped": len(relations) - len(kept), "lps": result.lps, "unprotected": len(result.unprotected)})
 
 
 def _unpublished(k: Key) -> bool:
@@ -267,10 +281,10 @@ def _relations(base: Any, out: Any, values: dict[Key, int]) -> tuple[list[Relati
         le([(*gk, "boarding_demand")], (*gk, "newly_beyond"))
         le([(*gk, "newly_beyond")], (*gk, "beyond_after"))
         # coverage gaps: before - closed = after - new (= the gaps that stay)
-        stay = ("latent", "gap_stay", g)
-        latent[stay] = v((*gk, "gap_before")) - v((*gk, "gap_closed"))
-        eq((*gk, "gap_before"), [(*gk, "gap_closed"), stay])
-        eq((*gk, "gap_after"), [(*gk, "gap_new"), stay])
+        kept_gaps = ("latent", "gap_stay", str(g))
+        latent[kept_gaps] = v((*gk, "gap_before")) - v((*gk, "gap_closed"))
+        eq((*gk, "gap_before"), [(*gk, "gap_closed"), kept_gaps])
+        eq((*gk, "gap_after"), [(*gk, "gap_new"), kept_gaps])
     for f in KEY_GROUPS:
         kg = ("kg", f)
         le([(*kg, "moved")], (*t, "key_moved"))
@@ -285,12 +299,12 @@ def _relations(base: Any, out: Any, values: dict[Key, int]) -> tuple[list[Relati
         le([k], (*k[:2], "moved"))
     # schools: enrolment = stay + moved out (+ pupils of a closing school with no home on the ledger);
     # after = stay + arrivals; arrivals = flows in; moved out = flows out
-    moved, src, dst = out.moved, out.school_before, out.school_after
+    moved, src = out.moved, out.school_before
     for j, c in enumerate(code):
         sk = ("school", c)
         out_j = ("closed", c, "moved") if ("closed", c, "moved") in values else ("latent", "out", c)
         latent.setdefault(out_j, int((moved & (src == j)).sum()))
-        stay = (*sk, "stay") if (*sk, "stay") in values else ("latent", "stay", c)
+        stay: Key = (*sk, "stay") if (*sk, "stay") in values else ("latent", "stay", c)
         latent.setdefault(stay, int(out.stay[j]))
         if out.after.open[j]:
             eq((*sk, "enrolment"), [stay, out_j])

@@ -47,8 +47,10 @@ def scenario_map(base: Baseline, out: Outcome, shown: Shown) -> dict[str, Any]:
                                                                                            s.lonlat[j]]},
                         "properties": {"code": str(s.code[j]), "name": str(s.name[j]), "kind": str(s.kind[j]),
                                        "before": bool(out.before.open[j]), "after": bool(out.after.open[j]),
-                                       "role": role, "colour": j, "enrolment": shown(int(s.enrolment[j]), ("school", str(s.code[j]), "enrolment")),
-                                       "after_enrolment": shown(int(out.enrolment_after[j]), ("school", str(s.code[j]), "after"))
+                                       "role": role, "colour": j,
+                                       "enrolment": shown(int(s.enrolment[j]), ("school", str(s.code[j]), "enrolment")),
+                                       "after_enrolment": shown(int(out.enrolment_after[j]),
+                                                                ("school", str(s.code[j]), "after"))
                                        if out.after.open[j] else 0,
                                        "capacity": int(out.after.capacity[j]) if np.isfinite(out.after.capacity[j])
                                        else None}})

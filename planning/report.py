@@ -143,18 +143,16 @@ def build(base: Baseline, out: Outcome, changes: list[Change], shown: Shown = ex
     board_demand = moved & within(out.time_before, limit) & beyond_after
     placed = moved & (out.school_after >= 0)
     measured = placed & np.isfinite(out.time_before) & np.isfinite(out.time_after)
-    rep.totals = {
-        "schools_closed": len(closing), "children": shown(len(cov), ("t", "children")), "moved": shown(int(moved.sum()), ("t", "moved")),
-        "no_place": shown(int(out.no_place.sum()), ("t", "no_place")), "beyond_before": shown(int((moved & beyond_before).sum()), ("t", "beyond_before")),
-        "unmeasured_before": shown(int((moved & unmeasured_before).sum()), ("t", "unmeasured_before")),
-        "beyond_after": shown(int((moved & beyond_after).sum()), ("t", "beyond_after")), "newly_beyond": shown(int(newly_beyond.sum()), ("t", "newly_beyond")),
-        "boarding_demand": shown(int(board_demand.sum()), ("t", "boarding_demand")), "new_gaps": shown(int(new_gap.sum()), ("t", "new_gaps")),
-        "closed_gaps": shown(int(closed_gap.sum()), ("t", "closed_gaps")), "unreachable": shown(int(out.unreachable.sum()), ("t", "unreachable")),
-        "overflow": shown(int(out.overflow[out.arrivals > 0].sum()), ("t", "overflow")),
-        "over_capacity_schools": int(((out.overflow > 0) & (out.arrivals > 0)).sum()),
-        "key_moved": shown(int((moved & _any_key_group(base)).sum()), ("t", "key_moved")),
-        "home_taught_changed": shown(int((out.taught_school_after != base.home_taught.school).sum()), ("t", "home_taught_changed")),
-    }
+    counts = {
+        "children": len(cov), "moved": moved.sum(), "no_place": out.no_place.sum(),
+        "beyond_before": (moved & beyond_before).sum(), "unmeasured_before": (moved & unmeasured_before).sum(),
+        "beyond_after": (moved & beyond_after).sum(), "newly_beyond": newly_beyond.sum(),
+        "boarding_demand": board_demand.sum(), "new_gaps": new_gap.sum(), "closed_gaps": closed_gap.sum(),
+        "unreachable": out.unreachable.sum(), "overflow": out.overflow[out.arrivals > 0].sum(),
+        "key_moved": (moved & _any_key_group(base)).sum(),
+        "home_taught_changed": (out.taught_school_after != base.home_taught.school).sum()}
+    rep.totals = {"schools_closed": len(closing), **{m: shown(int(n), ("t", m)) for m, n in counts.items()},
+                  "over_capacity_schools": int(((out.overflow > 0) & (out.arrivals > 0)).sum())}
     # before and after over the same children: the moved whose way can be measured both times
     both = placed & np.isfinite(out.time_before) & np.isfinite(out.time_after)
     rep.time_before = stats(np.where(both, out.time_before, np.nan), 60, shown, key=("t", "measured"))
@@ -170,7 +168,9 @@ def build(base: Baseline, out: Outcome, changes: list[Change], shown: Shown = ex
         for t in np.unique(dest):
             k = int((dest == t).sum())
             to = names[str(s.code[t])] if t >= 0 else _("no place or off the road network")
-            flows.append({"to": to, "to_code": str(s.code[t]) if t >= 0 else "", "children": shown(k, ("flow", str(s.code[j]), str(s.code[t]) if t >= 0 else "")), "raw": k})
+            to_code = str(s.code[t]) if t >= 0 else ""
+            flows.append({"to": to, "to_code": to_code, "children": shown(k, ("flow", str(s.code[j]), to_code)),
+                          "raw": k})
             rep.flows.append({"from": str(s.name[j]), "from_code": str(s.code[j]), **flows[-1]})
         rep.closed.append({
             "code": str(s.code[j]), "name": str(s.name[j]), "kind": str(s.kind[j]),
@@ -254,7 +254,8 @@ def _groups(rep: Report, base: Baseline, out: Outcome, moved: NDArray[np.bool_],
         after = stats(np.where(m & measured, out.time_after, np.nan), 60, shown)
         delta = (round(after.mean - before.mean, 1) if after.mean is not None and before.mean is not None else None)
         rows.append({"code": code, "name": f"{villages.get(code[:12], '')}{name}", "township": townships.get(code[:9], ""),
-                     "moved": shown(int(m.sum()), ("cell", code, "moved")), "before": before.mean, "after": after.mean, "delta": delta,
+                     "moved": shown(int(m.sum()), ("cell", code, "moved")), "before": before.mean, "after": after.mean,
+                     "delta": delta,
                      "beyond_after": shown(int((m & beyond_after).sum()), ("cell", code, "beyond_after")),
                      "new_gaps": shown(int((new_gap & here).sum()), ("cell", code, "new_gaps")),
                      "raw_delta": delta})
@@ -303,7 +304,8 @@ def summary(rep: Report, base: Baseline, out: Outcome, moved: NDArray[np.bool_],
         k = int((moved & at & beyond_after).sum())
         if k:
             bands.append(_("%(k)s of them in %(grades)s would %(verb)s more than %(min)s minutes to school") % {
-                "k": shown(k, ("norm", nm.first_grade, nm.last_grade, "beyond_after")), "grades": _grades_text(nm.first_grade, nm.last_grade) if _is_zh()
+                "k": shown(k, ("norm", nm.first_grade, nm.last_grade, "beyond_after")),
+                "grades": _grades_text(nm.first_grade, nm.last_grade) if _is_zh()
                 else f"grades {nm.first_grade}-{nm.last_grade}",
                 "verb": MODE_VERB.get(nm.mode, "") if _is_zh() else {"walk": "walk", "cycle": "cycle",
                                                                      "bus": "ride"}.get(nm.mode, ""),
