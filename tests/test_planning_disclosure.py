@@ -13,8 +13,11 @@ true figures, counted here child by child from the evaluation's arrays.
 
 from __future__ import annotations
 
+import html
 import io
+import re
 from collections import defaultdict
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -25,7 +28,8 @@ from django.test import Client
 
 from gaps.norms import within
 from gridmap.disclosure import COMPLEMENT, FORCED, PRIMARY, Relation, _Audit
-from gridmap.models import KEY_GROUPS, Area, Profile, UserRole
+from gridmap import schooling
+from gridmap.models import KEY_GROUPS, Area, Child, Profile, School, UserRole
 from planning import baseline, evaluate
 from planning.evaluate import Change
 from planning.models import Scenario, ScenarioChange
@@ -309,3 +313,105 @@ def planner_again() -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+def school_figures(client: Client, code: str) -> dict[Key, str]:
+    """The counts of a school's page, as shown: enrolment by year and grade, travel-time bands,
+    measured / off the network, pupils and beyond the norm by grade."""
+    page = client.get(f"/schools/{code}/").content.decode()
+    school = School.objects.get(code=code)
+    grades = range(school.first_grade, school.last_grade + 1)
+    out: dict[Key, str] = {}
+
+    def cells(html: str) -> list[str]:
+        return [c.strip() for c in re.findall(r'<td class="num">(.*?)</td>', html, re.S)]
+
+    enrol = re.search(r'id="gm-school-enrolment">(.*?)</table>', page, re.S)
+    for year, row in re.findall(r"<tr><td>(\d{4})–\d{4}</td>(.*?)</tr>", enrol.group(1) if enrol else "", re.S):
+        for g, text in zip([*grades, "total"], cells(row), strict=True):
+            out[("enrol", int(year), g)] = html.unescape(text)
+    times = re.search(r'id="gm-school-times">(.*?)</table>', page, re.S)
+    assert times
+    for i, text in enumerate(cells(times.group(1))):
+        out[("band", i)] = html.unescape(text)
+    line = re.search(r"已测算: (\S+) · 远离路网: (\S+?)(?: ·|</p>)", page)
+    assert line, page
+    out[("measured",)], out[("off",)] = html.unescape(line.group(1)), html.unescape(line.group(2))
+    beyond = re.search(r'<tbody><tr><td>[^<]*</td>(.*?)</tr>\s*<tr><td>[^<]*</td>(.*?)</tr></tbody>',
+                       page[page.index(line.group(0)):], re.S)
+    assert beyond
+    for g, p, b in zip(grades, cells(beyond.group(1)), cells(beyond.group(2)), strict=True):
+        out[("pupils", g)], out[("beyond", g)] = html.unescape(p), html.unescape(b)
+    return {(code, *k): v for k, v in out.items()}
+
+
+def test_a_planner_recomputes_no_hidden_count_of_school_pages(on_demo_day):
+    """The school pages of the three smallest primaries and of the schools their pupils go to: what a
+    planner reads, against the exact figures an administrator reads; the year's total enrolment reads
+    as the scenario map's enrolment of the school."""
+    county = Area.objects.get(code=COUNTY)
+    closing = smallest_primaries(DEMO_AS_OF, least=1)
+    codes = [s.code for s in closing] + list(School.objects.filter(township__code__startswith=COUNTY, first_grade=1)
+                                             .order_by("code").values_list("code", flat=True)[:3])
+    client, admin = planner(), Client()
+    user = get_user_model().objects.create_user("plan-admin", password="a-long-test-password")
+    Profile.objects.create(user=user, role=UserRole.COUNTY_ADMIN)
+    admin.force_login(user)
+    shown: dict[Key, str] = {}
+    truth: dict[Key, int] = {}
+    for code in codes:
+        shown.update(school_figures(client, code))
+        exact = school_figures(admin, code)
+        assert all(t.isdigit() for t in exact.values()), exact
+        truth.update({k: int(v) for k, v in exact.items()})
+    assert shown.keys() == truth.keys()
+    assert not [(k, t) for k, t in shown.items() if t in {"1", "2", "3", "4"}]
+    assert "<5" in shown.values()
+    year = schooling.school_year(date.today())  # the page's year (the demo's classes are of DEMO_AS_OF's)
+    for code in codes:  # enrolment counted here by the ORM, apart from the page
+        school = School.objects.get(code=code)
+        for g in range(school.first_grade, school.last_grade + 1):
+            n = Child.objects.filter(school_class__school=school, school_class__school_year=year,
+                                     school_class__grade=g).exclude(status__in=["transferred_out", "graduated"]).count()
+            assert truth[(code, "enrol", year, g)] == n
+    for key, text in shown.items():
+        if text.isdigit():
+            assert int(text) == truth[key], key
+    rels: list[Relation] = []
+    slack = 0
+    for code in codes:
+        school = School.objects.get(code=code)
+        grades = list(range(school.first_grade, school.last_grade + 1))
+        for y in {k[2] for k in truth if k[0] == code and k[1] == "enrol"}:
+            rels.append(Relation((code, "enrol", y, "total"), tuple((code, "enrol", y, g) for g in grades)))
+        rels.append(Relation((code, "measured"), tuple(k for k in truth if k[0] == code and k[1] == "band")))
+        rels.append(Relation((code, "pupils"), tuple((code, "pupils", g) for g in grades)))
+        rels.append(Relation((code, "pupils"), ((code, "measured"), (code, "off"))))
+        for g in grades:
+            for part, whole in (((code, "beyond", g), (code, "pupils", g)),
+                                ((code, "pupils", g), (code, "enrol", year, g))):
+                slack += 1
+                rels.append(Relation(whole, (part, ("slack", slack))))
+    values: dict[Key, int] = {}
+    hidden: dict[Key, str] = {}
+    for key, text in shown.items():
+        if text == "—":
+            if 0 < truth[key] < 5:
+                values[key], hidden[key] = truth[key], FORCED
+            continue
+        values[key] = truth[key]
+        if text in ("<5", "*"):
+            hidden[key] = PRIMARY if text == "<5" else COMPLEMENT
+    audit = _Audit(values, rels, None)
+    found = list(audit.singletons(hidden)) + list(audit.recomputed(hidden)[0])
+    assert not found, found
+    alone = {k: t for k, t in hidden.items() if t == PRIMARY}
+    control = _Audit(values, rels, None)
+    assert list(control.singletons(alone)) + list(control.recomputed(alone)[0])  # primary suppression alone
+    # this year's total reads as the school's enrolment on a scenario's map
+    scenario = Scenario.objects.create(name="撤一校", county=county)
+    ScenarioChange.objects.create(scenario=scenario, action="close", school=closing[0])
+    data = client.get(f"/planning/{scenario.pk}/map.json").json()
+    on_map = {f["properties"]["code"]: str(f["properties"]["enrolment"]) for f in data["schools"]}
+    for code in codes:
+        assert shown[(code, "enrol", year, "total")] == on_map[code]
