@@ -27,8 +27,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from gaps.norms import within
-from gridmap.disclosure import COMPLEMENT, FORCED, PRIMARY, Relation, _Audit
 from gridmap import schooling
+from gridmap.disclosure import COMPLEMENT, FORCED, PRIMARY, Relation, _Audit
 from gridmap.models import KEY_GROUPS, Area, Child, Profile, School, UserRole
 from planning import baseline, evaluate
 from planning.evaluate import Change
