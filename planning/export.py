@@ -126,7 +126,8 @@ def workbook(rep: Report) -> bytes:
     ws.append(xlsx_row(ws, [_("Data as of") + "：" + rep.as_of]))
     for n in rep.norms:
         ws.append(xlsx_row(ws, [n]))
-    ws.append(xlsx_row(ws, [_("Counts of 1-4 children are shown as <5 to logins that see children only in aggregate.")]))
+    ws.append(xlsx_row(ws, [_("Counts of 1-4 children are shown as <5 to logins that see children only in aggregate; "
+                              "* and — hide other counts from which one could be recomputed.")]))
     for title, headers, rows in tables(rep):
         sheet = wb.create_sheet(title[:31])
         sheet.append(xlsx_row(sheet, headers))

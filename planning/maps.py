@@ -47,8 +47,11 @@ def scenario_map(base: Baseline, out: Outcome, shown: Shown) -> dict[str, Any]:
                                                                                            s.lonlat[j]]},
                         "properties": {"code": str(s.code[j]), "name": str(s.name[j]), "kind": str(s.kind[j]),
                                        "before": bool(out.before.open[j]), "after": bool(out.after.open[j]),
-                                       "role": role, "colour": j, "enrolment": shown(int(s.enrolment[j])),
-                                       "after_enrolment": shown(int(out.enrolment_after[j])) if out.after.open[j] else 0,
+                                       "role": role, "colour": j,
+                                       "enrolment": shown(int(s.enrolment[j]), ("school", str(s.code[j]), "enrolment")),
+                                       "after_enrolment": shown(int(out.enrolment_after[j]),
+                                                                ("school", str(s.code[j]), "after"))
+                                       if out.after.open[j] else 0,
                                        "capacity": int(out.after.capacity[j]) if np.isfinite(out.after.capacity[j])
                                        else None}})
     position = {int(p): j for j, p in enumerate(s.pk)}
@@ -77,13 +80,14 @@ def _cells(base: Baseline, out: Outcome, shown: Shown) -> list[dict[str, Any]]:
                  .annotate(simple=SimplifyPreserveTopology(Transform("geom", 4326), TOLERANCE_DEG / 2))
                  .values_list("pk", "simple"))
     names = dict(Area.objects.filter(pk__in=groups.tolist()).values_list("pk", "name"))
+    codes = dict(Area.objects.filter(pk__in=groups.tolist()).values_list("pk", "code"))
     features = []
     for g in groups:
         here = cov.group_id == g
         m = moved & here
         k = measured & here
         n_moved, n_measured = int(m.sum()), int(k.sum())
-        label = shown(n_moved)
+        label = shown(n_moved, ("cell", codes[int(g)], "moved"))
         private = label != n_moved  # a suppressed count: no mean of so few children either
         delta = (float((out.time_after[k] - out.time_before[k]).mean()) / 60 if n_measured and not
                  (private or shown(n_measured) != n_measured) else None)
@@ -105,7 +109,7 @@ def _flows(out: Outcome, shown: Shown) -> list[dict[str, Any]]:
         if b < 0:
             continue
         k = int(((src == a) & (dst == b)).sum())
-        label = shown(k)
+        label = shown(k, ("flow", str(s.code[a]), str(s.code[b])))
         lines.append({"type": "Feature", "geometry": {"type": "LineString", "coordinates": [
             [round(float(v), 6) for v in s.lonlat[a]], [round(float(v), 6) for v in s.lonlat[b]]]},
             "properties": {"from": str(s.name[a]), "to": str(s.name[b]), "children": label,

@@ -39,10 +39,11 @@ from planning.evaluate import OVERFLOW_RULES, Change, Outcome
 
 KEY_GRADES = (6, 8, 9)
 Count = int | str
-Shown = Callable[[int], Count]  # a count as the login may read it
+Shown = Callable[..., Count]  # (count, key=None): a count as the login may read it; the key names the figure
+# (planning.disclosure decides, per figure, what an aggregate-only login reads)
 
 
-def exact(n: int) -> Count:
+def exact(n: int, key: Any = None) -> Count:
     return int(n)
 
 
@@ -58,13 +59,13 @@ class Stats:
         return [self.n, self.mean, self.median, self.p90, self.max]
 
 
-def stats(values: NDArray[np.float64], scale: float, shown: Shown, digits: int = 1) -> Stats:
+def stats(values: NDArray[np.float64], scale: float, shown: Shown, digits: int = 1, key: Any = None) -> Stats:
     """Statistics of the finite values (seconds → minutes with scale 60, metres → km with 1000);
     none at all for fewer than five values when the login may not see individual children."""
     v = values[np.isfinite(values)] / scale
     n = len(v)
-    label = shown(n)
-    if n == 0 or (label != n and n < 5):
+    label = shown(n, key)
+    if n == 0 or label != n:
         return Stats(label, None, None, None, None)
     return Stats(label, round(float(v.mean()), digits), round(float(np.median(v)), digits),
                  round(float(np.percentile(v, 90)), digits), round(float(v.max()), digits))
@@ -142,25 +143,23 @@ def build(base: Baseline, out: Outcome, changes: list[Change], shown: Shown = ex
     board_demand = moved & within(out.time_before, limit) & beyond_after
     placed = moved & (out.school_after >= 0)
     measured = placed & np.isfinite(out.time_before) & np.isfinite(out.time_after)
-    rep.totals = {
-        "schools_closed": len(closing), "children": shown(len(cov)), "moved": shown(int(moved.sum())),
-        "no_place": shown(int(out.no_place.sum())), "beyond_before": shown(int((moved & beyond_before).sum())),
-        "unmeasured_before": shown(int((moved & unmeasured_before).sum())),
-        "beyond_after": shown(int((moved & beyond_after).sum())), "newly_beyond": shown(int(newly_beyond.sum())),
-        "boarding_demand": shown(int(board_demand.sum())), "new_gaps": shown(int(new_gap.sum())),
-        "closed_gaps": shown(int(closed_gap.sum())), "unreachable": shown(int(out.unreachable.sum())),
-        "overflow": shown(int(out.overflow[out.arrivals > 0].sum())),
-        "over_capacity_schools": int(((out.overflow > 0) & (out.arrivals > 0)).sum()),
-        "key_moved": shown(int((moved & _any_key_group(base)).sum())),
-        "home_taught_changed": shown(int((out.taught_school_after != base.home_taught.school).sum())),
-    }
+    counts = {
+        "children": len(cov), "moved": moved.sum(), "no_place": out.no_place.sum(),
+        "beyond_before": (moved & beyond_before).sum(), "unmeasured_before": (moved & unmeasured_before).sum(),
+        "beyond_after": (moved & beyond_after).sum(), "newly_beyond": newly_beyond.sum(),
+        "boarding_demand": board_demand.sum(), "new_gaps": new_gap.sum(), "closed_gaps": closed_gap.sum(),
+        "unreachable": out.unreachable.sum(), "overflow": out.overflow[out.arrivals > 0].sum(),
+        "key_moved": (moved & _any_key_group(base)).sum(),
+        "home_taught_changed": (out.taught_school_after != base.home_taught.school).sum()}
+    rep.totals = {"schools_closed": len(closing), **{m: shown(int(n), ("t", m)) for m, n in counts.items()},
+                  "over_capacity_schools": int(((out.overflow > 0) & (out.arrivals > 0)).sum())}
     # before and after over the same children: the moved whose way can be measured both times
     both = placed & np.isfinite(out.time_before) & np.isfinite(out.time_after)
-    rep.time_before = stats(np.where(both, out.time_before, np.nan), 60, shown)
-    rep.time_after = stats(np.where(both, out.time_after, np.nan), 60, shown)
-    rep.dist_before = stats(np.where(both, out.dist_before, np.nan), 1000, shown, 2)
-    rep.dist_after = stats(np.where(both, out.dist_after, np.nan), 1000, shown, 2)
-    rep.unreachable_after = shown(int((moved & ~both).sum()))
+    rep.time_before = stats(np.where(both, out.time_before, np.nan), 60, shown, key=("t", "measured"))
+    rep.time_after = stats(np.where(both, out.time_after, np.nan), 60, shown, key=("t", "measured"))
+    rep.dist_before = stats(np.where(both, out.dist_before, np.nan), 1000, shown, 2, ("t", "measured"))
+    rep.dist_after = stats(np.where(both, out.dist_after, np.nan), 1000, shown, 2, ("t", "measured"))
+    rep.unreachable_after = shown(int((moved & ~both).sum()), ("t", "unmeasured_after"))
     # per closing school, and the flows out of it
     for j in closing:
         from_j = moved & (out.school_before == j)
@@ -169,14 +168,19 @@ def build(base: Baseline, out: Outcome, changes: list[Change], shown: Shown = ex
         for t in np.unique(dest):
             k = int((dest == t).sum())
             to = names[str(s.code[t])] if t >= 0 else _("no place or off the road network")
-            flows.append({"to": to, "to_code": str(s.code[t]) if t >= 0 else "", "children": shown(k), "raw": k})
+            to_code = str(s.code[t]) if t >= 0 else ""
+            flows.append({"to": to, "to_code": to_code, "children": shown(k, ("flow", str(s.code[j]), to_code)),
+                          "raw": k})
             rep.flows.append({"from": str(s.name[j]), "from_code": str(s.code[j]), **flows[-1]})
         rep.closed.append({
             "code": str(s.code[j]), "name": str(s.name[j]), "kind": str(s.kind[j]),
             "merge_into": names.get(str(s.code[out.after.merge_into[j]]), "") if out.after.merge_into[j] >= 0 else "",
-            "enrolment": shown(int(s.enrolment[j])), "moved": shown(int(from_j.sum())),
-            "time_before": stats(np.where(from_j & measured, out.time_before, np.nan), 60, shown),
-            "time_after": stats(np.where(from_j & measured, out.time_after, np.nan), 60, shown),
+            "enrolment": shown(int(s.enrolment[j]), ("school", str(s.code[j]), "enrolment")),
+            "moved": shown(int(from_j.sum()), ("closed", str(s.code[j]), "moved")),
+            "time_before": stats(np.where(from_j & measured, out.time_before, np.nan), 60, shown,
+                                 key=("closed", str(s.code[j]), "measured")),
+            "time_after": stats(np.where(from_j & measured, out.time_after, np.nan), 60, shown,
+                                key=("closed", str(s.code[j]), "measured")),
             "flows": [{k: v for k, v in f.items() if k != "raw"} for f in flows]})
     for f in rep.flows:
         f.pop("raw", None)
@@ -184,12 +188,14 @@ def build(base: Baseline, out: Outcome, changes: list[Change], shown: Shown = ex
     for j in np.flatnonzero(out.arrivals > 0):
         cap = out.after.capacity[j]
         into_j = moved & (out.school_after == j)
+        school = ("school", str(s.code[j]))
         rep.receiving.append({
             "code": str(s.code[j]), "name": str(s.name[j]), "capacity": int(cap) if np.isfinite(cap) else None,
-            "before": shown(int(s.enrolment[j])), "stay": shown(int(out.stay[j])),
-            "arrivals": shown(int(out.arrivals[j])), "after": shown(int(out.enrolment_after[j])),
-            "overflow": shown(int(out.overflow[j])), "boarding": bool(out.after.boarding[j]),
-            "boarding_demand": shown(int((board_demand & into_j).sum()))})
+            "before": shown(int(s.enrolment[j]), (*school, "enrolment")), "stay": shown(int(out.stay[j]), (*school, "stay")),
+            "arrivals": shown(int(out.arrivals[j]), (*school, "arrivals")),
+            "after": shown(int(out.enrolment_after[j]), (*school, "after")),
+            "overflow": shown(int(out.overflow[j]), (*school, "overflow")), "boarding": bool(out.after.boarding[j]),
+            "boarding_demand": shown(int((board_demand & into_j).sum()), (*school, "boarding_demand"))})
         if rep.receiving[-1]["boarding_demand"] != 0:
             rep.boarding.append({"code": str(s.code[j]), "name": str(s.name[j]),
                                  "children": rep.receiving[-1]["boarding_demand"], "boards": bool(out.after.boarding[j])})
@@ -197,27 +203,27 @@ def build(base: Baseline, out: Outcome, changes: list[Change], shown: Shown = ex
     for g in range(1, 10):
         at = cov.grade == g
         rep.grades.append({
-            "grade": g, "moved": shown(int((moved & at).sum())),
-            "beyond_before": shown(int((moved & at & beyond_before).sum())),
-            "beyond_after": shown(int((moved & at & beyond_after).sum())),
-            "county_before": shown(int((on_roll & at & beyond_before).sum())),
-            "county_after": shown(int((on_roll & at & (beyond_after | out.no_place)).sum())),
-            "boarding_demand": shown(int((board_demand & at).sum())),
+            "grade": g, "moved": shown(int((moved & at).sum()), ("grade", g, "moved")),
+            "beyond_before": shown(int((moved & at & beyond_before).sum()), ("grade", g, "beyond_before")),
+            "beyond_after": shown(int((moved & at & beyond_after).sum()), ("grade", g, "beyond_after")),
+            "county_before": shown(int((on_roll & at & beyond_before).sum()), ("grade", g, "county_before")),
+            "county_after": shown(int((on_roll & at & (beyond_after | out.no_place)).sum()), ("grade", g, "county_after")),
+            "boarding_demand": shown(int((board_demand & at).sum()), ("grade", g, "boarding_demand")),
         })
-        rep.gaps_by_grade.append({"grade": g, "new": shown(int((new_gap & at).sum())),
-                                  "closed": shown(int((closed_gap & at).sum())),
-                                  "before": shown(int((~out.meets_before & at).sum())),
-                                  "after": shown(int((~out.meets_after & at).sum()))})
+        rep.gaps_by_grade.append({"grade": g, "new": shown(int((new_gap & at).sum()), ("grade", g, "gap_new")),
+                                  "closed": shown(int((closed_gap & at).sum()), ("grade", g, "gap_closed")),
+                                  "before": shown(int((~out.meets_before & at).sum()), ("grade", g, "gap_before")),
+                                  "after": shown(int((~out.meets_after & at).sum()), ("grade", g, "gap_after"))})
     for key, label in KEY_GROUPS.items():
         kg = cov.key_groups[key]
-        rep.key_groups.append({"key": key, "label": str(label), "moved": shown(int((moved & kg).sum())),
-                               "beyond_after": shown(int((moved & kg & beyond_after).sum())),
-                               "newly_beyond": shown(int((newly_beyond & kg).sum()))})
+        rep.key_groups.append({"key": key, "label": str(label), "moved": shown(int((moved & kg).sum()), ("kg", key, "moved")),
+                               "beyond_after": shown(int((moved & kg & beyond_after).sum()), ("kg", key, "beyond_after")),
+                               "newly_beyond": shown(int((newly_beyond & kg).sum()), ("kg", key, "newly_beyond"))})
     for g in KEY_GRADES:
         at = cov.grade == g
-        rep.key_grades.append({"grade": g, "moved": shown(int((moved & at).sum())),
-                               "beyond_after": shown(int((moved & at & beyond_after).sum())),
-                               "newly_beyond": shown(int((newly_beyond & at).sum()))})
+        rep.key_grades.append({"grade": g, "moved": shown(int((moved & at).sum()), ("grade", g, "moved")),
+                               "beyond_after": shown(int((moved & at & beyond_after).sum()), ("grade", g, "beyond_after")),
+                               "newly_beyond": shown(int((newly_beyond & at).sum()), ("grade", g, "newly_beyond"))})
     _groups(rep, base, out, moved, measured, beyond_after, new_gap, shown)
     _home_taught(rep, base, out, names)
     rep.summary = summary(rep, base, out, moved, beyond_after, shown)
@@ -248,8 +254,10 @@ def _groups(rep: Report, base: Baseline, out: Outcome, moved: NDArray[np.bool_],
         after = stats(np.where(m & measured, out.time_after, np.nan), 60, shown)
         delta = (round(after.mean - before.mean, 1) if after.mean is not None and before.mean is not None else None)
         rows.append({"code": code, "name": f"{villages.get(code[:12], '')}{name}", "township": townships.get(code[:9], ""),
-                     "moved": shown(int(m.sum())), "before": before.mean, "after": after.mean, "delta": delta,
-                     "beyond_after": shown(int((m & beyond_after).sum())), "new_gaps": shown(int((new_gap & here).sum())),
+                     "moved": shown(int(m.sum()), ("cell", code, "moved")), "before": before.mean, "after": after.mean,
+                     "delta": delta,
+                     "beyond_after": shown(int((m & beyond_after).sum()), ("cell", code, "beyond_after")),
+                     "new_gaps": shown(int((new_gap & here).sum()), ("cell", code, "new_gaps")),
                      "raw_delta": delta})
         if int(m.sum()) == 0:
             rows[-1]["before"] = rows[-1]["after"] = rows[-1]["delta"] = None
@@ -296,7 +304,8 @@ def summary(rep: Report, base: Baseline, out: Outcome, moved: NDArray[np.bool_],
         k = int((moved & at & beyond_after).sum())
         if k:
             bands.append(_("%(k)s of them in %(grades)s would %(verb)s more than %(min)s minutes to school") % {
-                "k": shown(k), "grades": _grades_text(nm.first_grade, nm.last_grade) if _is_zh()
+                "k": shown(k, ("norm", nm.first_grade, nm.last_grade, "beyond_after")),
+                "grades": _grades_text(nm.first_grade, nm.last_grade) if _is_zh()
                 else f"grades {nm.first_grade}-{nm.last_grade}",
                 "verb": MODE_VERB.get(nm.mode, "") if _is_zh() else {"walk": "walk", "cycle": "cycle",
                                                                      "bus": "ride"}.get(nm.mode, ""),

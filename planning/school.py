@@ -24,6 +24,7 @@ from django.db.models import Count, Q
 
 from gaps.norms import norms, within
 from gridmap import access, schooling
+from gridmap.disclosure import PRIMARY, SMALL, Relation, protect
 from gridmap.models import (
     Area,
     Child,
@@ -35,8 +36,9 @@ from gridmap.models import (
     SchoolClass,
 )
 from gridmap.models.functions import SimplifyPreserveTopology
-from planning.disclosure import individual, shown_for
+from planning.disclosure import WITHHELD, Decision, Key, individual
 from planning.report import Count as Shown
+from planning.report import exact
 from routing import engine
 
 BANDS = (5, 10, 15, 20, 30, 45, 60, 90)  # upper ends of the travel-time bands, minutes
@@ -64,7 +66,6 @@ class SchoolPage:
 
 def page(user: Any, school: School, on: date | None = None) -> SchoolPage:
     on = on or date.today()
-    shown = shown_for(user)
     year = schooling.school_year(on)
     counts = (SchoolClass.objects.filter(school=school).values("school_year", "grade")
               .annotate(n=Count("children", filter=~Q(children__status__in=GONE))).order_by("school_year", "grade"))
@@ -73,8 +74,6 @@ def page(user: Any, school: School, on: date | None = None) -> SchoolPage:
     table: dict[int, dict[int, int]] = {y: {} for y in years}
     for r in counts:
         table[r["school_year"]][r["grade"]] = table[r["school_year"]].get(r["grade"], 0) + r["n"]
-    enrolment = [{"year": y, "by_grade": [shown(table[y].get(g, 0)) for g in grades],
-                  "total": shown(sum(table[y].values()))} for y in years]
     configured = norms()
     pupils = list(Child.objects.filter(school_class__school=school, school_class__school_year=year,
                                        home__isnull=False).exclude(status__in=GONE)
@@ -94,20 +93,69 @@ def page(user: Any, school: School, on: date | None = None) -> SchoolPage:
     edges = [0, *BANDS, np.inf]
     band_counts = [int(((minutes > a) & (minutes <= b)).sum()) if a else int((minutes <= b).sum())
                    for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    beyond_all = np.isfinite(seconds) & ~within(seconds, limits.astype(np.int64))  # off the network: counted apart
+    values: dict[Key, int] = {}
+    for y in years:
+        for g in grades:
+            values[("enrol", y, g)] = table[y].get(g, 0)
+        values[("enrol", y, "total")] = sum(table[y].values())
+    for i, c in enumerate(band_counts):
+        values[("band", i)] = c
+    values[("measured",)], values[("off",)] = int(finite.sum()), int((~finite).sum())
+    for g in grades:
+        values[("pupils", g)] = int((grade == g).sum())
+        values[("beyond", g)] = int((beyond_all & (grade == g)).sum())
+    values[("home_taught",)] = home_taught_plans(school, on).count()
+    shown = exact if individual(user) else decide(values, year, grades, len(band_counts))
+    enrolment = [{"year": y, "by_grade": [shown(table[y].get(g, 0), ("enrol", y, g)) for g in grades],
+                  "total": shown(sum(table[y].values()), ("enrol", y, "total"))} for y in years]
     top = max(band_counts) if band_counts else 0
     labels = [f"≤{BANDS[0]}"] + [f"{a}–{b}" for a, b in zip(BANDS[:-1], BANDS[1:], strict=True)] + [f">{BANDS[-1]}"]
-    bands = [{"label": lab, "count": shown(c), "width": round(100 * c / top) if top and shown(c) == c else 0}
-             for lab, c in zip(labels, band_counts, strict=True)]
-    beyond_all = np.isfinite(seconds) & ~within(seconds, limits.astype(np.int64))  # off the network: counted apart
-    beyond = [{"grade": g, "pupils": shown(int((grade == g).sum())), "beyond": shown(int((beyond_all & (grade == g)).sum()))}
-              for g in grades]
-    median = float(np.median(minutes)) if len(minutes) >= 5 or (len(minutes) and individual(user)) else None
+    bands = [{"label": lab, "count": shown(c, ("band", i)),
+              "width": round(100 * c / top) if top and shown(c, ("band", i)) == c else 0}
+             for i, (lab, c) in enumerate(zip(labels, band_counts, strict=True))]
+    beyond = [{"grade": g, "pupils": shown(values[("pupils", g)], ("pupils", g)),
+               "beyond": shown(values[("beyond", g)], ("beyond", g))} for g in grades]
+    measured = shown(values[("measured",)], ("measured",))
+    median = (float(np.median(minutes)) if len(minutes) and (individual(user) or (len(minutes) >= 5
+              and measured == len(minutes))) else None)
     return SchoolPage(
         school=school, years=years, grades=grades, enrolment=enrolment, bands=bands, beyond=beyond,
-        measured=shown(int(finite.sum())), off_network=shown(int((~finite).sum())),
+        measured=measured, off_network=shown(values[("off",)], ("off",)),
         median_min=round(median, 1) if median is not None else None, people=people(user, school),
-        home_taught=shown(home_taught_plans(school, on).count()), home_taught_rows=home_taught_rows(user, school, on),
+        home_taught=shown(values[("home_taught",)], ("home_taught",)), home_taught_rows=home_taught_rows(user, school, on),
         catchment_json=catchment_geojson(school), norms=[nm.explain() for nm in configured])
+
+
+def decide(values: dict[Key, int], year: int, grades: list[int], n_bands: int, *,
+           complements: bool = True) -> Decision:
+    """The school page's protected decision (issue 11): a year's enrolment = its grades; the pupils
+    measured = the travel-time bands; the pupils by grade = measured + off the network; beyond the norm
+    <= the pupils of the grade <= the grade's enrolment this year. This year's total enrolment is the
+    school's enrolment in every scenario (planning.disclosure.baseline_states): kept as decided there."""
+    latent: dict[Key, int] = {}
+    rels: list[Relation] = []
+    for y in {k[1] for k in values if k[0] == "enrol"}:
+        rels.append(Relation(("enrol", y, "total"), tuple(("enrol", y, g) for g in grades)))
+    rels.append(Relation(("measured",), tuple(("band", i) for i in range(n_bands))))
+    latent[("pupils",)] = values[("measured",)] + values[("off",)]
+    rels.append(Relation(("pupils",), tuple(("pupils", g) for g in grades)))
+    rels.append(Relation(("pupils",), (("measured",), ("off",))))
+    for g in grades:
+        for part, whole in ((("beyond", g), ("pupils", g)), (("pupils", g), ("enrol", year, g))):
+            if whole in values and values[whole] >= values[part]:
+                latent[("slack", part, whole)] = values[whole] - values[part]
+                rels.append(Relation(whole, (part, ("slack", part, whole))))
+    kept = [r for r in rels if sum(values.get(k, latent.get(k, 0)) for k in r.parts)
+            == values.get(r.total, latent.get(r.total, -1))]
+    total = ("enrol", year, "total")
+    fixed: dict[Key, str | None] = {}
+    if total in values:
+        fixed[total] = PRIMARY if 0 < values[total] < SMALL else None
+    result = protect(values, kept, fixed=fixed, complements=complements)
+    hidden = dict(result.hidden)
+    hidden.update(dict.fromkeys((k for k in result.unprotected if k not in fixed), WITHHELD))
+    return Decision(hidden, frozenset(values))
 
 
 def people(user: Any, school: School) -> list[dict[str, str]]:

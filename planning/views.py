@@ -32,7 +32,7 @@ from gridmap import access, audit
 from gridmap.models import Area, AreaLevel, AuditAction, School
 from planning import baseline, evaluate, export, maps, report, suggest
 from planning import school as school_page_data
-from planning.disclosure import shown_for
+from planning.disclosure import for_evaluation
 from planning.forms import ChangeForm, ScenarioForm, SuggestForm, compare_ids
 from planning.models import Origin, Scenario, ScenarioChange
 
@@ -68,12 +68,15 @@ def _schools(county: Area) -> Any:
     return School.objects.filter(township__code__startswith=county.code).order_by("township__code", "kind", "name")
 
 
-def evaluated(scenario: Scenario, user: Any, on: date | None = None) -> tuple[Any, Any, report.Report]:
+def evaluated(scenario: Scenario, user: Any, on: date | None = None) -> tuple[Any, Any, report.Report, report.Shown]:
+    """The scenario evaluated, its report, and the counts as this login reads them (one decision for
+    the page, the map and the exports: planning.disclosure)."""
     base = baseline.baseline(scenario.county, on)
     changes = scenario.as_changes()
     table = baseline.school_table(scenario.county.code, base.as_of)
     out = evaluate.evaluate(base, changes, scenario.overflow_rule, schools=table)
-    return base, out, report.build(base, out, changes, shown_for(user), scenario.name)
+    shown = for_evaluation(user, base, out, changes)
+    return base, out, report.build(base, out, changes, shown, scenario.name), shown
 
 
 @login_required
@@ -121,7 +124,7 @@ def scenario_page(request: HttpRequest, pk: int) -> HttpResponse:
     error = ""
     rep = None
     try:
-        _base, _out, rep = evaluated(scenario, request.user)
+        rep = evaluated(scenario, request.user)[2]
     except evaluate.ScenarioError as e:
         error = str(e)
     change_form = ChangeForm(schools=_schools(scenario.county))
@@ -208,10 +211,10 @@ def scenario_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def scenario_map(request: HttpRequest, pk: int) -> HttpResponse:
     scenario = _scenario(request, pk)
     try:
-        base, out, _rep = evaluated(scenario, request.user)
+        base, out, _rep, shown = evaluated(scenario, request.user)
     except evaluate.ScenarioError as e:
         return HttpResponseBadRequest(str(e))
-    return JsonResponse(maps.scenario_map(base, out, shown_for(request.user)),
+    return JsonResponse(maps.scenario_map(base, out, shown),
                         json_dumps_params={"ensure_ascii": False, "separators": (",", ":")})
 
 
@@ -223,14 +226,14 @@ def scenario_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     if paper not in ("A4", "A3"):
         return HttpResponseBadRequest(_("paper must be A4 or A3"))
     try:
-        base, out, rep = evaluated(scenario, request.user)
+        base, out, rep, shown = evaluated(scenario, request.user)
     except evaluate.ScenarioError as e:
         return HttpResponseBadRequest(str(e))
     audit.record(request, AuditAction.EXPORT, scenario, summary=f"撤并方案报告：{scenario.name}（{fmt}）")
     if fmt == "xlsx":
         body = export.workbook(rep)
         return export.response(body, f"{scenario.name}.xlsx", export.XLSX)
-    data = maps.scenario_map(base, out, shown_for(request.user))
+    data = maps.scenario_map(base, out, shown)
     return export.response(export.pdf(rep, data, paper), f"{scenario.name}.pdf", "application/pdf")
 
 

@@ -20,7 +20,7 @@ from django.utils import translation
 
 from gridmap.models import Area, AreaLevel
 from planning import baseline, evaluate, export, maps, report, suggest
-from planning.disclosure import aggregate_only, shown_for
+from planning.disclosure import for_evaluation
 
 
 def _codes(text: str) -> list[str]:
@@ -100,7 +100,7 @@ class Command(BaseCommand):
             outcome = evaluate.evaluate(base, changes, rule, schools=table)
         except evaluate.ScenarioError as e:
             raise CommandError(str(e)) from None
-        shown = shown_for(user) if user is not None else aggregate_only()
+        shown = for_evaluation(user, base, outcome, changes)  # no --user: as a planner reads it
         rep = report.build(base, outcome, changes, shown, options["save"] or out.stem)
         if out.suffix.lower() == ".xlsx":
             out.write_bytes(export.workbook(rep))
