@@ -10,6 +10,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from html import escape
 from typing import Any, Protocol
 
 import folium
@@ -274,7 +275,7 @@ class LabelLayer(MapLayer):
         for feature in self.features()["features"]:
             x, y = feature["geometry"]["coordinates"]
             folium.Marker((y, x), icon=folium.DivIcon(
-                html=f'<div class="gm-label gm-label-{level}">{feature["properties"]["name"]}</div>',
+                html=f'<div class="gm-label gm-label-{level}">{escape(feature["properties"]["name"])}</div>',
                 icon_size=(0, 0))).add_to(group)
 
 

@@ -13,6 +13,7 @@ gridmap.transfers'; the counts of a cell are those the aid check page and the tr
 from __future__ import annotations
 
 from collections import Counter
+from html import escape
 from typing import Any
 
 import folium
@@ -92,10 +93,10 @@ class LateTransferLayer(MapLayer):
         for f in self.features()["features"]:
             x, y = f["geometry"]["coordinates"]
             p = f["properties"]
-            body = f"{p['name']}<br>{text % {'n': p['n']}}"
+            body = f"{escape(p['name'])}<br>{text % {'n': p['n']}}"
             if link:
                 body += f'<br><a href="{link}">{gettext("follow up")}</a>'
             folium.Marker((y, x), icon=folium.DivIcon(
                 html=f'<div class="gm-late-transfer" data-cell="{p["code"]}">{p["n"]}</div>', icon_size=(22, 22),
                 icon_anchor=(11, 11)), popup=folium.Popup(body, max_width=240),
-                tooltip=f"{p['name']}：{text % {'n': p['n']}}").add_to(group)
+                tooltip=escape(f"{p['name']}：{text % {'n': p['n']}}")).add_to(group)

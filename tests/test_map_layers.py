@@ -105,3 +105,19 @@ def test_main_roads_are_labelled_once_and_the_legend_names_what_is_drawn(chief):
     for words in ("高速公路", "省道/主干道", "河流", "学区界线", 'id="gm-legend-box"'):
         assert words in html, words
     assert CatchmentLayer(township, chief, grid.cells(chief, township)).features()["features"]
+
+
+def test_area_names_are_escaped_in_the_maps_labels(chief):
+    """A name is data from an import: drawn into a label's HTML it is text, never markup."""
+    from django.test import Client
+
+    village = Area.objects.filter(level="village", code__startswith=COUNTY).order_by("code").first()
+    Area.objects.filter(pk=village.pk).update(name='<img src=x onerror=alert(1)>村')
+    client = Client()
+    client.force_login(chief)
+    page = client.get(f"/grid/{village.code[:9]}/").content.decode()
+    # the label's HTML goes to the browser inside a JSON string (folium writes "<" as \u003c): whatever
+    # the encoding, the markup the browser inserts must be the escaped text
+    decoded = page.replace("\\u003c", "<").replace("\\u003e", ">").replace("\\u0026", "&")
+    assert "<img src=x onerror" not in decoded
+    assert "&lt;img src=x onerror=alert(1)&gt;村" in decoded
