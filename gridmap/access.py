@@ -157,6 +157,12 @@ def on_ledger(on: date | None = None) -> Q:
     return Q(birth_date__range=(earliest, latest)) & ~Q(status=ChildStatus.TRANSFERRED_OUT)
 
 
+def cell_counts() -> tuple[Count, Count]:
+    """The two figures every cell shows, as annotations: 适龄儿童 (on_ledger) and those off school."""
+    ledger = on_ledger()
+    return Count("pk", filter=ledger), Count("pk", filter=ledger & Q(status__in=OFF_SCHOOL))
+
+
 def countable_children(user: Any) -> QuerySet[Child]:
     """The children counted for this login: those it may see, or all for aggregate-only logins
     (whose counts are then suppressed below 5)."""
@@ -180,9 +186,9 @@ def child_counts(user: Any, cells: QuerySet[Area]) -> dict[int, dict[str, int | 
             if shown is not None:
                 out[pk] = dict(zip(("children", "off_school"), shown, strict=True))
         rest = cells.exclude(pk__in=list(out))
+    children, off_school = cell_counts()
     rows = (countable_children(user).filter(group__in=rest).values("group_id")
-            .annotate(children=Count("pk", filter=on_ledger()),
-                      off_school=Count("pk", filter=on_ledger() & Q(status__in=OFF_SCHOOL))))
+            .annotate(children=children, off_school=off_school))
     for row in rows:
         out[row["group_id"]] = {k: suppress(row[k], scope) for k in ("children", "off_school")}
     return out

@@ -139,11 +139,11 @@ def cells(user: Any, root: Area) -> list[Cell]:
         "pk", "code", "name", "parent_id", "parent__code", "parent__name", "parent__parent__name"))
     village_ids = {r["parent_id"] for r in rows}
     holders = current_holders(village_ids | {r["pk"] for r in rows})
+    children, off_school = access.cell_counts()
     counts = {
         c["group_id"]: c for c in access.countable_children(user).filter(group__in=in_scope)
         .annotate(taught=has_child_teacher()).values("group_id").annotate(
-            children=Count("pk", filter=access.on_ledger()),
-            off_school=Count("pk", filter=access.on_ledger() & Q(status__in=access.OFF_SCHOOL)),
+            children=children, off_school=off_school,
             untaught=Count("pk", filter=at_risk_q() & Q(taught=False)))
     }
     published = access.published_figures(user)  # None: exact counts for this login

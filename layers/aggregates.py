@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import folium
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from folium.utilities import JsCode
 
@@ -79,9 +79,9 @@ def _cell_counts(user: Any, root: Area, cells: list[Cell]) -> dict[str, tuple[in
     in one query shared by the page's aggregate levels."""
     cached: dict[str, tuple[int, int]] | None = getattr(root, "_gridmap_cell_counts", None)
     if cached is None:
+        children, off_school = access.cell_counts()
         rows = (access.countable_children(user).filter(group__in=[c.pk for c in cells]).values("group__code")
-                .annotate(children=Count("pk", filter=access.on_ledger()),
-                          off_school=Count("pk", filter=access.on_ledger() & Q(status__in=access.OFF_SCHOOL))))
+                .annotate(children=children, off_school=off_school))
         cached = {r["group__code"]: (r["children"], r["off_school"]) for r in rows}
         root._gridmap_cell_counts = cached  # type: ignore[attr-defined]
     return cached
