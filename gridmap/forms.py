@@ -71,6 +71,16 @@ class LongSelect(forms.Select):
         return format_html("<select{}>{}</select>", flatatt(final), mark_safe("".join(str(p) for p in parts)))
 
 
+def shown_with(form: forms.Form, name: str, choices: list[tuple[Any, str]]) -> forms.Form:
+    """A form to be shown, not bound: its model choice field `name` lists `choices` (pk, label) read
+    once by the caller instead of iterating its queryset as model objects on every render. Only for
+    display: the view that receives the form builds it with the queryset, which validates."""
+    field: Any = form.fields[name]
+    empty = [("", field.empty_label)] if field.empty_label is not None else []
+    field.widget.choices = [*empty, *choices]
+    return form
+
+
 class HandOverForm(forms.Form):
     start_date = forms.DateField(label=_("from"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
 

@@ -189,7 +189,7 @@ class CardChild:
     child: Child
     teacher: str | None
     at_risk: bool
-    candidates: list[Person] | None = None  # teachers this login may make responsible (card forms)
+    candidates: str = ""  # the <option>s of the teachers this login may make responsible (card forms)
 
 
 @dataclass

@@ -358,6 +358,10 @@ CACHES = {
 # workers; keys hold the data version and the login's scope, so nothing is deleted on a write.
 CACHES["tiles"] = {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
                    "LOCATION": str(VAR_DIR / "cache" / "tiles"), "OPTIONS": {"MAX_ENTRIES": 20000}}
+# Rendered parts of the busiest pages (the grid page's map, cell cards; layers.served.part_key): kept
+# apart from the tiles so that neither culls the other, with the same rule (version and scope in the key).
+CACHES["pages"] = {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                   "LOCATION": str(VAR_DIR / "cache" / "pages"), "OPTIONS": {"MAX_ENTRIES": 20000}}
 
 # --- The browsable API in the UI's language: view names and descriptions from gridmap.api's
 # translated table instead of class names and docstrings.

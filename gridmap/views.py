@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -12,16 +14,23 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from gridmap import access, audit, exports, grid, ledgers, responsibilities
-from gridmap.forms import CatchmentForm, LedgerFilterForm, PersonForm, ResponsibleSchoolForm, TeacherForm
-from gridmap.models import Area, AreaLevel, AuditAction, Child, Person, Role
+from gridmap.forms import (
+    CatchmentForm,
+    LedgerFilterForm,
+    PersonForm,
+    ResponsibleSchoolForm,
+    TeacherForm,
+    shown_with,
+)
+from gridmap.models import Area, AreaLevel, AuditAction, Child, Person, Role, School
 from layers import served, versions
-from layers.maps import grid_map
-from layers.maps import render as render_map
+from layers.maps import RenderedMap, grid_map, render_unsigned, with_request_nonce
 
 
 @login_required
@@ -50,12 +59,20 @@ def grid_page(request: HttpRequest, code: str) -> HttpResponse:
                 served.root_memos(request.user, area, cells))
         caches[served.CACHE].set(key, kept, 86400)
     cells, cell_list, memos = kept
-    for name, value in memos.items():  # what the map's layers compute once per root (counts, colours)
-        setattr(area, name, value)
-    fmap = grid_map(area, request.user, cells, tiled=True, found=found)
+    # The map itself (folium's HTML, ~60 % of the page's time) is kept too, under a key that holds every
+    # source of the county: its layers draw more than the cells (aid, transfers, home teaching).
+    map_key = served.part_key("grid-map", request.user, found, area.code)
+    drawn: tuple[RenderedMap, dict[str, Any]] | None = caches[served.PAGES].get(map_key)
+    if drawn is None:
+        for name, value in memos.items():  # what the map's layers compute once per root (counts, colours)
+            setattr(area, name, value)
+        fmap = grid_map(area, request.user, cells, tiled=True, found=found)
+        drawn = (render_unsigned(fmap.map), fmap.config)
+        caches[served.PAGES].set(map_key, drawn, 86400)
+    rendered, config = drawn
     return render(request, "gridmap/grid.html", {
         "area": area, "cells": cells, "gaps": grid.gap_summary(cells), "cell_list": mark_safe(cell_list),  # noqa: S308
-        "map": render_map(fmap.map), "config": fmap.config,
+        "map": with_request_nonce(rendered), "config": config,
         "trail": list(access.visible_areas(request.user).ancestors_of(area).order_by("code")),
         "open_cell": next((c.code for c in cells if c.code == request.GET.get("cell")), ""),
     })
@@ -68,19 +85,45 @@ def _by_village(cells: list[grid.Cell]) -> list[tuple[str, str, list[grid.Cell]]
     return list(out.values())
 
 
+@dataclass(frozen=True)
+class KeptCard:
+    """A cell's rendered card as kept between requests (layers.served.part_key: scope, role, every
+    source of the county, day, language), with what the read's audit record needs."""
+    title: str
+    body: str  # with layers.served.csrf_placeholder() where the forms' token goes
+    lists_children: bool
+    area_pk: int
+    summary: str
+
+
+_GRID_ROOT = re.compile(r"[0-9]{6,15}")
+
+
 @login_required
 def cell_card(request: HttpRequest, code: str) -> HttpResponse:
-    try:
-        card = grid.card(request.user, code)
-    except Area.DoesNotExist:
-        raise Http404 from None
-    if card.children is not None:
-        audit.record(request, AuditAction.LIST, card.area,
-                     summary=f"网格卡片：{card.cell.village_name}{card.area.name}（{code}）儿童名单")
+    if not _GRID_ROOT.fullmatch(code):
+        raise Http404
     fragment = request.headers.get("X-Requested-With") == "fetch"
+    base = "gridmap/fragment.html" if fragment else "base.html"
+    root = request.GET.get("root", "")
+    root = root if _GRID_ROOT.fullmatch(root) else ""  # only echoed into the forms; assign() checks it
+    key = served.part_key("card", request.user, versions.read(code[:6]), code, root, base)
+    kept: KeptCard | None = caches[served.PAGES].get(key)
+    if kept is None:
+        try:
+            card = grid.card(request.user, code)
+        except Area.DoesNotExist:
+            raise Http404 from None
+        body = render_to_string("gridmap/_cell_card_body.html", {
+            "card": card, "cell": card.cell, "base": base, "forms": _card_forms(request.user, card), "root": root,
+            "csrf_token": served.csrf_placeholder()})
+        kept = KeptCard(f"{card.cell.village_name}{card.cell.name}", body, card.children is not None,
+                        card.area.pk, f"网格卡片：{card.cell.village_name}{card.area.name}（{code}）儿童名单")
+        caches[served.PAGES].set(key, kept, 86400)
+    if kept.lists_children:  # every read of the children's list is audited, kept or built
+        audit.record(request, AuditAction.LIST, Area(pk=kept.area_pk, code=code), summary=kept.summary)
     return render(request, "gridmap/cell_card.html", {
-        "card": card, "cell": card.cell, "base": "gridmap/fragment.html" if fragment else "base.html",
-        "forms": _card_forms(request.user, card), "root": request.GET.get("root", ""),
+        "title": kept.title, "base": base, "body": mark_safe(served.with_csrf(kept.body, request)),  # noqa: S308
     })
 
 
@@ -88,23 +131,46 @@ def _card_forms(user: Any, card: grid.CellCard) -> dict[str, Any]:
     """The hand-over forms this login may use on this card (none for read-only roles)."""
     village, group = village_of(card.area), card.area
     forms: dict[str, Any] = {}
+    # The card only shows these forms (assign() binds its own against the querysets): their options are
+    # read once as (pk, label) pairs, not as ~700 model objects per list, and shared where two forms offer
+    # the same list (the village leader's and the group cadre's: the township's officials).
+    listed: dict[str, list[tuple[Any, str]]] = {}
+
+    def options(queryset: Any, label: Any) -> list[tuple[Any, str]]:
+        sql = str(queryset.query)
+        if sql not in listed:
+            listed[sql] = [(row[0], label(*row[1:])) for row in queryset]
+        return listed[sql]
+
+    def people(area: Area) -> list[tuple[Any, str]]:
+        return options(access.candidate_people(user, area).values_list("pk", "name", "unit"),
+                       lambda name, unit: f"{name}（{unit}）" if unit else name)
+
+    def schools(area: Area) -> list[tuple[Any, str]]:
+        return options(access.candidate_schools(user, area).values_list("pk", "name"), str)
+
     if access.may_assign(user, Role.RESPONSIBLE_SCHOOL, village):
-        forms["school"] = ResponsibleSchoolForm(schools=access.candidate_schools(user, village))
+        forms["school"] = shown_with(ResponsibleSchoolForm(schools=School.objects.none()), "school", schools(village))
     if access.may_assign(user, Role.VILLAGE_LEADER, village):
-        forms["leader"] = PersonForm(people=access.candidate_people(user, village), prefix="leader")
+        forms["leader"] = shown_with(PersonForm(people=Person.objects.none(), prefix="leader"), "person",
+                                     people(village))
     if access.may_assign(user, Role.GROUP_CADRE, group):
-        forms["cadre"] = PersonForm(people=access.candidate_people(user, group), prefix="cadre")
+        forms["cadre"] = shown_with(PersonForm(people=Person.objects.none(), prefix="cadre"), "person", people(group))
     if access.may_assign(user, access.CATCHMENT, group):
-        forms["catchment"] = CatchmentForm(schools=access.candidate_schools(user, group))
+        forms["catchment"] = shown_with(CatchmentForm(schools=School.objects.none()), "school", schools(group))
     if card.children and access.may_assign(user, Role.CHILD_TEACHER, card.children[0].child):
         # One small form per at-risk child; candidates depend on the child's school only.
-        by_school: dict[int | None, list[Person]] = {}
+        # The options are written once per school (a township's teachers, for every at-risk row).
+        by_school: dict[int | None, str] = {}
         forms["teacher"] = TeacherForm(teachers=Person.objects.none())  # for its date field
         for row in card.children:
             if row.at_risk:
                 school = row.child.school_class.school_id if row.child.school_class else None
                 if school not in by_school:
-                    by_school[school] = list(access.candidate_teachers(user, row.child))
+                    by_school[school] = format_html_join(
+                        "", '<option value="{}">{}（{}）</option>',
+                        ((pk, name, school_name or "") for pk, name, school_name in
+                         access.candidate_teachers(user, row.child).values_list("pk", "name", "school__name")))
                 row.candidates = by_school[school]
     titles = {"school": _("Change the village's responsible school"), "leader": _("Change the village leader"),
               "cadre": _("Change the group cadre"), "catchment": _("Move this group to another school's catchment")}

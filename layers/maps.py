@@ -125,10 +125,19 @@ def tile_texts() -> dict[str, Any]:
 
 
 def render(fmap: folium.Map) -> RenderedMap:
+    return with_request_nonce(render_unsigned(fmap))
+
+
+def render_unsigned(fmap: folium.Map) -> RenderedMap:
+    """The map's HTML without the request's CSP nonce: what may be kept between requests
+    (with_request_nonce signs it for the one being answered)."""
     root: Any = fmap.get_root()  # a branca Figure
     root.render()
-    return RenderedMap(header=with_nonce(root.header.render()), body=with_nonce(root.html.render()),
-                       script=root.script.render())
+    return RenderedMap(header=root.header.render(), body=root.html.render(), script=root.script.render())
+
+
+def with_request_nonce(rendered: RenderedMap) -> RenderedMap:
+    return RenderedMap(header=with_nonce(rendered.header), body=with_nonce(rendered.body), script=rendered.script)
 
 
 def with_nonce(html: str) -> str:

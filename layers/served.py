@@ -19,8 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import caches
+from django.http import HttpRequest
+from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import get_language
 
 from gridmap.models import Area
@@ -30,6 +33,7 @@ from layers.tile_layers import TILE_LAYERS, CellTiles, Props, TileLayer
 from layers.tiles import encode, tile_bounds, tile_polygon
 
 CACHE = "tiles"
+PAGES = "pages"  # CACHES["pages"]: rendered parts of the busiest pages (the grid page's map, cell cards)
 CONTENT_TYPE = "application/vnd.mapbox-vector-tile"
 
 
@@ -125,3 +129,26 @@ def tile_urls(user: Any, root: Area, found: versions.Versions | None = None) -> 
         path = reverse("layers:tile", args=[root.code, key, 0, 0, 0]).removesuffix("/0/0/0.pbf")
         urls[key] = f"{path}/{{z}}/{{x}}/{{y}}.pbf?v={v}"
     return urls
+
+
+def part_key(kind: str, user: Any, found: versions.Versions, *parts: str) -> str:
+    """The cache key of a rendered part of a page (`kind`: the grid page's map, a cell's card) for this
+    login. Such a part may show anything of the county, so the key holds the version of every source
+    of the county (any write there builds it again), the scope with the role (the forms a role may use
+    are part of it), the day (ages, overdue steps and the month's published figures follow the
+    calendar) and the language."""
+    return (f"gm:{kind}:1:{':'.join(parts)}:{versions.scope_key(user)}:{found.of([str(s) for s in Source])}:"
+            f"{timezone.localdate():%Y%m%d}:{get_language()}")
+
+
+def csrf_placeholder() -> str:
+    """What a cached part holds where a form's CSRF token goes (the part is shared by every login of the
+    same scope, a token belongs to one session): with_csrf puts the request's own token there. Derived
+    from SECRET_KEY, so no imported name or note can be written to contain it."""
+    return "gmcsrf" + salted_hmac("gridmap.layers.served.csrf", "placeholder").hexdigest()[:26]
+
+
+def with_csrf(html: str, request: HttpRequest) -> str:
+    """A cached part with the request's CSRF token in its forms (and the CSRF cookie set if missing)."""
+    placeholder = csrf_placeholder()
+    return html.replace(placeholder, get_token(request)) if placeholder in html else html

@@ -61,7 +61,9 @@ def scope_key(user: Any) -> str:
     """What decides the content for this login: the areas and schools it sees and how it sees children;
     for aggregate-only logins also the month and day of the published figures."""
     scope = access.scope_of(user)
-    parts: list[Any] = [scope.everywhere, scope.individual_children, scope.area_codes, scope.school_ids]
+    # the role and the right to edit too: the cached parts of pages hold the forms a role may use
+    parts: list[Any] = [scope.everywhere, scope.individual_children, scope.area_codes, scope.school_ids,
+                        scope.role, scope.can_edit]
     if not scope.individual_children:
         parts.append(f"{timezone.localdate():%Y-%m-%d}")
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
