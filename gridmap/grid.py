@@ -231,7 +231,9 @@ def card(user: Any, code: str) -> CellCard:
         rows = children.annotate(
             teacher_name=Subquery(teacher),
             is_at_risk=ExpressionWrapper(at_risk_q(), output_field=BooleanField()),
-        ).select_related("school_class__school", "household").order_by("household__number", "name")
+        ).select_related("school_class__school", "household").order_by("household__number", "name").defer(
+            # geometry the card does not draw: a school's catchment polygon was parsed once per child row
+            "home", "household__location", "school_class__school__location", "school_class__school__catchment")
         listed = [CardChild(c, c.teacher_name, c.is_at_risk) for c in rows]
         cases = list(Case.objects.filter(child__in=children).select_related("child")
                      .annotate(steps_done=Count("steps")).order_by("-opened_on"))

@@ -1,17 +1,21 @@
 """gunicorn's settings for `make demo` and for a bureau's server (deploy/gridmap.service).
 
 Threaded workers, one per core (each is one Python interpreter: its threads share one core's worth
-of Python, and overlap where a request waits on the database); each worker keeps a database
-connection pool of its own, as large as its threads but never more than 40 connections in all
-(GRIDMAP_DB_POOL_SIZE, read by gridmap/settings.py) — 16 on a 2-core machine, under PostgreSQL's 50
-— and every connection is checked when taken from the pool (a database restart costs no request).
+of Python, and overlap where a request waits on the database), four threads each; each worker keeps
+a database connection pool of its own, as large as its threads but never more than 40 connections in
+all (GRIDMAP_DB_POOL_SIZE, read by gridmap/settings.py) — 8 on a 2-core machine, well under
+PostgreSQL's 50 — and every connection is checked when taken from the pool (a database restart
+costs no request).
 
-Why one worker per core and not 2 × cores + 1: a browser's keep-alive connection stays with the
-worker that accepted it, and with five workers on two cores fifty officials were split unevenly —
-those on a crowded worker waited 5 s while the others were served in 0.2 s (`make bench
-BENCH=load`: p95 5.5 s at a median of 0.15 s). With as many workers as cores each holds about as
-many connections as the others and shares a core's time among them evenly: p95 0.9 s at the same
-throughput. Behind nginx (deploy/), nginx spreads the requests itself.
+Measured with fifty officials at once (`make bench BENCH=load`, 2 cores):
+- No keep-alive: a browser's keep-alive connection stays with the worker that accepted it, and the
+  fifty connections were split 13/37 between two workers (5 workers: worse) — those on the crowded
+  worker waited 2–5 s while the others were served in 0.2 s. A new connection per request goes to
+  whichever worker accepts first, so every official waits about as long (on 127.0.0.1 or a LAN a
+  connection costs well under a millisecond; behind nginx, deploy/, nginx keeps the browsers'
+  connections open and spreads the requests itself). GRIDMAP_KEEPALIVE (seconds) turns it back on.
+- Four threads, not eight: the same throughput with 18 ms of worker CPU per request instead of 28
+  (eight threads spent the difference contending for the interpreter lock).
 """
 
 import multiprocessing
@@ -19,9 +23,9 @@ import os
 from pathlib import Path
 
 _cores = multiprocessing.cpu_count()
-# GRIDMAP_WORKERS (default one per core, at most 8), GRIDMAP_THREADS (default 8 per worker).
+# GRIDMAP_WORKERS (default one per core, at most 8), GRIDMAP_THREADS (default 4 per worker).
 workers = int(os.environ.get("GRIDMAP_WORKERS", str(min(_cores, 8))))
-threads = int(os.environ.get("GRIDMAP_THREADS", "8"))
+threads = int(os.environ.get("GRIDMAP_THREADS", "4"))
 worker_class = "gthread"
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 keepalive = int(os.environ.get("GRIDMAP_KEEPALIVE", "0"))
