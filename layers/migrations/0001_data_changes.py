@@ -91,13 +91,19 @@ CREATE TRIGGER layers_changed_trunc AFTER TRUNCATE ON {table}
 
 
 FORWARD = RECORD + "".join(_function(table, source, sql) for table, (source, sql) in TABLES.items())
-BACKWARD = "".join(f"""
+
+
+def _drop(table: str) -> str:
+    return f"""
 DROP TRIGGER IF EXISTS layers_changed_ins ON {table};
 DROP TRIGGER IF EXISTS layers_changed_upd ON {table};
 DROP TRIGGER IF EXISTS layers_changed_del ON {table};
 DROP TRIGGER IF EXISTS layers_changed_trunc ON {table};
 DROP FUNCTION IF EXISTS layers_changed_{table}();
-""" for table in TABLES) + "DROP FUNCTION IF EXISTS layers_record_changes(text, text[]);"
+"""
+
+
+BACKWARD = "".join(_drop(table) for table in TABLES) + "DROP FUNCTION IF EXISTS layers_record_changes(text, text[]);"
 
 
 class Migration(migrations.Migration):

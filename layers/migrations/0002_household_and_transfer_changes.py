@@ -19,13 +19,7 @@ TABLES = {
 }
 
 FORWARD = "".join(_initial._function(table, source, sql) for table, (source, sql) in TABLES.items())
-BACKWARD = "".join(f"""
-DROP TRIGGER IF EXISTS layers_changed_ins ON {table};
-DROP TRIGGER IF EXISTS layers_changed_upd ON {table};
-DROP TRIGGER IF EXISTS layers_changed_del ON {table};
-DROP TRIGGER IF EXISTS layers_changed_trunc ON {table};
-DROP FUNCTION IF EXISTS layers_changed_{table}();
-""" for table in TABLES)
+BACKWARD = "".join(_initial._drop(table) for table in TABLES)
 
 
 class Migration(migrations.Migration):
