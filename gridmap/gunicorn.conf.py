@@ -39,3 +39,14 @@ _log_dir = Path(os.environ.get("GRIDMAP_LOG_DIR", Path(__file__).resolve().paren
 _log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
 accesslog = str(_log_dir / "access.log")
 errorlog = "-"
+
+
+def on_starting(server: object) -> None:
+    """Empty the kept parts of pages (CACHES["pages"], layers.served.part_key) when the server starts:
+    their keys hold the data, not the code, and a restart is how new code or templates arrive."""
+    import django
+    from django.core.cache import caches
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gridmap.settings")
+    django.setup()
+    caches["pages"].clear()

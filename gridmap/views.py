@@ -43,38 +43,48 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("grid", code=root.code)
 
 
+@dataclass(frozen=True)
+class KeptSidebar:
+    """The grid page's sidebar as kept between requests (layers.served.page_key)."""
+    cell_count: int
+    gaps: list[tuple[grid.Gap, str, int]]
+    codes: frozenset[str]  # the cells a ?cell= may open
+    cell_list: str  # gridmap/grid_list.html rendered
+
+
 @login_required
 def grid_page(request: HttpRequest, code: str) -> HttpResponse:
     area = get_object_or_404(access.visible_areas(request.user), code=code)
     if area.level == AreaLevel.GROUP:  # a cell: its village's grid with the card open
         return HttpResponseRedirect(f"{reverse('grid', args=[area.code[:12]])}?cell={area.code}")
-    # The cells and their list are kept in the tile cache (layers.served) until a write changes them;
-    # the heavy map layers come as vector tiles.
+    # What the sidebar shows (the cells' number, gaps and list) is kept in the tile cache (layers.served)
+    # until a write changes the cells; not the cells themselves: unpickling the county's 3,600 cells
+    # with their holders was 70 % of its page. The heavy map layers come as vector tiles.
     found = versions.read(area.code[:6])
     key = served.page_key(request.user, area, found)
-    kept = caches[served.CACHE].get(key)
+    kept: KeptSidebar | None = caches[served.CACHE].get(key)
+    cells: list[grid.Cell] | None = None
     if kept is None:
         cells = grid.cells(request.user, area)
-        kept = (cells, render_to_string("gridmap/grid_list.html", {"villages": _by_village(cells)}),
-                served.root_memos(request.user, area, cells))
+        kept = KeptSidebar(len(cells), grid.gap_summary(cells), frozenset(c.code for c in cells),
+                           render_to_string("gridmap/grid_list.html", {"villages": _by_village(cells)}))
         caches[served.CACHE].set(key, kept, 86400)
-    cells, cell_list, memos = kept
     # The map itself (folium's HTML, ~60 % of the page's time) is kept too, under a key that holds every
     # source of the county: its layers draw more than the cells (aid, transfers, home teaching).
     map_key = served.part_key("grid-map", request.user, found, area.code)
     drawn: tuple[RenderedMap, dict[str, Any]] | None = caches[served.PAGES].get(map_key)
     if drawn is None:
-        for name, value in memos.items():  # what the map's layers compute once per root (counts, colours)
-            setattr(area, name, value)
+        cells = cells if cells is not None else grid.cells(request.user, area)
         fmap = grid_map(area, request.user, cells, tiled=True, found=found)
         drawn = (render_unsigned(fmap.map), fmap.config)
         caches[served.PAGES].set(map_key, drawn, 86400)
     rendered, config = drawn
+    opened = request.GET.get("cell", "")
     return render(request, "gridmap/grid.html", {
-        "area": area, "cells": cells, "gaps": grid.gap_summary(cells), "cell_list": mark_safe(cell_list),  # noqa: S308
+        "area": area, "cell_count": kept.cell_count, "gaps": kept.gaps, "cell_list": mark_safe(kept.cell_list),  # noqa: S308
         "map": with_request_nonce(rendered), "config": config,
         "trail": list(access.visible_areas(request.user).ancestors_of(area).order_by("code")),
-        "open_cell": next((c.code for c in cells if c.code == request.GET.get("cell")), ""),
+        "open_cell": opened if opened in kept.codes else "",
     })
 
 
@@ -96,17 +106,17 @@ class KeptCard:
     summary: str
 
 
-_GRID_ROOT = re.compile(r"[0-9]{6,15}")
+_AREA_CODE = re.compile(r"[0-9]{6,15}")
 
 
 @login_required
 def cell_card(request: HttpRequest, code: str) -> HttpResponse:
-    if not _GRID_ROOT.fullmatch(code):
+    if not _AREA_CODE.fullmatch(code):
         raise Http404
     fragment = request.headers.get("X-Requested-With") == "fetch"
     base = "gridmap/fragment.html" if fragment else "base.html"
     root = request.GET.get("root", "")
-    root = root if _GRID_ROOT.fullmatch(root) else ""  # only echoed into the forms; assign() checks it
+    root = root if _AREA_CODE.fullmatch(root) else ""  # only echoed into the forms; assign() checks it
     key = served.part_key("card", request.user, versions.read(code[:6]), code, root, base)
     kept: KeptCard | None = caches[served.PAGES].get(key)
     if kept is None:

@@ -18,6 +18,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
@@ -97,24 +98,12 @@ def tile(user: Any, root: Area, key: str, z: int, x: int, y: int) -> Tile:
 
 
 def page_key(user: Any, root: Area, found: versions.Versions) -> str:
-    """The cache key of what the grid page of `root` computes for this login (its cells, counts and gaps,
-    and the list of them): the data version of the cells' sources and of the people named on them,
+    """The cache key of the grid page's sidebar for `root` and this login (its cells' number, gaps and
+    list): the data version of the cells' sources and of the people named on them,
     the scope, the day (ages and the month's published figures follow the calendar) and the language."""
     sources = versions.layer_sources(user, (*CellTiles.sources, Source.PEOPLE), counts=True)
-    return (f"gm:grid-page:2:{root.code}:{versions.scope_key(user)}:{found.of(sources)}:"
+    return (f"gm:grid-page:3:{root.code}:{versions.scope_key(user)}:{found.of(sources)}:"
             f"{timezone.localdate():%Y%m%d}:{get_language()}")
-
-
-def root_memos(user: Any, root: Area, cells: list[Any]) -> dict[str, Any]:
-    """What the grid map's layers compute once per root and keep on it (layers.aggregates' counts per
-    cell, layers.grid's school colours), to be kept with the page's cells under page_key: the same
-    data versions decide them."""
-    from layers.aggregates import _cell_counts
-    from layers.grid import root_school_colors
-
-    _cell_counts(user, root, cells)
-    root_school_colors(root, cells)
-    return {name: getattr(root, name) for name in ("_gridmap_cell_counts", "_gridmap_school_colors")}
 
 
 def tile_urls(user: Any, root: Area, found: versions.Versions | None = None) -> dict[str, str]:
@@ -137,8 +126,11 @@ def part_key(kind: str, user: Any, found: versions.Versions, *parts: str) -> str
     of the county (any write there builds it again), the scope with the role (the forms a role may use
     are part of it), the day (ages, overdue steps and the month's published figures follow the
     calendar) and the language."""
+    # the settings a part draws (the base map's tiles) too: a test or a restart may change them, and the
+    # parts outlive a restart (gunicorn empties them when it starts, gridmap/gunicorn.conf.py, for new code)
+    setup = hashlib.sha256(f"{settings.GRIDMAP_TILE_URL}|{settings.GRIDMAP_TILE_ATTRIBUTION}".encode()).hexdigest()[:8]
     return (f"gm:{kind}:1:{':'.join(parts)}:{versions.scope_key(user)}:{found.of([str(s) for s in Source])}:"
-            f"{timezone.localdate():%Y%m%d}:{get_language()}")
+            f"{timezone.localdate():%Y%m%d}:{get_language()}:{setup}")
 
 
 def csrf_placeholder() -> str:
