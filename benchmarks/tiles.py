@@ -7,9 +7,11 @@ the page was, computing its cells on every request); after: the page as served n
 drawn from /tiles/, its cells kept until a write (measured kept, and just after a write). Both through
 Django's full stack (middleware, gzip) in the same run, for the county administrator on the county
 and a township official on the largest township. Then the tiles the first view of each page asks for
-(the zoom a 1400×900 window fits the area to): cold (the tile cache emptied) and warm, per tile, and
-a revalidation with the ETag (304). Runs in a transaction that is rolled back (the bench logins
-leave nothing behind); the tile cache is emptied at the start. Figures are printed, never asserted.
+(the zoom a 1400×900 window fits the area to), and the county's at a province's zoom (7): cold (the
+tile cache emptied) and warm, per tile, and a revalidation with the ETag (304). On the province's data
+set: DATABASE_URL=…/gridmap_province python -m benchmarks.tiles (its largest township's county). Runs
+in a transaction that is rolled back (the bench logins leave nothing behind); the tile cache is
+emptied at the start. Figures are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from layers.aggregates import BANDS  # noqa: E402
 from layers.tiles import tiles_covering  # noqa: E402
 
 MAP_PIXELS = (980, 850)  # the map's part of a 1400×900 window
+PROVINCE_ZOOM = 7  # a province of ~100,000 km² on the same map (Zhejiang fits at 7)
 
 
 def fit_zoom(area: Area) -> int:
@@ -77,11 +80,13 @@ def page(title: str, client: Client, area: Area, runs: int) -> None:
     def embedded(*args: Any, **kwargs: Any) -> Any:
         return maps.grid_map(*args, **{**kwargs, "tiled": False})
 
-    with mock.patch("gridmap.views.grid_map", embedded), mock.patch("gridmap.views.caches", {served.CACHE: NoCache()}):
+    with mock.patch("gridmap.views.grid_map", embedded), mock.patch("gridmap.views.caches",
+                                                                       {served.CACHE: NoCache(), served.PAGES: NoCache()}):
         before, _b, old = timed(lambda: client.get(url), runs)
 
     def cold() -> Any:
-        caches[served.CACHE].clear()  # as after a write: the page's cells computed again
+        caches[served.CACHE].clear()  # as after a write: the page's cells and map computed again
+        caches[served.PAGES].clear()
         return client.get(url)
     after_cold, _b, _r = timed(cold, runs)
     after, _b, new = timed(lambda: client.get(url), runs)
@@ -106,8 +111,11 @@ def page(title: str, client: Client, area: Area, runs: int) -> None:
            baseline=sizes["before"][1] / 1024, baseline_label="embedded GeoJSON page, same run")
 
 
-def tiles(title: str, client: Client, area: Area) -> None:
-    z = fit_zoom(area)
+def tiles(title: str, client: Client, area: Area, z: int | None = None) -> None:
+    """The tiles of the first view of `area` (or of the view at zoom `z`), cold (the tile cache emptied
+    first), warm and revalidated."""
+    z = fit_zoom(area) if z is None else z
+    caches[served.CACHE].clear()
     requests = [f"{served.tile_urls(client_user(client), area)[key].split('{z}')[0]}{z}/{x}/{y}.pbf"
                 for key in first_view_layers(area, z) for x, y in tiles_covering(area.geom.extent, z)]
 
@@ -170,6 +178,8 @@ def main() -> None:
             Profile.objects.create(user=admin, role=UserRole.COUNTY_ADMIN)
             county_client, town_client = login(admin), login(official)
             tiles(f"tiles of /grid/{county.code}/ ({county.name}), county administrator", county_client, county)
+            tiles(f"tiles of /grid/{county.code}/ ({county.name}) at a province's zoom, county administrator",
+                  county_client, county, PROVINCE_ZOOM)
             tiles(f"tiles of /grid/{town.code}/ ({town.name}, {groups} cells), township official", town_client, town)
             page(f"/grid/{county.code}/ ({county.name}, whole county), county administrator", county_client,
                  county, 3)

@@ -12,7 +12,7 @@ from django.contrib.gis import admin as gis_admin
 from django.contrib.gis.forms.widgets import OSMWidget
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DataError, transaction
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 
 from gridmap import access, audit, responsibilities
 from gridmap import models as m
@@ -116,7 +116,8 @@ class ScopedWrites:
         super().delete_model(request, obj)  # type: ignore[misc]
 
     def delete_queryset(self, request: Any, queryset: QuerySet[Any]) -> None:
-        if queryset.exclude(pk__in=access.writable(request.user, self.model).values("pk")).exists():
+        # NOT EXISTS (an anti-join), not NOT IN over every writable row
+        if queryset.filter(~Exists(access.writable(request.user, self.model).filter(pk=OuterRef("pk")))).exists():
             refuse(request, None, f"后台越权删除被拒：{self.model.__name__}")
         super().delete_queryset(request, queryset)  # type: ignore[misc]
 

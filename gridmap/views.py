@@ -31,6 +31,7 @@ from gridmap.forms import (
 from gridmap.models import Area, AreaLevel, AuditAction, Child, Person, Role, School
 from layers import served, versions
 from layers.maps import RenderedMap, grid_map, render_unsigned, with_request_nonce
+from layers.tile_layers import root_cells
 
 
 @login_required
@@ -65,7 +66,7 @@ def grid_page(request: HttpRequest, code: str) -> HttpResponse:
     kept: KeptSidebar | None = caches[served.CACHE].get(key)
     cells: list[grid.Cell] | None = None
     if kept is None:
-        cells = grid.cells(request.user, area)
+        cells = root_cells(request.user, area, found)
         kept = KeptSidebar(len(cells), grid.gap_summary(cells), frozenset(c.code for c in cells),
                            render_to_string("gridmap/grid_list.html", {"villages": _by_village(cells)}))
         caches[served.CACHE].set(key, kept, 86400)
@@ -74,7 +75,7 @@ def grid_page(request: HttpRequest, code: str) -> HttpResponse:
     map_key = served.part_key("grid-map", request.user, found, area.code)
     drawn: tuple[RenderedMap, dict[str, Any]] | None = caches[served.PAGES].get(map_key)
     if drawn is None:
-        cells = cells if cells is not None else grid.cells(request.user, area)
+        cells = cells if cells is not None else root_cells(request.user, area, found)
         fmap = grid_map(area, request.user, cells, tiled=True, found=found)
         drawn = (render_unsigned(fmap.map), fmap.config)
         caches[served.PAGES].set(map_key, drawn, 86400)

@@ -30,7 +30,7 @@ from django.utils.translation import get_language
 from gridmap.models import Area
 from layers import versions
 from layers.models import Source
-from layers.tile_layers import TILE_LAYERS, CellTiles, Props, TileLayer
+from layers.tile_layers import TILE_LAYERS, Props, TileLayer, cells_key
 from layers.tiles import encode, tile_bounds, tile_polygon
 
 CACHE = "tiles"
@@ -98,12 +98,9 @@ def tile(user: Any, root: Area, key: str, z: int, x: int, y: int) -> Tile:
 
 
 def page_key(user: Any, root: Area, found: versions.Versions) -> str:
-    """The cache key of the grid page's sidebar for `root` and this login (its cells' number, gaps and
-    list): the data version of the cells' sources and of the people named on them,
-    the scope, the day (ages and the month's published figures follow the calendar) and the language."""
-    sources = versions.layer_sources(user, (*CellTiles.sources, Source.PEOPLE), counts=True)
-    return (f"gm:grid-page:3:{root.code}:{versions.scope_key(user)}:{found.of(sources)}:"
-            f"{timezone.localdate():%Y%m%d}:{get_language()}")
+    """The cache key of the grid page's sidebar for `root` and this login (layers.tile_layers.cells_key:
+    what decides its cells)."""
+    return f"gm:grid-page:3:{cells_key(user, root, found)}"
 
 
 def tile_urls(user: Any, root: Area, found: versions.Versions | None = None) -> dict[str, str]:

@@ -16,10 +16,14 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.core.cache import caches
 from django.db.models import FloatField, Func, QuerySet
+from django.utils import timezone
+from django.utils.translation import get_language
 
 from gridmap import access
 from gridmap.models import Area, AreaLevel, Road
+from layers import versions
 from layers.context import MAJOR_ROADS
 from layers.models import Source
 from layers.tiles import tile_geometry, tile_polygon
@@ -127,10 +131,9 @@ class CellTiles(CountedTiles):
         return access.visible_cells(self.user).filter(code__startswith=self.root.code)
 
     def properties(self) -> Props:
-        from gridmap import grid
         from layers.grid import indicators
 
-        cells = grid.cells(self.user, self.root)
+        cells = root_cells(self.user, self.root)
         shown = indicators(cells, self.root, self.user)
         return {c.code: {"village": c.village_name, "lb": c.short_name, "children": c.children,
                          "off": c.off_school, **{f"k_{ind.key}": ind.of.get(c.pk, 0) for ind in shown}}
@@ -148,11 +151,10 @@ class AggregateTiles(CountedTiles):
         return super().queryset()
 
     def properties(self) -> Props:
-        from gridmap import grid
         from layers.aggregates import TownshipAggregateLayer, VillageAggregateLayer
 
         page_layer = TownshipAggregateLayer if self.level == AreaLevel.TOWNSHIP else VillageAggregateLayer
-        layer = page_layer(self.root, self.user, grid.cells(self.user, self.root))
+        layer = page_layer(self.root, self.user, root_cells(self.user, self.root))
         return {a.code: {"lv": self.level, "children": a.children, "off": a.off_school,
                          **{f"k_{ind.key}": ind.of.get(a.pk, 0) for ind in layer.indicators}}
                 for a in layer.areas}
@@ -220,10 +222,9 @@ class CatchmentTiles(TileLayer):
         return rows
 
     def properties(self) -> Props:
-        from gridmap import grid
         from layers.grid import PALETTE, root_school_colors
 
-        colors = root_school_colors(self.root, grid.cells(self.user, self.root))
+        colors = root_school_colors(self.root, root_cells(self.user, self.root))
         return {code: {"color": colors.get(pk, PALETTE[pk % len(PALETTE)])}
                 for pk, code in self.queryset().values_list("pk", "code")}
 
@@ -232,3 +233,30 @@ TILE_LAYERS: dict[str, type[TileLayer]] = {layer.key: layer for layer in [
     CellTiles, TownshipAggregateTiles, VillageAggregateTiles, CountyTiles, TownshipTiles, VillageTiles,
     SchoolTiles, RoadTiles, CatchmentTiles]}
 
+
+
+KEPT_CELLS = "tiles"  # layers.served.CACHE: on disk, shared by the workers
+
+
+def cells_key(user: Any, root: Area, found: versions.Versions) -> str:
+    """What decides a grid root's cells for this login: the data version of the cells' sources and of
+    the people named on them, the scope, the day (ages and the month's published figures follow the
+    calendar) and the language."""
+    sources = versions.layer_sources(user, (*CellTiles.sources, Source.PEOPLE), counts=True)
+    return (f"{root.code}:{versions.scope_key(user)}:{found.of(sources)}:"
+            f"{timezone.localdate():%Y%m%d}:{get_language()}")
+
+
+def root_cells(user: Any, root: Area, found: versions.Versions | None = None) -> list[Any]:
+    """The cells of a grid root as this login sees them (gridmap.grid.cells), computed once per
+    cells_key and kept: the grid page's sidebar and map and every tiled layer's properties read them
+    (each layer computed them anew: on the province's data set ~1 s per layer for a county)."""
+    from gridmap import grid
+
+    key = f"gm:cells:1:{cells_key(user, root, found or versions.read(root.code[:6]))}"
+    cache = caches[KEPT_CELLS]
+    cells: list[Any] | None = cache.get(key)
+    if cells is None:
+        cells = grid.cells(user, root)
+        cache.set(key, cells, 86400)
+    return cells
