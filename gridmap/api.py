@@ -17,7 +17,6 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils import formatting
-from rest_framework_gis.fields import GeoJsonDict
 from rest_framework_gis.filters import InBBoxFilter
 from rest_framework_gis.pagination import GeoJsonPagination
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
@@ -51,7 +50,7 @@ class GeoJsonFromDatabase(serializers.Field):
         super().__init__(read_only=True, **kwargs)
 
     def to_representation(self, value: str | None) -> Any:
-        return None if value is None else GeoJsonDict(json.loads(value))
+        return None if value is None else json.loads(value)
 
 
 class CellSerializer(GeoFeatureModelSerializer):

@@ -157,16 +157,20 @@ def sensible_date(value: Any) -> None:
 
 
 class LedgerFilterForm(forms.Form):
+    """The ledger's filters; its selects written by LongSelect (Django's per-option templates were a
+    sixth of the ledger page's time)."""
+
     on = forms.DateField(label=_("as of"), required=False, validators=[sensible_date],
                          widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
-    status = forms.ChoiceField(label=_("status"), required=False, choices=[("", "—"), *ChildStatus.choices])
+    status = forms.ChoiceField(label=_("status"), required=False, choices=[("", "—"), *ChildStatus.choices],
+                               widget=LongSelect)
     key_group = forms.ChoiceField(label=_("key group"), required=False,
-                                  choices=[("", "—"), *[(k, v) for k, v in KEY_GROUPS.items()]])
+                                  choices=[("", "—"), *[(k, v) for k, v in KEY_GROUPS.items()]], widget=LongSelect)
     grade = forms.TypedChoiceField(label=_("grade due"), required=False, coerce=int, empty_value=None,
-                                   choices=[("", "—"), *[(g, f"{g}") for g in range(1, 10)]])
+                                   choices=[("", "—"), *[(g, f"{g}") for g in range(1, 10)]], widget=LongSelect)
     age = forms.TypedChoiceField(label=_("age"), required=False, coerce=int, empty_value=None,
-                                 choices=[("", "—"), *[(a, f"{a}") for a in range(5, 17)]])
-    school = forms.ChoiceField(label=_("school"), required=False)
+                                 choices=[("", "—"), *[(a, f"{a}") for a in range(5, 17)]], widget=LongSelect)
+    school = forms.ChoiceField(label=_("school"), required=False, widget=LongSelect)
 
     def __init__(self, *args: Any, area: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
