@@ -15,3 +15,14 @@ def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]])
         with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
+
+
+def reserve_ids(table: str, n: int) -> list[int]:
+    """`n` fresh primary keys of `table` from its own sequence, for rows then written by COPY with
+    their ids: no look-up of what was written afterwards (finding 100,000 children again by their
+    ID hash took 1.9 s in a ten-million-child province)."""
+    if n <= 0:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)", [n])
+        return [row[0] for row in cursor.fetchall()]

@@ -83,7 +83,7 @@ CONF
 
 start() {
   init
-  if is_running; then return; fi
+  if is_running; then tune; return; fi
   local dir; dir=$(datadir)
   if port_taken "$port"; then
     echo "port $port is taken by another server: set GRIDMAP_PG_PORT to a free port" >&2; exit 1
@@ -93,11 +93,24 @@ start() {
   if ! psql "$(url "$dbname")" -qtAc 'select 1' >/dev/null 2>&1; then
     psql "$url" -qc "CREATE DATABASE $dbname"
   fi
+  tune
   # Extensions are created by a superuser once; Django's test database copies template1.
   for db in template1 "$dbname"; do
     psql "$(url "$db")" -qc 'CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTENSION IF NOT EXISTS pgrouting' 2>&1 \
       | grep -v 'already exists' || true
   done
+}
+
+tune() {
+  # Bulk writes (a county's COPY, generate_province's ~10 GB) filled the default 1 GB of WAL every
+  # few seconds: a checkpoint each time and every touched index page written to the WAL again.
+  # Run on every start, so clusters made before this line get it too (a reload, no restart).
+  psql "$(url postgres)" -qAt >/dev/null <<'SQL'
+ALTER SYSTEM SET max_wal_size = '4GB';
+ALTER SYSTEM SET checkpoint_timeout = '15min';
+ALTER SYSTEM SET wal_compression = 'on';
+SELECT pg_reload_conf();
+SQL
 }
 
 stop() {

@@ -478,8 +478,8 @@ class _Builder:
             k = used.get((area, birth), 0)
             used[(area, birth)] = k + 1
             seq = 2 * k + (1 if sex == "M" else 2)  # odd for male, even for female
-            number = idnumbers.make(str(area), birth, seq % 1000)
-            numbers.append(number)
+            number = idnumbers.parse(idnumbers.make(str(area), birth, seq % 1000))  # checked once, used twice
+            numbers.append(number.normalized)
             masked.append(idnumbers.mask(number))
             hashes.append(idnumbers.keyed_hash(number, key))
         ch["id_masked"], ch["id_hash"] = masked, hashes

@@ -34,7 +34,7 @@ from gridmap.models import (
     School,
     SchoolClass,
 )
-from importers.bulk import copy_rows
+from importers.bulk import copy_rows, reserve_ids
 from importers.demo import safetynet
 from importers.demo.build import CountyDataset
 from importers.roads import rebuild_network
@@ -184,7 +184,8 @@ def _load_children(ds: CountyDataset, area_ids: dict[str, int], household_ids: l
     ch = ds.children
     school_codes = ds.schools.code.to_numpy()
     year = ds.classes.school_year.iloc[0] if len(ds.classes) else 0
-    columns = ["id_hash", "id_masked", "name", "sex", "birth_date", "household_id", "group_id",
+    ids = reserve_ids("gridmap_child", len(ch))
+    columns = ["id", "id_hash", "id_masked", "name", "sex", "birth_date", "household_id", "group_id",
                "residence_basis", "home", "school_class_id", "status", "disability_category",
                *KG_FIELDS, "synthetic"]
 
@@ -197,13 +198,12 @@ def _load_children(ds: CountyDataset, area_ids: dict[str, int], household_ids: l
             (id_hash, masked, name, sex, birth, hh, group, basis, lon, lat, number, si, grade,
              status, category) = r
             class_id = class_ids[(school_codes[si], year, grade, number)] if number else None
-            yield (id_hash, masked, name, sex, birth, household_ids[hh], area_ids[group], basis,
+            yield (ids[i], id_hash, masked, name, sex, birth, household_ids[hh], area_ids[group], basis,
                    f"SRID=4326;POINT({lon} {lat})", class_id, status, category,
                    *(bool(v) for v in kg[i]), True)
 
     copy_rows("gridmap_child", columns, rows())
-    ids = dict(Child.objects.filter(id_hash__in=list(ch.id_hash)).values_list("id_hash", "pk"))
-    return [ids[h] for h in ch.id_hash]
+    return ids
 
 
 def _load_history(history: pd.DataFrame, child_ids: list[int]) -> None:
