@@ -106,3 +106,37 @@ def test_current_holders_by_ids_equal_the_old_queryset_form():
     expected = {(r.area_id, r.role): r.pk for r in old}
     assert len(expected) > 50
     assert {k: r.pk for k, r in grid.current_holders(villages | {r["pk"] for r in rows}).items()} == expected
+
+
+def test_the_triggers_plan_a_single_change_afresh_after_a_bulk_write_on_the_same_connection():
+    """PL/pgSQL keeps a static query's plan for the connection's life: after a bulk write whose
+    plan read the whole children table, every single status change on that connection would read it
+    again (~1 s a change in a ten-million-child province). The triggers' queries run by EXECUTE
+    (gridmap 0018, layers 0003): the single change gets a plan of its own."""
+    from django.db import connection, transaction
+
+    ids = list(Child.objects.order_by("pk").values_list("pk", flat=True)[:400])
+
+    def child_table_scans(cursor) -> int:
+        cursor.execute("SELECT pg_stat_get_xact_numscans('gridmap_child'::regclass)")
+        return cursor.fetchone()[0]
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DISCARD PLANS")  # whatever earlier tests left on this connection
+        # The bulk write planned as a big one is: the children read whole (no index allowed).
+        cursor.execute("SET LOCAL enable_indexscan = off; SET LOCAL enable_bitmapscan = off")
+        before = child_table_scans(cursor)
+        cursor.execute("""INSERT INTO gridmap_childstatuschange (child_id, date, from_status, to_status, reason,
+                                                                 destination, recorded_at)
+                          SELECT id, date '2026-09-10', status, status, 'bulk', '', now()
+                          FROM unnest(%s::bigint[]) AS id JOIN gridmap_child c USING (id)""", [ids])
+        after_bulk = child_table_scans(cursor)
+        assert after_bulk > before  # the set-up did read the table whole
+        # The single change, where an index is the plan: no whole-table read left over from the bulk one.
+        cursor.execute("SET LOCAL enable_indexscan = on; SET LOCAL enable_bitmapscan = on; "
+                       "SET LOCAL enable_seqscan = off")
+        child = Child.objects.get(pk=ids[0])
+        ChildStatusChange.objects.create(child=child, date=date(2026, 9, 11), from_status=child.status,
+                                         to_status=child.status, reason="single", recorded_at=timezone.now())
+        assert child_table_scans(cursor) == after_bulk
+        transaction.set_rollback(True)
