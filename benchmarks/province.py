@@ -204,6 +204,10 @@ def main() -> None:
                "s", baseline=ref_costs["build_12_months_s"], baseline_label="the same on 1 county")
         record("province", f"a status change with its month-end trigger, {n} counties", costs["status_change_s"], "s",
                baseline=costs["status_change_without_trigger_s"], baseline_label="the same without the trigger")
+        if "status_change_after_bulk_s" in costs:
+            record("province", f"a status change right after a bulk write on its connection, {n} counties",
+                   costs["status_change_after_bulk_s"], "s", baseline=costs["status_change_s"],
+                   baseline_label="a status change on a fresh connection")
         record("province", f"first read after a status change (one village, the months since), {n} counties",
                costs["first_read_after_change_s"], "s", baseline=ref_costs["first_read_after_change_s"],
                baseline_label="the same on 1 county")

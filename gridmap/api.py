@@ -172,10 +172,15 @@ class CellViewSet(viewsets.ReadOnlyModelViewSet[Area]):
         return (access.visible_cells(self.request.user).annotate(geom_json=AsGeoJSON("geom")).defer("geom")
                 .order_by("code"))
 
-    def get_serializer_context(self) -> dict[str, Any]:
-        context: dict[str, Any] = super().get_serializer_context()
-        context["counts"] = access.child_counts(self.request.user, self.filter_queryset(self.get_queryset()))
-        return context
+    def get_serializer(self, *args: Any, **kwargs: Any) -> Any:
+        """The counts of the cells being returned (a page, or one), not of every cell the filters
+        select: counting all of a login's cells for each page of 100 was most of the list's cost."""
+        if args and args[0] is not None:
+            shown = list(args[0]) if kwargs.get("many") else [args[0]]
+            kwargs["context"] = {**self.get_serializer_context(), "counts": access.child_counts(
+                self.request.user, Area.objects.filter(pk__in=[cell.pk for cell in shown]))}
+            args = (shown if kwargs.get("many") else args[0], *args[1:])
+        return super().get_serializer(*args, **kwargs)
 
 
 class ChildViewSet(viewsets.ReadOnlyModelViewSet[Child]):

@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html_join
+from django.utils.html import escape, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -330,5 +330,21 @@ def ledger_page(request: HttpRequest, code: str, which: str) -> HttpResponseBase
     return render(request, "gridmap/ledger.html", {
         "area": area, "kind": kind, "title": title, "form": form, "page": page, "on": on,
         "ledgers": [(k, ledgers.LEDGER_TITLES[k]) for k in ledgers.Ledger], "query": query.urlencode(),
-        "rows": [(values[0], row(values)) for values in page.object_list],
+        "rows": _ledger_rows_html([(values[0], row(values)) for values in page.object_list]),
     })
+
+
+def _ledger_rows_html(rows: list[tuple[int, list[Any]]]) -> str:
+    """The ledger's table rows, every value escaped, the name linking to the child's page. Written
+    here rather than by the template's loops: 100 rows × 14 cells of template nodes were half of
+    the page's server time, and the ledger is among the pages every official opens all day."""
+    if not rows:
+        return ""
+    marker = 987654321987
+    link = reverse("child", args=[marker]).split(str(marker))
+    out = []
+    for pk, values in rows:
+        cells = [escape(value) for value in values]
+        cells[3] = f'<a href="{link[0]}{int(pk)}{link[1]}">{cells[3]}</a>'
+        out.append(f'<tr data-child="{int(pk)}">' + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+    return mark_safe("\n    ".join(out))  # noqa: S308 - every value escaped above

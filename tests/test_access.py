@@ -209,6 +209,40 @@ def test_own_township_is_visible(b):
     assert f"{groups} 个网格" in home
 
 
+
+def test_api_cell_counts_are_each_cells_own_on_every_page(b):
+    """The list counts only the cells of the page it returns (not every cell the login sees): each
+    cell's figures, page by page and one by one, equal the ledger definition counted here by hand."""
+    from django.utils import timezone
+
+    from gridmap import schooling
+    from gridmap.access import OFF_SCHOOL
+
+    earliest, latest = schooling.school_age_birth_range(timezone.localdate())
+    due = Child.objects.filter(group__code__startswith=A, birth_date__range=(earliest, latest)).order_by("pk")
+    Child.objects.filter(pk__in=list(due.values_list("pk", flat=True)[:3])).update(status="suspected")
+    expected: dict[str, list[int]] = {}
+    for code, born, status in Child.objects.filter(group__code__startswith=A).values_list(
+            "group__code", "birth_date", "status"):
+        counted = earliest <= born <= latest and status != "transferred_out"
+        figures = expected.setdefault(code, [0, 0])
+        figures[0] += counted
+        figures[1] += counted and status in OFF_SCHOOL
+    client = login(UserRole.TOWNSHIP_OFFICIAL, [A])
+    seen: dict[str, list[int]] = {}
+    url = "/api/v1/cells/?page_size=7"
+    while url:
+        page = client.get(url).json()
+        for f in page["features"]:
+            seen[f["properties"]["code"]] = [f["properties"]["children"], f["properties"]["off_school"]]
+        url = page.get("next")
+    assert len(seen) == Area.objects.filter(code__startswith=A, level="group").count() > 7
+    assert seen == {code: expected.get(code, [0, 0]) for code in seen}
+    assert any(figures[1] for figures in seen.values())
+    busiest = max(expected, key=lambda code: expected[code][0])
+    one = client.get(f"/api/v1/cells/{Area.objects.get(code=busiest).pk}/").json()["properties"]
+    assert [one["children"], one["off_school"]] == expected[busiest]
+
 def test_admin_sees_b(b):
     client = login(UserRole.COUNTY_ADMIN, superuser=True)
     assert client.get(f"/api/v1/children/{b['child'].pk}/").json()["id_masked"] == b["child"].id_masked
