@@ -29,6 +29,10 @@ threads = int(os.environ.get("GRIDMAP_THREADS", "4"))
 worker_class = "gthread"
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 keepalive = int(os.environ.get("GRIDMAP_KEEPALIVE", "0"))
+# Without keep-alive a worker takes a connection only when one of its threads is free: a worker that
+# accepted more queued them behind its busy threads while the other worker had idle ones (the tail of
+# the fifty officials' wait). With keep-alive the idle connections count too: gunicorn's default.
+worker_connections = threads if keepalive == 0 else 1000
 timeout = 120  # the slowest page (a county export) finishes well within it
 graceful_timeout = 30
 max_requests = 5000  # recycle workers now and then: memory stays flat over weeks
