@@ -121,8 +121,12 @@ def current_holders(area_ids: Iterable[int]) -> dict[tuple[int, str], Responsibi
     Ids, not a queryset: `area_id IN (list) OR IN (subquery)` hid the responsibility index from the
     planner, which then hashed every person and school of the database (105 ms at 10 counties, growing
     with the province); a list of ids is an index scan whatever the database holds."""
+    # Without the schools' outlines: a county's 4,000 holders each carried its school's catchment
+    # polygon from the database, through GEOS and into every kept copy of the cells (a third of a
+    # county's cells on the province's data set); nothing that reads the holders draws them.
     rows = (Responsibility.objects.filter(end_date__isnull=True, role__in=AREA_ROLES, area__in=list(area_ids))
-            .select_related("person", "responsible_school"))
+            .select_related("person", "responsible_school")
+            .defer("responsible_school__catchment", "responsible_school__location"))
     return {(r.area_id, r.role): r for r in rows if r.area_id is not None}
 
 
