@@ -63,9 +63,9 @@ class Cell:
     village_code: str
     village_name: str
     township_name: str
-    school: School | None
-    cadre: Person | None
-    leader: Person | None
+    school: SchoolOnGrid | None
+    cadre: HeldBy | None
+    leader: HeldBy | None
     children: int | str = 0  # "<5" for logins that see aggregates only
     off_school: int | str = 0
     untaught: int | str = 0  # at-risk children without a responsible teacher
@@ -115,19 +115,56 @@ def pinyin_keys(name: str) -> tuple[str, str]:
             "".join(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore")))
 
 
-def current_holders(area_ids: Iterable[int]) -> dict[tuple[int, str], Responsibility]:
-    """The current responsibility of each role for each of the given areas (ids).
+@dataclass(frozen=True)
+class HeldBy:
+    """Who holds a grid role, as the grid shows them (name and how to reach them). Plain records, not
+    model objects: a county's grid is kept between requests and read by every tile, and 4,000 model
+    objects made it slow to build, to keep and to read back."""
+
+    pk: int
+    name: str
+    phone: str = ""
+    unit: str = ""
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class SchoolOnGrid:
+    """A cell's responsible school, as the grid shows it (one record per school, shared by its cells)."""
+
+    pk: int
+    name: str
+
+
+@dataclass(frozen=True)
+class Holding:
+    role: str
+    person: HeldBy | None
+    school: SchoolOnGrid | None
+    responsibility_pk: int
+
+
+def current_holders(area_ids: Iterable[int]) -> dict[tuple[int, str], Holding]:
+    """The current holder of each role for each of the given areas (ids).
 
     Ids, not a queryset: `area_id IN (list) OR IN (subquery)` hid the responsibility index from the
     planner, which then hashed every person and school of the database (105 ms at 10 counties, growing
-    with the province); a list of ids is an index scan whatever the database holds."""
-    # Without the schools' outlines: a county's 4,000 holders each carried its school's catchment
-    # polygon from the database, through GEOS and into every kept copy of the cells (a third of a
-    # county's cells on the province's data set); nothing that reads the holders draws them.
+    with the province); a list of ids is an index scan whatever the database holds. The columns the
+    grid shows only: the school's catchment polygon came along with each of a county's 4,000 rows."""
     rows = (Responsibility.objects.filter(end_date__isnull=True, role__in=AREA_ROLES, area__in=list(area_ids))
-            .select_related("person", "responsible_school")
-            .defer("responsible_school__catchment", "responsible_school__location"))
-    return {(r.area_id, r.role): r for r in rows if r.area_id is not None}
+            .values_list("pk", "area_id", "role", "person_id", "person__name", "person__phone", "person__unit",
+                         "person__title", "responsible_school_id", "responsible_school__name"))
+    people: dict[int, HeldBy] = {}
+    schools: dict[int, SchoolOnGrid] = {}
+    out: dict[tuple[int, str], Holding] = {}
+    for pk, area_id, role, person_id, name, phone, unit, title, school_id, school_name in rows:
+        if area_id is None:
+            continue
+        person = None if person_id is None else people.setdefault(
+            person_id, HeldBy(person_id, name, phone or "", unit or "", title or ""))
+        school = None if school_id is None else schools.setdefault(school_id, SchoolOnGrid(school_id, school_name))
+        out[(area_id, role)] = Holding(role, person, school, pk)
+    return out
 
 
 def has_child_teacher() -> Exists:
@@ -145,18 +182,19 @@ def cells(user: Any, root: Area) -> list[Cell]:
     holders = current_holders(village_ids | {r["pk"] for r in rows})
     children, off_school = access.cell_counts()
     counted = access.countable_children(user).filter(group__in=in_scope)
-    counts: dict[int, dict[str, int]] = {
-        c["group_id"]: c for c in counted.values("group_id").annotate(children=children, off_school=off_school)}
+    counts: dict[int, dict[str, Any]] = {
+        c["group_id"]: dict(c) for c in counted.values("group_id").annotate(children=children, off_school=off_school)}
     # The at-risk children without a teacher, counted apart: asking every child of a county whether
     # it has a teacher (an EXISTS per child, inside the counts above) was most of a county's cells
-    # on the province's data set; only the few at risk need asking.
+    # on the province's data set; only the few at risk need asking. (Inside the count's FILTER, after
+    # the at-risk test, it cost the counts their parallel plan: 117 ms against 41 + 36.)
     for row in (counted.filter(at_risk_q()).exclude(has_child_teacher()).values("group_id")
                 .annotate(untaught=Count("pk"))):
         counts.setdefault(row["group_id"], {})["untaught"] = row["untaught"]
     published = access.published_figures(user)  # None: exact counts for this login
     out = []
     for r in rows:
-        def holder(area_id: int, role: Role) -> Responsibility | None:
+        def holder(area_id: int, role: Role) -> Holding | None:
             return holders.get((area_id, role))
         school = holder(r["pk"], Role.RESPONSIBLE_SCHOOL) or holder(r["parent_id"], Role.RESPONSIBLE_SCHOOL)
         cadre, leader = holder(r["pk"], Role.GROUP_CADRE), holder(r["parent_id"], Role.VILLAGE_LEADER)
@@ -165,7 +203,7 @@ def cells(user: Any, root: Area) -> list[Cell]:
             pk=r["pk"], code=r["code"], name=r["name"], village_pk=r["parent_id"],
             village_code=r["parent__code"], village_name=r["parent__name"],
             township_name=r["parent__parent__name"],
-            school=school.responsible_school if school else None,
+            school=school.school if school else None,
             cadre=cadre.person if cadre else None, leader=leader.person if leader else None,
             children=access.suppress(count.get("children", 0), scope),
             off_school=access.suppress(count.get("off_school", 0), scope),
@@ -220,7 +258,7 @@ def card(user: Any, code: str) -> CellCard:
                  CatchmentAssignment.objects.filter(area=area).select_related("school").order_by("stage")]
     principal = None
     if cell.school is not None:
-        row = (Responsibility.objects.filter(role=Role.PRINCIPAL, school=cell.school, end_date__isnull=True)
+        row = (Responsibility.objects.filter(role=Role.PRINCIPAL, school_id=cell.school.pk, end_date__isnull=True)
                .select_related("person").first())
         principal = row.person if row else None
     children = access.countable_children(user).filter(group=area)

@@ -344,7 +344,7 @@ def _ledger_rows_html(rows: list[tuple[int, list[Any]]]) -> str:
     link = reverse("child", args=[marker]).split(str(marker))
     out = []
     for pk, values in rows:
-        cells = [escape(value) for value in values]
+        cells: list[str] = [escape(value) for value in values]
         cells[3] = f'<a href="{link[0]}{int(pk)}{link[1]}">{cells[3]}</a>'
         out.append(f'<tr data-child="{int(pk)}">' + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
     return mark_safe("\n    ".join(out))  # noqa: S308 - every value escaped above

@@ -15,8 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from folium.utilities import JsCode
 
 from gridmap import access
-from gridmap.grid import Cell
-from gridmap.models import Area, AreaLevel, School
+from gridmap.grid import Cell, SchoolOnGrid
+from gridmap.models import Area, AreaLevel
 from gridmap.models.areas import CODE_LENGTH
 from layers.base import MapLayer
 from layers.grid import GAP_COLOR, Indicator, children_indicator, rate_indicator, root_school_colors
@@ -39,7 +39,7 @@ class Aggregate:
     off_school: int | str
     cells: int
     complete: int  # cells without any responsibility gap
-    school: School | None  # the responsible school, when all its cells share one
+    school: SchoolOnGrid | None  # the responsible school, when all its cells share one
 
     @property
     def off_school_per_100(self) -> float | None:

@@ -253,7 +253,7 @@ def root_cells(user: Any, root: Area, found: versions.Versions | None = None) ->
     (each layer computed them anew: on the province's data set ~1 s per layer for a county)."""
     from gridmap import grid
 
-    key = f"gm:cells:1:{cells_key(user, root, found or versions.read(root.code[:6]))}"
+    key = f"gm:cells:2:{cells_key(user, root, found or versions.read(root.code[:6]))}"
     cache = caches[KEPT_CELLS]
     cells: list[Any] | None = cache.get(key)
     if cells is None:

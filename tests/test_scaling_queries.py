@@ -105,7 +105,14 @@ def test_current_holders_by_ids_equal_the_old_queryset_form():
                                         area__in=Area.objects.filter(Q(pk__in=villages) | Q(pk__in=cells)))
     expected = {(r.area_id, r.role): r.pk for r in old}
     assert len(expected) > 50
-    assert {k: r.pk for k, r in grid.current_holders(villages | {r["pk"] for r in rows}).items()} == expected
+    held = grid.current_holders(villages | {r["pk"] for r in rows})
+    assert {k: h.responsibility_pk for k, h in held.items()} == expected
+    for r in old.select_related("person", "responsible_school"):  # and what the grid shows of them
+        h = held[(r.area_id, r.role)]
+        assert (h.person.name if h.person else None) == (r.person.name if r.person else None)
+        assert (h.person.phone if h.person else None) == (r.person.phone if r.person else None)
+        shown = (h.school.pk, h.school.name) if h.school else None
+        assert shown == ((r.responsible_school.pk, r.responsible_school.name) if r.responsible_school else None)
 
 
 def test_the_triggers_plan_a_single_change_afresh_after_a_bulk_write_on_the_same_connection():
