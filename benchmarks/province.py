@@ -21,6 +21,7 @@ Figures (same-run baselines):
   township and county monthly reports, the dashboard (trend), the hotspot counts and layer, the
   coverage's children query; the month-end counts' build (12 months of a county), a status change
   with and without its trigger, the first read after it;
+- tiles and the grid page on the 100 counties (benchmarks.tiles with DATABASE_URL pointed at them);
 - partition pruning (importers.partitioned, on the province): a township's status snapshot on the
   copy partitioned by county code, with the key (one partition) and without, against the app's tables.
 Figures are printed, never asserted.
@@ -211,6 +212,11 @@ def main() -> None:
         record("province", f"first read after a status change (one village, the months since), {n} counties",
                costs["first_read_after_change_s"], "s", baseline=ref_costs["first_read_after_change_s"],
                baseline_label="the same on 1 county")
+    # Tiles and the grid page on the province's data set (the county and province zooms' targets):
+    # benchmarks.tiles itself, pointed at the 100 counties; its figures join this run's table.
+    print(f"\ngridmap_province: tiles and the grid page (benchmarks.tiles, {COUNTIES} counties)", flush=True)
+    subprocess.run([sys.executable, "-m", "benchmarks.tiles"], cwd=ROOT, check=True,
+                   env={**os.environ, "DATABASE_URL": database_url("gridmap_province")})
     text = partitions("gridmap_province")
     times = {}
     for line in text.splitlines():
