@@ -85,7 +85,7 @@ def _compute(user: Any) -> Scope:
         return Scope(role, True, (), (), role == UserRole.COUNTY_ADMIN, role == UserRole.COUNTY_ADMIN)
     if role == UserRole.SCHOOL_STAFF:
         schools = tuple(m.Profile.schools.through.objects.filter(profile__user_id=user.pk)
-                        .order_by("school_id").values_list("school_id", flat=True))
+                        .order_by("school__code").values_list("school_id", flat=True))  # School's own order
         groups = Area.objects.filter(catchment_assignments__school__in=schools).values_list("code", flat=True)
         return Scope(role, False, tuple(sorted(set(groups))), schools, True, True)
     return Scope(role, False, tuple(sorted({code for _role, code in rows if code is not None})), (), True, True)

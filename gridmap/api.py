@@ -175,12 +175,15 @@ class CellViewSet(viewsets.ReadOnlyModelViewSet[Area]):
     def get_serializer(self, *args: Any, **kwargs: Any) -> Any:
         """The counts of the cells being returned (a page, or one), not of every cell the filters
         select: counting all of a login's cells for each page of 100 was most of the list's cost."""
-        if args and args[0] is not None:
-            shown = list(args[0]) if kwargs.get("many") else [args[0]]
+        instance = args[0] if args else kwargs.pop("instance", None)
+        args = args[1:]
+        if instance is not None:
+            if kwargs.get("many"):
+                instance = list(instance)
+            shown = instance if kwargs.get("many") else [instance]
             kwargs["context"] = {**self.get_serializer_context(), "counts": access.child_counts(
                 self.request.user, Area.objects.filter(pk__in=[cell.pk for cell in shown]))}
-            args = (shown if kwargs.get("many") else args[0], *args[1:])
-        return super().get_serializer(*args, **kwargs)
+        return super().get_serializer(instance, *args, **kwargs)
 
 
 class ChildViewSet(viewsets.ReadOnlyModelViewSet[Child]):

@@ -164,12 +164,21 @@ def write_counties(params: ProvinceParams, part: tuple[int, int] = (0, 1),
     the province) not written yet, each in its own transaction, without their roads."""
     p = plan(params)
     check_database(p, alone)
-    as_of = params.as_of or date.today()
-    k, n = part
     with connection.cursor() as cursor:
         # A county is written in one transaction and a stopped run is run again: losing the last
         # commit to a crash costs one county, not consistency; not waiting for each flush saves time.
         cursor.execute("SET synchronous_commit TO off")
+    try:
+        return _write_counties(p, params, part, progress)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")  # the connection may go on to other work
+
+
+def _write_counties(p: ProvincePlan, params: ProvinceParams, part: tuple[int, int],
+                    progress: Progress | None) -> list[CountyDone]:
+    as_of = params.as_of or date.today()
+    k, n = part
     done: list[CountyDone] = []
     written = 0
     for county in p.counties[k::n]:

@@ -33,7 +33,6 @@ from django.utils import timezone
 from gridmap import aid, audit, cases, ledgers, schooling
 from gridmap.models import (
     Area,
-    AreaLevel,
     AuditAction,
     Child,
     ChildStatus,
@@ -123,7 +122,7 @@ def expected(schools: Iterable[School], day: date) -> dict[int, list[Expected]]:
     in_townships = Q(pk__in=[])
     for code in township_codes:
         in_townships |= Q(code__startswith=code)
-    groups = list(Area.objects.filter(in_townships, level=AreaLevel.GROUP).values_list("pk", flat=True))
+    groups = list(Area.objects.filter(in_townships).values_list("pk", flat=True))  # as group__code__startswith
     classes = list(SchoolClass.objects.filter(school__in=wanted).values_list("pk", flat=True))
     rows = list(Child.objects.school_age_on(day).filter(Q(group_id__in=groups) | Q(school_class_id__in=classes))
                 .annotate(status_then=Subquery(latest.values("to_status")[:1]),

@@ -209,7 +209,6 @@ def test_own_township_is_visible(b):
     assert f"{groups} 个网格" in home
 
 
-
 def test_api_cell_counts_are_each_cells_own_on_every_page(b):
     """The list counts only the cells of the page it returns (not every cell the login sees): each
     cell's figures, page by page and one by one, equal the ledger definition counted here by hand."""
@@ -242,6 +241,45 @@ def test_api_cell_counts_are_each_cells_own_on_every_page(b):
     busiest = max(expected, key=lambda code: expected[code][0])
     one = client.get(f"/api/v1/cells/{Area.objects.get(code=busiest).pk}/").json()["properties"]
     assert [one["children"], one["off_school"]] == expected[busiest]
+
+
+@pytest.mark.parametrize("role", [UserRole.COUNTY_PLANNER, UserRole.INSPECTOR])
+def test_api_cell_counts_of_counts_only_logins_are_the_grids_figures_page_by_page(role, b):
+    """Counted page by page, a counts-only login still reads each cell's protected figure (published
+    figures, "<5" and what would give it away hidden), the same as the grid shows it."""
+    from gridmap import grid
+
+    client = login(role)
+    user = get_user_model().objects.order_by("-pk").first()
+    county = Area.objects.get(level="county")
+    shown = {c.code: [c.children, c.off_school] for c in grid.cells(user, county)}
+    seen: dict[str, list] = {}
+    url = "/api/v1/cells/?page_size=37"
+    while url:
+        page = client.get(url).json()
+        for f in page["features"]:
+            seen[f["properties"]["code"]] = [f["properties"]["children"], f["properties"]["off_school"]]
+        url = page.get("next")
+    assert seen == shown
+    assert any(isinstance(v, str) for figures in seen.values() for v in figures)  # some are hidden
+
+
+def test_ledger_rows_are_escaped(b):
+    """The ledger's rows are written in Python (views._ledger_rows_html): a name or a reason with
+    markup is shown as text, never run."""
+    from django.utils import timezone
+
+    from gridmap import schooling
+
+    earliest, latest = schooling.school_age_birth_range(timezone.localdate())
+    child = Child.objects.filter(group__code__startswith=A, birth_date__range=(earliest, latest)).order_by("pk").first()
+    Child.objects.filter(pk=child.pk).update(name='<img src=x onerror=alert(1)>小明', status="suspected")
+    client = login(UserRole.TOWNSHIP_OFFICIAL, [A])
+    page = client.get(f"/ledgers/{A}/suspected/").content.decode()
+    assert "<img src=x onerror" not in page
+    assert f'<tr data-child="{child.pk}">' in page
+    assert f'<a href="/children/{child.pk}/">&lt;img src=x onerror=alert(1)&gt;小明</a>' in page
+
 
 def test_admin_sees_b(b):
     client = login(UserRole.COUNTY_ADMIN, superuser=True)

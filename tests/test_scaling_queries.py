@@ -91,6 +91,18 @@ def test_group_counts_follow_a_status_change_and_a_sex_change():
     assert MonthEndGroupCount.objects.filter(group__code__startswith=COUNTY).exists()
 
 
+def test_the_id_hash_has_no_pattern_index():
+    """Migration 0017 dropped it (1.2 GB in a province, never used: the hash is looked up whole);
+    an AlterField on Child.id_hash would quietly add it again."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'gridmap_child' AND indexdef LIKE %s",
+                       ["%id_hash%"])
+        definitions = [row[0] for row in cursor.fetchall()]
+    assert definitions and not [d for d in definitions if "pattern_ops" in d]
+
+
 def test_current_holders_by_ids_equal_the_old_queryset_form():
     from django.db.models import Q
 

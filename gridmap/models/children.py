@@ -106,6 +106,8 @@ class ChildQuerySet(models.QuerySet["Child"]):
 
 
 class Child(models.Model):
+    # Looked up whole only: migration 0017 dropped the pattern index Django adds beside a unique
+    # varchar (an AlterField here would add it again: drop it in the same migration).
     id_hash = models.CharField(_("ID number hash"), max_length=64, unique=True, editable=False,
                                help_text=_("keyed hash of the ID number, for matching"))
     id_masked = models.CharField(_("ID number (masked)"), max_length=18, editable=False)
