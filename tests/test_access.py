@@ -209,6 +209,18 @@ def test_own_township_is_visible(b):
     assert f"{groups} 个网格" in home
 
 
+def api_cell_figures(client, page_size):
+    """{cell code: [children, off school]} as the API's cell list gives them, every page followed."""
+    seen = {}
+    url = f"/api/v1/cells/?page_size={page_size}"
+    while url:
+        page = client.get(url).json()
+        for f in page["features"]:
+            seen[f["properties"]["code"]] = [f["properties"]["children"], f["properties"]["off_school"]]
+        url = page.get("next")
+    return seen
+
+
 def test_api_cell_counts_are_each_cells_own_on_every_page(b):
     """The list counts only the cells of the page it returns (not every cell the login sees): each
     cell's figures, page by page and one by one, equal the ledger definition counted here by hand."""
@@ -228,13 +240,7 @@ def test_api_cell_counts_are_each_cells_own_on_every_page(b):
         figures[0] += counted
         figures[1] += counted and status in OFF_SCHOOL
     client = login(UserRole.TOWNSHIP_OFFICIAL, [A])
-    seen: dict[str, list[int]] = {}
-    url = "/api/v1/cells/?page_size=7"
-    while url:
-        page = client.get(url).json()
-        for f in page["features"]:
-            seen[f["properties"]["code"]] = [f["properties"]["children"], f["properties"]["off_school"]]
-        url = page.get("next")
+    seen = api_cell_figures(client, page_size=7)
     assert len(seen) == Area.objects.filter(code__startswith=A, level="group").count() > 7
     assert seen == {code: expected.get(code, [0, 0]) for code in seen}
     assert any(figures[1] for figures in seen.values())
@@ -253,13 +259,7 @@ def test_api_cell_counts_of_counts_only_logins_are_the_grids_figures_page_by_pag
     user = get_user_model().objects.order_by("-pk").first()
     county = Area.objects.get(level="county")
     shown = {c.code: [c.children, c.off_school] for c in grid.cells(user, county)}
-    seen: dict[str, list] = {}
-    url = "/api/v1/cells/?page_size=37"
-    while url:
-        page = client.get(url).json()
-        for f in page["features"]:
-            seen[f["properties"]["code"]] = [f["properties"]["children"], f["properties"]["off_school"]]
-        url = page.get("next")
+    seen = api_cell_figures(client, page_size=37)
     assert seen == shown
     assert any(isinstance(v, str) for figures in seen.values() for v in figures)  # some are hidden
 

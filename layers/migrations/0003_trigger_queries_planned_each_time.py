@@ -7,6 +7,7 @@ that connection: 0.2 s each at 2 million children, ~1 s at 10 million (and a poo
 that once ran an import does the same). EXECUTE plans each query for the rows it has.
 """
 
+import re
 from importlib import import_module
 
 from django.db import migrations
@@ -17,29 +18,10 @@ TABLES = {**_initial.TABLES, **_more.TABLES}
 
 
 def _function(table: str, source: str, sql: str) -> str:
-    new, old = sql.format(rows="new_rows"), sql.format(rows="old_rows")
-    return f"""
-CREATE OR REPLACE FUNCTION layers_changed_{table}() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE counties text[];
-BEGIN
-    IF TG_OP = 'TRUNCATE' THEN
-        counties := ARRAY[''];
-    ELSIF TG_OP = 'INSERT' THEN
-        EXECUTE $q$SELECT array_agg(DISTINCT x.c) FROM ({new}) AS x(c)$q$ INTO counties;
-        IF counties IS NULL AND EXISTS (SELECT 1 FROM new_rows) THEN counties := ARRAY['']; END IF;
-    ELSIF TG_OP = 'DELETE' THEN
-        EXECUTE $q$SELECT array_agg(DISTINCT x.c) FROM ({old}) AS x(c)$q$ INTO counties;
-        IF counties IS NULL AND EXISTS (SELECT 1 FROM old_rows) THEN counties := ARRAY['']; END IF;
-    ELSE
-        EXECUTE $q$SELECT array_agg(DISTINCT x.c) FROM ({new} UNION {old}) AS x(c)$q$ INTO counties;
-        IF counties IS NULL AND EXISTS (SELECT 1 FROM new_rows) THEN counties := ARRAY['']; END IF;
-    END IF;
-    IF counties IS NOT NULL THEN
-        PERFORM layers_record_changes('{source}', counties);
-    END IF;
-    RETURN NULL;
-END $$;
-"""
+    """0001's function with each `SELECT … INTO counties FROM (rows' counties)` run by EXECUTE."""
+    return re.sub(r"SELECT array_agg\(DISTINCT x\.c\) INTO counties FROM \((.*?)\) AS x\(c\);",
+                  lambda m: f"EXECUTE $q$SELECT array_agg(DISTINCT x.c) FROM ({m.group(1)}) AS x(c)$q$ INTO counties;",
+                  _static(table, source, sql), flags=re.DOTALL)
 
 
 def _static(table: str, source: str, sql: str) -> str:
