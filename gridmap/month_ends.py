@@ -173,6 +173,29 @@ def _rebuild(villages: list[int], months: list[date], today: date) -> None:
                                      "late_days": transfers.late_days()})
 
 
+SETTLED = "gm:transfers-settled:{county}"
+
+
+def _settle_transfers(county_code: str) -> None:
+    """gridmap.transfers.settle for the county, unless nothing it reads has changed since it last ran
+    here (the layers' change tokens of children, statuses, transfers, schools, classes and areas).
+    Settling before every read cost ~190 ms on the province's data set (its queries cross the
+    county's children and the province's schools) and almost always found nothing. The token is read
+    before settling, so that a change made meanwhile makes the next read settle again; a settle's own
+    writes do too, once. Per process (the default cache): another worker settles once itself."""
+    from django.core.cache import cache
+
+    from layers import versions
+    from layers.models import Source
+
+    token = versions.read(county_code).of([Source.CHILDREN, Source.SCHOOLS, Source.CLASSES, Source.AREAS])
+    key = SETTLED.format(county=county_code)
+    if cache.get(key) == token:
+        return
+    transfers.settle(county_code)
+    transaction.on_commit(lambda: cache.set(key, token, 86400))  # a rolled-back settle settled nothing
+
+
 @transaction.atomic
 def ensure(county_code: str, months: Iterable[date], today: date | None = None) -> None:
     """Bring these months of the county up to date (see the module docstring), then they may be read."""
@@ -182,7 +205,7 @@ def ensure(county_code: str, months: Iterable[date], today: date | None = None) 
     with connection.cursor() as cursor:  # one refresher per county at a time
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext('gridmap_month_end:' || %s))", [county_code])
     # 0. transfers brought up to date first: what it writes marks villages like any other change
-    transfers.settle(county_code)
+    _settle_transfers(county_code)
     current = definitions()
     builds = {b.month: b for b in MonthEndBuild.objects.filter(county_code=county_code)}
     stale = [m for m, b in builds.items() if b.definitions != current]  # built under other settings
