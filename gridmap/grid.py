@@ -138,7 +138,6 @@ class SchoolOnGrid:
 
 @dataclass(frozen=True)
 class Holding:
-    role: str
     person: HeldBy | None
     school: SchoolOnGrid | None
     responsibility_pk: int
@@ -163,7 +162,7 @@ def current_holders(area_ids: Iterable[int]) -> dict[tuple[int, str], Holding]:
         person = None if person_id is None else people.setdefault(
             person_id, HeldBy(person_id, name, phone or "", unit or "", title or ""))
         school = None if school_id is None else schools.setdefault(school_id, SchoolOnGrid(school_id, school_name))
-        out[(area_id, role)] = Holding(role, person, school, pk)
+        out[(area_id, role)] = Holding(person, school, pk)
     return out
 
 

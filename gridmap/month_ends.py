@@ -13,9 +13,10 @@ Kept up to date incrementally, per month and per area:
   (`MonthEndDirty`) whenever a status change is written, moved or removed, or a child's birth
   date, village group, disability or key groups change, or an aid record or a transfer is written or
   removed (migration 0014) — whatever writes it (the pages, an import, a COPY, the admin);
-- `ensure(county, months)` settles the county's transfers (gridmap.transfers.settle), rebuilds, before
-  any read, the marked villages' built months and every month built under other settings (the aid
-  eligibility table, the transfer deadline: `definitions`), builds months not built yet
+- `ensure(county, months)` settles the county's transfers when they may have changed
+  (gridmap.transfers.settle_if_changed), rebuilds, before any read, the marked villages' built
+  months and every month built under other settings (the aid eligibility table, the transfer
+  deadline: `definitions`), builds months not built yet
   (`MonthEndBuild` records which months of which county are built, as of which day and under which
   settings), and brings the month in progress up to today;
 - `python manage.py rebuild_month_ends [--area CODE] [--from YYYY-MM] [--to YYYY-MM]` rebuilds by hand.
@@ -173,29 +174,6 @@ def _rebuild(villages: list[int], months: list[date], today: date) -> None:
                                      "late_days": transfers.late_days()})
 
 
-SETTLED = "gm:transfers-settled:{county}"
-
-
-def _settle_transfers(county_code: str) -> None:
-    """gridmap.transfers.settle for the county, unless nothing it reads has changed since it last ran
-    here (the layers' change tokens of children, statuses, transfers, schools, classes and areas).
-    Settling before every read cost ~190 ms on the province's data set (its queries cross the
-    county's children and the province's schools) and almost always found nothing. The token is read
-    before settling, so that a change made meanwhile makes the next read settle again; a settle's own
-    writes do too, once. Per process (the default cache): another worker settles once itself."""
-    from django.core.cache import cache
-
-    from layers import versions
-    from layers.models import Source
-
-    token = versions.read(county_code).of([Source.CHILDREN, Source.SCHOOLS, Source.CLASSES, Source.AREAS])
-    key = SETTLED.format(county=county_code)
-    if cache.get(key) == token:
-        return
-    transfers.settle(county_code)
-    transaction.on_commit(lambda: cache.set(key, token, 86400))  # a rolled-back settle settled nothing
-
-
 @transaction.atomic
 def ensure(county_code: str, months: Iterable[date], today: date | None = None) -> None:
     """Bring these months of the county up to date (see the module docstring), then they may be read."""
@@ -205,7 +183,7 @@ def ensure(county_code: str, months: Iterable[date], today: date | None = None) 
     with connection.cursor() as cursor:  # one refresher per county at a time
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext('gridmap_month_end:' || %s))", [county_code])
     # 0. transfers brought up to date first: what it writes marks villages like any other change
-    _settle_transfers(county_code)
+    transfers.settle_if_changed(county_code)
     current = definitions()
     builds = {b.month: b for b in MonthEndBuild.objects.filter(county_code=county_code)}
     stale = [m for m, b in builds.items() if b.definitions != current]  # built under other settings

@@ -164,19 +164,6 @@ def write_counties(params: ProvinceParams, part: tuple[int, int] = (0, 1),
     the province) not written yet, each in its own transaction, without their roads."""
     p = plan(params)
     check_database(p, alone)
-    with connection.cursor() as cursor:
-        # A county is written in one transaction and a stopped run is run again: losing the last
-        # commit to a crash costs one county, not consistency; not waiting for each flush saves time.
-        cursor.execute("SET synchronous_commit TO off")
-    try:
-        return _write_counties(p, params, part, progress)
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("RESET synchronous_commit")  # the connection may go on to other work
-
-
-def _write_counties(p: ProvincePlan, params: ProvinceParams, part: tuple[int, int],
-                    progress: Progress | None) -> list[CountyDone]:
     as_of = params.as_of or date.today()
     k, n = part
     done: list[CountyDone] = []
@@ -187,7 +174,12 @@ def _write_counties(p: ProvincePlan, params: ProvinceParams, part: tuple[int, in
             done.append(CountyDone(county.index, county.code, 0, 0.0, True))
         else:
             dataset = build_county(p.source(county), county.seed, params.children, as_of)
-            load_dataset(dataset, roads=False)
+            with transaction.atomic():  # the county's own transaction (load_dataset's is a savepoint in it)
+                with connection.cursor() as cursor:
+                    # a stopped run is run again: a crash losing the last commit costs one county,
+                    # not consistency; not waiting for each flush saves time
+                    cursor.execute("SET LOCAL synchronous_commit TO off")
+                load_dataset(dataset, roads=False)
             done.append(CountyDone(county.index, county.code, len(dataset.children),
                                    time.perf_counter() - started, False))
             del dataset

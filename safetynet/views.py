@@ -98,7 +98,7 @@ def _export(request: HttpRequest, obj: Any, title: str, headers: list[str], rows
 def overview(request: HttpRequest, code: str) -> HttpResponse:
     area, school = target(request, code)
     today = timezone.localdate()
-    transfers.settle()
+    transfers.settle_if_changed()
     check = aidcheck.check(request.user, today, area=area, school=school)
     scope = access.scope_of(request.user)
     if scope.individual_children:
@@ -170,7 +170,7 @@ def transfers_page(request: HttpRequest, code: str) -> HttpResponse:
     if not access.scope_of(request.user).individual_children:
         raise Http404  # the lists name children; the counts are on the overview, the report and the map
     today = timezone.localdate()
-    transfers.settle()
+    transfers.settle_if_changed()
     late, waiting, arrived = followup.follow(followup.of_area(followup.visible_transfers(request.user), area, school),
                                              today)
     audit.record(request, AuditAction.LIST, area or school,
@@ -375,7 +375,7 @@ def risk_page(request: HttpRequest, code: str) -> HttpResponseBase:
     if not access.scope_of(request.user).individual_children:
         raise Http404  # a list of whom to visit: for the logins that visit (counts are in the report)
     today = timezone.localdate()
-    transfers.settle()
+    transfers.settle_if_changed()
     rows = risk.risk_list(request.user, today, area=area, school=school)
     title = f"{_title(area, school)} 辍学预警名单"
     context: dict[str, Any] = {"area": area, "school": school, "code": code, "title": _title(area, school),

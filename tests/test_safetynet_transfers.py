@@ -177,7 +177,7 @@ def test_reads_settle_the_transfers_only_after_a_change(monkeypatch, django_capt
     calls = []
     real = transfers.settle
     monkeypatch.setattr(transfers, "settle", lambda county=None: calls.append(county) or real(county))
-    cache.delete(month_ends.SETTLED.format(county="330783"))
+    cache.delete(transfers.SETTLED.format(county="330783"))
     month = [OUT.replace(day=1)]
     for _ in range(2):
         with django_capture_on_commit_callbacks(execute=True):
